@@ -1,0 +1,51 @@
+//! `PUT /users/{user_id}/status`: enable or disable an account, with optimistic concurrency
+//! on `version`, in one conditional DynamoDB write.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::http::{finish, json_body, path_user_id, user_response};
+use shared::store::StatusChange;
+use shared::{ApiError, Core, Version};
+
+pub type State = Core;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusRequest {
+    enabled: bool,
+    version: Version,
+}
+
+pub async fn handle(state: &State, request: Request) -> Response<Body> {
+    let result = set_status(state, &request).await;
+    finish(&request, result)
+}
+
+async fn set_status(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.caller(request)?;
+    let user_id = path_user_id(request)?;
+    if !caller.can_write() {
+        return Err(ApiError::Forbidden(
+            "changing an account's status requires the scope users:write".into(),
+        ));
+    }
+    let body: StatusRequest = json_body(request)?;
+    let acting_on_self = caller.is_user(user_id);
+    if acting_on_self && !body.enabled {
+        return Err(ApiError::Forbidden(
+            "a caller cannot disable its own account".into(),
+        ));
+    }
+    let user = state
+        .store
+        .set_enabled(&StatusChange {
+            user_id,
+            rule: caller.subtree(),
+            expected: body.version,
+            enabled: body.enabled,
+            acting_on_self,
+            now: shared::now_timestamp(),
+        })
+        .await?;
+    Ok(user_response(&user))
+}

@@ -1,0 +1,416 @@
+//! `PUT /users/{user_id}/status` through the real handler, with API Gateway events of both
+//! payload versions, against DynamoDB Local.
+
+use serde_json::{Value, json};
+use set_account_status::{State, handle};
+use shared::testing::{
+    Claims, ClaimsShape, Event, Fixture, Payload, RequestCounter, assert_problem, body_json,
+    local_client,
+};
+use shared::{AuthMode, Authenticator, Core, Store, UserId};
+
+const ROUTE: &str = "/users/{user_id}/status";
+const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
+
+fn state(fixture: &Fixture) -> State {
+    Core::new(
+        fixture.store().clone(),
+        Authenticator::new(&AuthMode::ApiGateway),
+    )
+}
+
+fn put(payload: Payload, id: impl ToString, claims: &Claims, body: Value) -> Event {
+    Event::new(payload, "PUT", ROUTE)
+        .user_id(id)
+        .claims(claims)
+        .json(body)
+}
+
+#[tokio::test]
+async fn disable_then_enable_grows_version_by_one_each_in_one_request() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let state = state(&fixture);
+        let user = fixture.user(&fixture.sub_customer).await;
+        let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+
+        let body = json!({"enabled": false, "version": 1});
+        let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+        assert_eq!(response.status(), 200, "{payload:?}");
+        assert_eq!(response.headers()["etag"], "\"2\"");
+        assert_eq!(
+            fixture.table.counter.get(),
+            1,
+            "exactly one DynamoDB request"
+        );
+        let returned = body_json(&response);
+        assert_eq!(returned["enabled"], false);
+        assert_eq!(returned["version"], 2);
+        assert_eq!(returned["id"], json!(user.id));
+
+        let stored = fixture.stored(user.id).await.unwrap();
+        assert!(!stored.user.enabled);
+        assert_eq!(stored.user.version.get(), 2);
+        assert_eq!(serde_json::to_value(&stored.user).unwrap(), returned);
+
+        let body = json!({"enabled": true, "version": 2});
+        let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(body_json(&response)["version"], 3);
+        assert_eq!(body_json(&response)["enabled"], true);
+        assert_eq!(fixture.table.counter.get(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_stale_version_is_a_conflict_that_tells_the_current_version() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let state = state(&fixture);
+        let user = fixture
+            .user_with(&fixture.customer, |u| {
+                u.version = shared::Version::new(5).unwrap()
+            })
+            .await;
+        let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+        for stale in [1, 4, 6, 99] {
+            fixture.table.counter.reset();
+            let body = json!({"enabled": false, "version": stale});
+            let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+            let problem = assert_problem(&response, 409, "version-conflict");
+            assert_eq!(problem["current_version"], 5);
+            assert_eq!(
+                fixture.table.counter.get(),
+                1,
+                "no second read to learn the version"
+            );
+        }
+        assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    }
+}
+
+#[tokio::test]
+async fn asking_for_the_current_status_changes_nothing() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let state = state(&fixture);
+        let enabled = fixture.user(&fixture.customer).await;
+        let disabled = fixture
+            .user_with(&fixture.customer, |u| u.enabled = false)
+            .await;
+        let admin = Claims::client("admin", fixture.customer.tenant(), "users:write");
+        for (user, value) in [(&enabled, true), (&disabled, false)] {
+            fixture.table.counter.reset();
+            let body = json!({"enabled": value, "version": 1});
+            let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+            assert_eq!(response.status(), 200);
+            assert_eq!(body_json(&response), serde_json::to_value(user).unwrap());
+            assert_eq!(fixture.table.counter.get(), 1);
+            assert_eq!(&fixture.stored(user.id).await.unwrap().user, user);
+        }
+        // The same request with a stale version is still a conflict.
+        let body = json!({"enabled": true, "version": 2});
+        let response = handle(&state, put(payload, enabled.id, &admin, body).request()).await;
+        assert_problem(&response, 409, "version-conflict");
+    }
+}
+
+#[tokio::test]
+async fn only_the_callers_subtree_is_reachable_and_outside_looks_missing() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let customer_user = fixture.user(&fixture.customer).await;
+    for payload in PAYLOADS {
+        for tenant in [
+            fixture.other_partner.tenant(),
+            fixture.sub_customer.tenant(),
+        ] {
+            let outsider = Claims::client("admin", tenant, "users:write");
+            let body = json!({"enabled": false, "version": 1});
+            let outside = handle(
+                &state,
+                put(payload, customer_user.id, &outsider, body.clone()).request(),
+            )
+            .await;
+            let missing = handle(
+                &state,
+                put(payload, UserId::new_random(), &outsider, body).request(),
+            )
+            .await;
+            let mut outside = assert_problem(&outside, 404, "not-found");
+            let mut missing = assert_problem(&missing, 404, "not-found");
+            outside.as_object_mut().unwrap().remove("instance");
+            missing.as_object_mut().unwrap().remove("instance");
+            assert_eq!(outside, missing);
+        }
+        // A wrong version from outside must not reveal the current version either.
+        let outsider = Claims::client("admin", fixture.other_partner.tenant(), "users:write");
+        let body = json!({"enabled": false, "version": 7});
+        let response = handle(
+            &state,
+            put(payload, customer_user.id, &outsider, body).request(),
+        )
+        .await;
+        let problem = assert_problem(&response, 404, "not-found");
+        assert!(problem.get("current_version").is_none());
+    }
+    assert_eq!(
+        fixture.stored(customer_user.id).await.unwrap().user,
+        customer_user
+    );
+}
+
+#[tokio::test]
+async fn a_user_with_users_write_manages_its_subtree() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let admin = fixture.user(&fixture.customer).await;
+    let target = fixture.user(&fixture.sub_customer).await;
+    for (payload, shape) in [
+        (Payload::V2, ClaimsShape::Lambda),
+        (Payload::V1, ClaimsShape::Lambda),
+    ] {
+        let claims = Claims::user(admin.id, fixture.customer.tenant(), "users:write");
+        let current = fixture.stored(target.id).await.unwrap().user;
+        let body = json!({"enabled": !current.enabled, "version": current.version.get()});
+        let event = put(payload, target.id, &claims, body).claims_shape(shape);
+        let response = handle(&state, event.request()).await;
+        assert_eq!(response.status(), 200, "{payload:?}");
+        assert_eq!(body_json(&response)["version"], current.version.get() + 1);
+    }
+}
+
+#[tokio::test]
+async fn without_users_write_it_is_forbidden() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture.user(&fixture.customer).await;
+    for payload in PAYLOADS {
+        for scope in ["", "users:read", "users:writer"] {
+            let claims = Claims::client("reader", fixture.partner.tenant(), scope);
+            let body = json!({"enabled": false, "version": 1});
+            let response = handle(&state, put(payload, user.id, &claims, body).request()).await;
+            assert_problem(&response, 403, "forbidden");
+        }
+    }
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+}
+
+#[tokio::test]
+async fn a_caller_cannot_disable_itself_nor_revive_itself() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let me = fixture.user(&fixture.customer).await;
+    let disabled_me = fixture
+        .user_with(&fixture.customer, |u| u.enabled = false)
+        .await;
+    for payload in PAYLOADS {
+        let claims = Claims::user(me.id, fixture.customer.tenant(), "users:write");
+        let body = json!({"enabled": false, "version": 1});
+        let response = handle(&state, put(payload, me.id, &claims, body).request()).await;
+        let problem = assert_problem(&response, 403, "forbidden");
+        assert!(problem["detail"].as_str().unwrap().contains("own account"));
+
+        let body = json!({"enabled": true, "version": 1});
+        let response = handle(&state, put(payload, me.id, &claims, body).request()).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "enabling an enabled self is a no-op"
+        );
+
+        let claims = Claims::user(disabled_me.id, fixture.customer.tenant(), "users:write");
+        let body = json!({"enabled": true, "version": 1});
+        let response = handle(
+            &state,
+            put(payload, disabled_me.id, &claims, body).request(),
+        )
+        .await;
+        assert_problem(&response, 403, "account-disabled");
+    }
+    assert_eq!(fixture.stored(me.id).await.unwrap().user, me);
+    assert_eq!(
+        fixture.stored(disabled_me.id).await.unwrap().user,
+        disabled_me
+    );
+}
+
+#[tokio::test]
+async fn no_claims_is_unauthorized() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture.user(&fixture.customer).await;
+    for payload in PAYLOADS {
+        let event = Event::new(payload, "PUT", ROUTE)
+            .user_id(user.id)
+            .json(json!({"enabled": false, "version": 1}));
+        let response = handle(&state, event.request()).await;
+        assert_problem(&response, 401, "unauthorized");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+    assert_eq!(
+        fixture.table.counter.get(),
+        0,
+        "no DynamoDB request without a caller"
+    );
+}
+
+/// A body, its content type, and the expected status, slug and offending field.
+type BadBody<'a> = (&'a str, Option<&'a str>, u16, &'a str, Option<&'a str>);
+
+#[tokio::test]
+async fn bad_bodies_are_refused_and_change_nothing() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture.user(&fixture.customer).await;
+    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let json = Some("application/json");
+    let huge = format!(
+        r#"{{"enabled": false, "version": 1, "pad": "{}"}}"#,
+        "x".repeat(16 * 1024)
+    );
+    let cases: Vec<BadBody> = vec![
+        ("{", json, 400, "validation-error", Some("body")),
+        ("", json, 400, "validation-error", Some("body")),
+        ("[]", json, 400, "validation-error", Some("body")),
+        ("null", json, 400, "validation-error", Some("body")),
+        (
+            r#"{"enabled": false}"#,
+            json,
+            400,
+            "validation-error",
+            Some("version"),
+        ),
+        (
+            r#"{"version": 1}"#,
+            json,
+            400,
+            "validation-error",
+            Some("enabled"),
+        ),
+        (
+            r#"{"enabled": "false", "version": 1}"#,
+            json,
+            400,
+            "validation-error",
+            Some("enabled"),
+        ),
+        (
+            r#"{"enabled": false, "version": 0}"#,
+            json,
+            400,
+            "validation-error",
+            Some("version"),
+        ),
+        (
+            r#"{"enabled": false, "version": -1}"#,
+            json,
+            400,
+            "validation-error",
+            Some("version"),
+        ),
+        (
+            r#"{"enabled": false, "version": 1.5}"#,
+            json,
+            400,
+            "validation-error",
+            Some("version"),
+        ),
+        (
+            r#"{"enabled": false, "version": "1"}"#,
+            json,
+            400,
+            "validation-error",
+            Some("version"),
+        ),
+        (
+            r#"{"enabled": false, "version": 1, "id": "x"}"#,
+            json,
+            400,
+            "validation-error",
+            Some("id"),
+        ),
+        (
+            r#"{"enabled": false, "enabled": true, "version": 1}"#,
+            json,
+            400,
+            "validation-error",
+            None,
+        ),
+        (
+            r#"{"enabled": false, "version": 1} trailing"#,
+            json,
+            400,
+            "validation-error",
+            Some("body"),
+        ),
+        (&huge, json, 413, "payload-too-large", None),
+        (
+            r#"{"enabled": false, "version": 1}"#,
+            Some("text/plain"),
+            415,
+            "unsupported-media-type",
+            None,
+        ),
+        (
+            r#"{"enabled": false, "version": 1}"#,
+            Some("application/x-www-form-urlencoded"),
+            415,
+            "unsupported-media-type",
+            None,
+        ),
+        (
+            r#"{"enabled": false, "version": 1}"#,
+            None,
+            415,
+            "unsupported-media-type",
+            None,
+        ),
+    ];
+    for payload in PAYLOADS {
+        for (body, content_type, status, slug, field) in &cases {
+            let event = Event::new(payload, "PUT", ROUTE)
+                .user_id(user.id)
+                .claims(&admin)
+                .body(body, *content_type);
+            let response = handle(&state, event.request()).await;
+            let problem = assert_problem(&response, *status, slug);
+            if let Some(field) = field {
+                assert_eq!(problem["errors"][0]["field"], *field, "{body:?}: {problem}");
+            }
+        }
+    }
+    // `application/json; charset=utf-8` is JSON too.
+    let event = Event::new(Payload::V2, "PUT", ROUTE)
+        .user_id(user.id)
+        .claims(&admin)
+        .body(
+            r#"{"enabled": true, "version": 1}"#,
+            Some("Application/JSON; charset=utf-8"),
+        );
+    assert_eq!(handle(&state, event.request()).await.status(), 200);
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+}
+
+#[tokio::test]
+async fn an_unreachable_dynamodb_is_a_503_with_retry_after() {
+    let counter = RequestCounter::default();
+    // Nothing listens on port 9 (discard) here: every attempt fails to connect.
+    let store = Store::new(local_client("http://127.0.0.1:9", &counter), "accounts");
+    let state = Core::new(store, Authenticator::new(&AuthMode::ApiGateway));
+    let admin = Claims::client("admin", shared::TenantId::new_random(), "users:write");
+    let started = std::time::Instant::now();
+    let body = json!({"enabled": false, "version": 1});
+    let response = handle(
+        &state,
+        put(Payload::V2, UserId::new_random(), &admin, body).request(),
+    )
+    .await;
+    assert_problem(&response, 503, "unavailable");
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(counter.get(), 3, "bounded retries");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "well before the Lambda timeout"
+    );
+}

@@ -1,0 +1,216 @@
+//! Local stack helper.
+//!
+//!   devtool create-table <table>              create the table from template.yaml (if absent)
+//!   devtool seed <table> <seed.json>          write the demo tenants and users
+//!   devtool tokens <seed.json> <base-url>     print development tokens and curl lines
+//!
+//! DynamoDB is reached at `DYNAMODB_ENDPOINT`; tokens are signed with `DEV_AUTH_SECRET`.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use serde::Deserialize;
+use shared::testing::{
+    Claims, RequestCounter, TableDefinition, local_client, local_endpoint, mint_dev_token,
+    new_user, put_tenant, put_user,
+};
+use shared::{Store, TenantId, TenantPath, UserId, UserItem};
+
+/// Development tokens live for half a day: long enough for a working session.
+const TOKEN_TTL_SECS: i64 = 12 * 60 * 60;
+
+#[derive(Deserialize)]
+struct Seed {
+    tenants: Vec<SeedTenant>,
+    users: Vec<SeedUser>,
+    clients: Vec<SeedClient>,
+}
+
+#[derive(Deserialize)]
+struct SeedTenant {
+    id: TenantId,
+    name: String,
+    parent: Option<TenantId>,
+}
+
+#[derive(Deserialize)]
+struct SeedUser {
+    name: String,
+    id: UserId,
+    login: String,
+    tenant: TenantId,
+    email: String,
+    firstname: String,
+    lastname: String,
+    activated: bool,
+    enabled: bool,
+    scope: String,
+}
+
+#[derive(Deserialize)]
+struct SeedClient {
+    name: String,
+    id: String,
+    tenant: TenantId,
+    scope: String,
+}
+
+impl Seed {
+    fn load(path: &str) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
+    }
+
+    /// Each tenant's ancestry, resolved from the parent links (parents listed first).
+    fn tenant_paths(&self) -> Result<HashMap<TenantId, TenantPath>, String> {
+        let mut paths: HashMap<TenantId, TenantPath> = HashMap::new();
+        for tenant in &self.tenants {
+            let path = match tenant.parent {
+                None => TenantPath::root(tenant.id),
+                Some(parent) => paths
+                    .get(&parent)
+                    .ok_or_else(|| format!("tenant {} is listed before its parent", tenant.name))?
+                    .child(tenant.id),
+            };
+            paths.insert(tenant.id, path);
+        }
+        Ok(paths)
+    }
+}
+
+fn store(table: &str) -> Store {
+    Store::new(
+        local_client(&local_endpoint(), &RequestCounter::default()),
+        table,
+    )
+}
+
+async fn create_table(table: &str) -> Result<(), String> {
+    let store = store(table);
+    let existing = store
+        .client()
+        .list_tables()
+        .send()
+        .await
+        .map_err(|e| format!("ListTables: {}", aws_error(&e)))?;
+    if existing.table_names().iter().any(|name| name == table) {
+        println!("table {table} exists");
+        return Ok(());
+    }
+    TableDefinition::from_repository()?
+        .create(store.client(), table)
+        .await?;
+    println!("created table {table} from template.yaml");
+    Ok(())
+}
+
+async fn seed(table: &str, seed_path: &str) -> Result<(), String> {
+    let seed = Seed::load(seed_path)?;
+    let store = store(table);
+    let paths = seed.tenant_paths()?;
+    for tenant in &seed.tenants {
+        put_tenant(&store, &paths[&tenant.id], &tenant.name).await?;
+    }
+    for user in &seed.users {
+        let path = paths
+            .get(&user.tenant)
+            .ok_or_else(|| format!("user {} has an unknown tenant", user.login))?;
+        let mut record = new_user(user.id, &user.login, &user.email, path);
+        record.contact.firstname = user.firstname.clone();
+        record.contact.lastname = user.lastname.clone();
+        record.activated = user.activated;
+        record.enabled = user.enabled;
+        match put_user(&store, &UserItem::new(record, path.clone())).await {
+            Ok(()) => {}
+            // Seeding twice leaves existing users as they are.
+            Err(e) if e.contains("ConditionalCheckFailed") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    println!(
+        "seeded {} tenants and {} users into {table}",
+        seed.tenants.len(),
+        seed.users.len()
+    );
+    Ok(())
+}
+
+fn tokens(seed_path: &str, base_url: &str) -> Result<(), String> {
+    let seed = Seed::load(seed_path)?;
+    let secret = std::env::var("DEV_AUTH_SECRET").map_err(|_| "DEV_AUTH_SECRET is not set")?;
+    let john = seed
+        .users
+        .iter()
+        .find(|u| u.name == "john")
+        .map(|u| u.id.to_string())
+        .unwrap_or_default();
+    println!(
+        "# Development tokens (valid {} h). Paste the exports into your shell:",
+        TOKEN_TTL_SECS / 3600
+    );
+    let mut principals: Vec<(String, Claims, String)> = Vec::new();
+    for user in &seed.users {
+        let claims = Claims::user(user.id, user.tenant, &user.scope);
+        principals.push((user.name.clone(), claims, format!("user {}", user.login)));
+    }
+    for client in &seed.clients {
+        let claims = Claims::client(&client.id, client.tenant, &client.scope);
+        principals.push((
+            client.name.clone(),
+            claims,
+            format!("API client {}", client.id),
+        ));
+    }
+    for (name, claims, what) in &principals {
+        let variable = format!("TOKEN_{}", name.to_uppercase().replace('-', "_"));
+        let token = mint_dev_token(secret.as_bytes(), claims, TOKEN_TTL_SECS);
+        let scope = if claims.scope.is_empty() {
+            "no scopes"
+        } else {
+            &claims.scope
+        };
+        println!("# {what}, tenant {}, {scope}", claims.tenant_id);
+        println!("export {variable}={token}");
+    }
+    println!();
+    println!("# Try (after sourcing the exports):");
+    println!("#   curl -s {base_url}/users/{john} -H \"Authorization: Bearer $TOKEN_JOHN\"");
+    println!(
+        "#   curl -s {base_url}/users/{john} -H \"Authorization: Bearer $TOKEN_PARTNER_CLIENT\""
+    );
+    println!(
+        "#   curl -s -X PUT {base_url}/users/{john}/status -H \"Authorization: Bearer $TOKEN_PARTNER_CLIENT\" \
+         -H 'Content-Type: application/json' -d '{{\"enabled\": false, \"version\": 1}}'"
+    );
+    Ok(())
+}
+
+fn aws_error(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["create-table", table] => create_table(table).await,
+        ["seed", table, seed_path] => seed(table, seed_path).await,
+        ["tokens", seed_path, base_url] => tokens(seed_path, base_url),
+        _ => Err("usage: devtool create-table <table> | seed <table> <seed.json> | tokens <seed.json> <base-url>".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("devtool: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

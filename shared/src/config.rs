@@ -1,0 +1,297 @@
+//! Configuration from the environment, read and validated once per cold start.
+//!
+//! Every problem names the variable, so a misconfigured function fails at start-up with a
+//! message an operator can act on, instead of failing per request.
+
+use std::collections::HashMap;
+use std::fmt;
+
+/// Where configuration comes from: the process environment in Lambda, a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+impl Source for &[(&str, &str)] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration variable {name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(name: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            name,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Typed access to a [`Source`]. An empty value counts as unset, because SAM passes
+/// unset optional parameters as empty strings.
+pub struct Env<'a> {
+    source: &'a dyn Source,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(source: &'a dyn Source) -> Self {
+        Self { source }
+    }
+
+    pub fn optional(&self, name: &'static str) -> Option<String> {
+        self.source
+            .get(name)
+            .filter(|value| !value.trim().is_empty())
+    }
+
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.optional(name)
+            .ok_or_else(|| ConfigError::new(name, "is required but not set"))
+    }
+
+    /// A value parsed with `parse`, or `default` when unset.
+    pub fn parsed<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(raw) => parse(raw.trim()).map_err(|problem| ConfigError::new(name, problem)),
+        }
+    }
+
+    /// An unsigned integer within `range`, or `default` when unset.
+    pub fn number(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        self.parsed(name, default, |raw| {
+            let value: u64 = raw
+                .parse()
+                .map_err(|_| format!("expected a whole number, got {raw:?}"))?;
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                Err(format!(
+                    "{value} is outside {}..={}",
+                    range.start(),
+                    range.end()
+                ))
+            }
+        })
+    }
+}
+
+/// How callers are identified.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Claims of a JWT that API Gateway has already verified (the only mode for AWS).
+    ApiGateway,
+    /// Local development without API Gateway: the function verifies HS256 bearer tokens
+    /// itself with a shared secret.
+    Development { secret: DevSecret },
+}
+
+impl fmt::Debug for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthMode::ApiGateway => f.write_str("ApiGateway"),
+            AuthMode::Development { .. } => f.write_str("Development"),
+        }
+    }
+}
+
+/// The development signing secret; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DevSecret(String);
+
+impl DevSecret {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(secret: String) -> Result<Self, String> {
+        if secret.len() < Self::MIN_LEN {
+            return Err(format!(
+                "must be at least {} bytes long (got {})",
+                Self::MIN_LEN,
+                secret.len()
+            ));
+        }
+        Ok(Self(secret))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for DevSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DevSecret(..)")
+    }
+}
+
+/// What every function needs: the table, how to reach DynamoDB, and how to identify callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreConfig {
+    pub table_name: String,
+    pub dynamodb_endpoint: Option<String>,
+    pub auth: AuthMode,
+}
+
+impl CoreConfig {
+    pub const TABLE_NAME: &'static str = "TABLE_NAME";
+    pub const DYNAMODB_ENDPOINT: &'static str = "DYNAMODB_ENDPOINT";
+    pub const AUTH_MODE: &'static str = "AUTH_MODE";
+    pub const DEV_AUTH_SECRET: &'static str = "DEV_AUTH_SECRET";
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&Env::new(&ProcessEnv))
+    }
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let table_name = env.required(Self::TABLE_NAME)?;
+        validate_table_name(&table_name).map_err(|p| ConfigError::new(Self::TABLE_NAME, p))?;
+        let dynamodb_endpoint = env.parsed(Self::DYNAMODB_ENDPOINT, None, |raw| {
+            validate_endpoint(raw).map(|()| Some(raw.to_owned()))
+        })?;
+        let auth = match env.optional(Self::AUTH_MODE).as_deref().map(str::trim) {
+            None | Some("apigateway") => AuthMode::ApiGateway,
+            Some("development") => {
+                let secret = env.required(Self::DEV_AUTH_SECRET)?;
+                AuthMode::Development {
+                    secret: DevSecret::new(secret)
+                        .map_err(|p| ConfigError::new(Self::DEV_AUTH_SECRET, p))?,
+                }
+            }
+            Some(other) => {
+                return Err(ConfigError::new(
+                    Self::AUTH_MODE,
+                    format!("expected `apigateway` or `development`, got {other:?}"),
+                ));
+            }
+        };
+        Ok(Self {
+            table_name,
+            dynamodb_endpoint,
+            auth,
+        })
+    }
+}
+
+/// DynamoDB's rule: 3 to 255 of `A-Z a-z 0-9 _ - .`.
+fn validate_table_name(name: &str) -> Result<(), String> {
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if (3..=255).contains(&name.len()) && valid_chars {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)"
+        ))
+    }
+}
+
+fn validate_endpoint(raw: &str) -> Result<(), String> {
+    let uri: ::http::Uri = raw.parse().map_err(|_| format!("{raw:?} is not a URL"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(()),
+        _ => Err(format!("{raw:?} must be an http:// or https:// URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<CoreConfig, ConfigError> {
+        CoreConfig::load(&Env::new(&vars))
+    }
+
+    #[test]
+    fn table_name_is_required_and_named_in_the_error() {
+        let err = load(&[]).unwrap_err();
+        assert_eq!(err.name, "TABLE_NAME");
+        assert!(err.to_string().contains("TABLE_NAME"));
+    }
+
+    #[test]
+    fn defaults_to_api_gateway_auth() {
+        let config = load(&[("TABLE_NAME", "accounts")]).unwrap();
+        assert_eq!(config.auth, AuthMode::ApiGateway);
+        assert_eq!(config.dynamodb_endpoint, None);
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        assert_eq!(
+            load(&[("TABLE_NAME", "a b")]).unwrap_err().name,
+            "TABLE_NAME"
+        );
+        let bad_endpoint = [
+            ("TABLE_NAME", "t1x"),
+            ("DYNAMODB_ENDPOINT", "localhost:8000"),
+        ];
+        assert_eq!(load(&bad_endpoint).unwrap_err().name, "DYNAMODB_ENDPOINT");
+        let bad_mode = [("TABLE_NAME", "t1x"), ("AUTH_MODE", "dev")];
+        assert_eq!(load(&bad_mode).unwrap_err().name, "AUTH_MODE");
+        let no_secret = [("TABLE_NAME", "t1x"), ("AUTH_MODE", "development")];
+        assert_eq!(load(&no_secret).unwrap_err().name, "DEV_AUTH_SECRET");
+        let short_secret = [
+            ("TABLE_NAME", "t1x"),
+            ("AUTH_MODE", "development"),
+            ("DEV_AUTH_SECRET", "short"),
+        ];
+        assert_eq!(load(&short_secret).unwrap_err().name, "DEV_AUTH_SECRET");
+    }
+
+    #[test]
+    fn development_mode_keeps_its_secret_out_of_debug_output() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let config = load(&[
+            ("TABLE_NAME", "accounts"),
+            ("AUTH_MODE", "development"),
+            ("DEV_AUTH_SECRET", secret),
+            ("DYNAMODB_ENDPOINT", "http://127.0.0.1:8000"),
+        ])
+        .unwrap();
+        assert!(matches!(config.auth, AuthMode::Development { .. }));
+        assert!(!format!("{config:?}").contains(secret));
+    }
+
+    #[test]
+    fn numbers_are_range_checked() {
+        let vars: &[(&str, &str)] = &[("N", "70")];
+        let env = Env::new(&vars);
+        assert_eq!(env.number("N", 5, 1..=100).unwrap(), 70);
+        assert_eq!(env.number("N", 5, 1..=10).unwrap_err().name, "N");
+        assert_eq!(env.number("MISSING", 5, 1..=10).unwrap(), 5);
+    }
+}

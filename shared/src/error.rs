@@ -1,0 +1,318 @@
+//! The one error type of the functions, and its one rendering as RFC 9457 problem details.
+//!
+//! Handlers return `Result<_, ApiError>` and use `?`; [`ApiError::to_response`] is the only
+//! place that turns an error into HTTP. Details meant for operators (SDK errors, causes of
+//! 500s) go to `tracing`, never into a body.
+
+use http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::ids::Version;
+
+/// Base of every problem `type`; the slug of SPEC §5 follows it.
+pub const PROBLEM_TYPE_BASE: &str = "https://accounts.example.com/problems/";
+
+/// Seconds a client should wait after a 503.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
+/// One problem with one field of the request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("validation error: {detail}")]
+    Validation {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("the password breaks the policy")]
+    PasswordPolicy { errors: Vec<FieldError> },
+    #[error("invalid confirmation token")]
+    InvalidToken,
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("wrong current password")]
+    InvalidCurrentPassword,
+    #[error("account disabled")]
+    AccountDisabled,
+    #[error("not found")]
+    NotFound,
+    #[error("version conflict, current version {current}")]
+    VersionConflict { current: Version },
+    #[error("confirmation token expired")]
+    TokenExpired,
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type")]
+    UnsupportedMediaType { expected: &'static str },
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// DynamoDB (or another dependency) throttled or could not be reached.
+    #[error("unavailable: {cause}")]
+    Unavailable { cause: String },
+    /// Anything else. The cause is logged, never returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 about one field.
+    pub fn invalid_field(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        let error = FieldError::new(field, code, message);
+        ApiError::Validation {
+            detail: format!("{}: {}", error.field, error.message),
+            errors: vec![error],
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation { .. } | ApiError::PasswordPolicy { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::InvalidToken => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_)
+            | ApiError::InvalidCurrentPassword
+            | ApiError::AccountDisabled => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::VersionConflict { .. } => StatusCode::CONFLICT,
+            ApiError::TokenExpired => StatusCode::GONE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The slug that ends the problem `type` (SPEC §5).
+    pub fn slug(&self) -> &'static str {
+        match self {
+            ApiError::Validation { .. } => "validation-error",
+            ApiError::PasswordPolicy { .. } => "password-policy",
+            ApiError::InvalidToken => "invalid-token",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::InvalidCurrentPassword => "invalid-current-password",
+            ApiError::AccountDisabled => "account-disabled",
+            ApiError::NotFound => "not-found",
+            ApiError::VersionConflict { .. } => "version-conflict",
+            ApiError::TokenExpired => "token-expired",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
+            ApiError::TooManyAttempts { .. } => "too-many-attempts",
+            ApiError::Unavailable { .. } => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Validation { .. } => "The request is not valid",
+            ApiError::PasswordPolicy { .. } => "The new password breaks the password policy",
+            ApiError::InvalidToken => "The confirmation token is not valid",
+            ApiError::Unauthorized(_) => "Authentication is required",
+            ApiError::Forbidden(_) => "The caller may not do this",
+            ApiError::InvalidCurrentPassword => "The current password is wrong",
+            ApiError::AccountDisabled => "The account is disabled",
+            ApiError::NotFound => "No such user",
+            ApiError::VersionConflict { .. } => "The user has changed since it was read",
+            ApiError::TokenExpired => "The confirmation token has expired",
+            ApiError::PayloadTooLarge { .. } => "The request body is too large",
+            ApiError::UnsupportedMediaType { .. } => "The request body has the wrong media type",
+            ApiError::TooManyAttempts { .. } => "Too many attempts",
+            ApiError::Unavailable { .. } => "The service is temporarily unavailable",
+            ApiError::Internal(_) => "Internal error",
+        }
+    }
+
+    /// What the caller reads in `detail`: specific, but never internals.
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Validation { detail, .. } => detail.clone(),
+            ApiError::PasswordPolicy { errors } => format!(
+                "the new password breaks {} rule(s) of the password policy",
+                errors.len()
+            ),
+            ApiError::InvalidToken => {
+                "the token is unknown, already used, or replaced by a newer request".into()
+            }
+            ApiError::Unauthorized(detail) | ApiError::Forbidden(detail) => detail.clone(),
+            ApiError::InvalidCurrentPassword => {
+                "current_password does not match the account's password".into()
+            }
+            ApiError::AccountDisabled => "a disabled account cannot do this to itself".into(),
+            ApiError::NotFound => {
+                "the user does not exist or is outside the caller's subtree".into()
+            }
+            ApiError::VersionConflict { current } => format!(
+                "the request was made for another version; the current version is {current}"
+            ),
+            ApiError::TokenExpired => "request a new email change".into(),
+            ApiError::PayloadTooLarge { limit } => {
+                format!("the body is larger than {limit} bytes")
+            }
+            ApiError::UnsupportedMediaType { expected } => {
+                format!("the body must be sent as {expected}")
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                format!("too many wrong current passwords; try again in {retry_after_secs} seconds")
+            }
+            ApiError::Unavailable { .. } => "try again shortly".into(),
+            ApiError::Internal(_) => "an unexpected error occurred".into(),
+        }
+    }
+
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Unavailable { .. } => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+
+    /// The problem+json response. `instance` is the request path.
+    pub fn to_response(&self, instance: &str) -> Response<Body> {
+        let status = self.status();
+        if status.is_server_error() {
+            // The one place where causes are logged; they never contain secrets because no
+            // error is built from a password, hash or token.
+            tracing::error!(status = status.as_u16(), slug = self.slug(), error = %self, "request failed");
+        } else {
+            tracing::info!(
+                status = status.as_u16(),
+                slug = self.slug(),
+                "request refused"
+            );
+        }
+
+        let mut body = json!({
+            "type": format!("{PROBLEM_TYPE_BASE}{}", self.slug()),
+            "title": self.title(),
+            "status": status.as_u16(),
+            "detail": self.detail(),
+            "instance": instance,
+        });
+        match self {
+            ApiError::Validation { errors, .. } | ApiError::PasswordPolicy { errors } => {
+                body["errors"] = json!(errors);
+            }
+            ApiError::VersionConflict { current } => {
+                body["current_version"] = json!(current.get());
+            }
+            _ => {}
+        }
+
+        let mut response = Response::new(Body::Text(body.to_string()));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = self.retry_after_secs() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if matches!(self, ApiError::Unauthorized(_)) {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn conflict_carries_current_version() {
+        let response = ApiError::VersionConflict {
+            current: Version::new(4).unwrap(),
+        }
+        .to_response("/users/x/status");
+        assert_eq!(response.status(), 409);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = body_of(&response);
+        assert_eq!(body["current_version"], 4);
+        assert_eq!(body["status"], 409);
+        assert!(
+            body["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("/version-conflict")
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let response = ApiError::internal("secret table layout").to_response("/x");
+        assert_eq!(response.status(), 500);
+        let text = std::str::from_utf8(response.body().as_ref())
+            .unwrap()
+            .to_owned();
+        assert!(!text.contains("secret table layout"));
+    }
+
+    #[test]
+    fn unavailable_and_too_many_attempts_set_retry_after() {
+        let unavailable = ApiError::Unavailable {
+            cause: "throttled".into(),
+        }
+        .to_response("/x");
+        assert_eq!(unavailable.status(), 503);
+        assert_eq!(unavailable.headers()[header::RETRY_AFTER], "1");
+        assert!(!String::from_utf8_lossy(unavailable.body().as_ref()).contains("throttled"));
+
+        let limited = ApiError::TooManyAttempts {
+            retry_after_secs: 600,
+        }
+        .to_response("/x");
+        assert_eq!(limited.status(), 429);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "600");
+    }
+
+    #[test]
+    fn validation_lists_field_errors() {
+        let body = body_of(
+            &ApiError::invalid_field("version", "required", "is missing").to_response("/x"),
+        );
+        assert_eq!(body["errors"][0]["field"], "version");
+        assert_eq!(body["errors"][0]["code"], "required");
+    }
+}

@@ -1,0 +1,196 @@
+//! Request and response helpers shared by the handlers: body limits and parsing, path
+//! parameters, and the responses that every route builds the same way.
+
+use http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+use crate::ids::UserId;
+use crate::user::User;
+
+/// Largest accepted request body (SPEC §4).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub const JSON: &str = "application/json";
+
+/// The raw body, refused with 413 when it is over [`MAX_BODY_BYTES`].
+pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
+    let bytes = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The media type of the body without parameters, lower-cased (`application/json`).
+pub fn media_type(request: &Request) -> Option<String> {
+    let value = request.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+/// Parses a JSON body into `T`: 413 when too large, 415 when not sent as JSON, 400 with
+/// the offending field when malformed, of the wrong shape, or with duplicate or unknown keys.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes = body_bytes(request)?;
+    if media_type(request).as_deref() != Some(JSON) {
+        return Err(ApiError::UnsupportedMediaType { expected: JSON });
+    }
+    parse_json(bytes)
+}
+
+/// Parses JSON text into `T`, naming the offending field in the error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid_field(
+            "body",
+            "required",
+            "a JSON body is required",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::invalid_field("body", "malformed-json", e.to_string()))?;
+    Ok(value)
+}
+
+fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.inner();
+    let message = inner.to_string();
+    let field_error = if inner.is_syntax() || inner.is_eof() {
+        FieldError::new("body", "malformed-json", message)
+    } else if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        let field = if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        FieldError::new(field, "required", "is required")
+    } else {
+        let field = if path == "." { "body".to_owned() } else { path };
+        FieldError::new(field, "invalid", message)
+    };
+    ApiError::Validation {
+        detail: format!("{}: {}", field_error.field, field_error.message),
+        errors: vec![field_error],
+    }
+}
+
+/// The `{user_id}` path parameter, which must be a canonical UUID.
+pub fn path_user_id(request: &Request) -> Result<UserId, ApiError> {
+    let raw = request
+        .path_parameters_ref()
+        .and_then(|params| params.first("user_id"))
+        .ok_or_else(|| ApiError::invalid_field("user_id", "required", "the path has no user id"))?;
+    UserId::parse_canonical(raw)
+        .map_err(|e| ApiError::invalid_field("user_id", "invalid", e.to_string()))
+}
+
+/// `200` with the user object and `ETag: "<version>"`.
+pub fn user_response(user: &User) -> Response<Body> {
+    let body = match serde_json::to_string(user) {
+        Ok(body) => body,
+        Err(e) => return ApiError::internal(format!("serialising a user: {e}")).to_response(""),
+    };
+    let mut response = Response::new(Body::Text(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", user.version)) {
+        headers.insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// `204` with an empty body.
+pub fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Turns a handler's result into the response, rendering errors as problem+json, and logs
+/// one line per request (method, path, status — never the query, headers or body).
+pub fn finish(request: &Request, result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    let path = request.uri().path();
+    let response = match result {
+        Ok(response) => response,
+        Err(error) => error.to_response(path),
+    };
+    tracing::info!(
+        method = %request.method(),
+        path,
+        status = response.status().as_u16(),
+        "request handled"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Status {
+        enabled: bool,
+        version: u64,
+    }
+
+    fn field_error(text: &str) -> FieldError {
+        match parse_json::<Status>(text.as_bytes()).unwrap_err() {
+            ApiError::Validation { mut errors, .. } => errors.remove(0),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert_eq!(field_error(r#"{"enabled": true}"#).field, "version");
+        assert_eq!(field_error(r#"{"enabled": true}"#).code, "required");
+        assert_eq!(
+            field_error(r#"{"enabled": "no", "version": 1}"#).field,
+            "enabled"
+        );
+        assert_eq!(
+            field_error(r#"{"enabled": true, "version": 1"#).code,
+            "malformed-json"
+        );
+        assert_eq!(
+            field_error(r#"{"enabled": true, "version": 1} x"#).code,
+            "malformed-json"
+        );
+        assert_eq!(field_error("").code, "required");
+        let dup = field_error(r#"{"enabled": true, "enabled": false, "version": 1}"#);
+        assert_eq!(dup.code, "invalid");
+        assert!(dup.message.contains("duplicate"), "{dup:?}");
+        assert!(
+            field_error(r#"{"enabled": true, "version": 1, "x": 2}"#)
+                .message
+                .contains("unknown field")
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_a_validation_error_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(
+            parse_json::<serde_json::Value>(deep.as_bytes()),
+            Err(ApiError::Validation { .. })
+        ));
+    }
+}

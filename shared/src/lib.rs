@@ -1,0 +1,29 @@
+//! What the account functions have in common, one module per concern of the spec:
+//! configuration, callers (claims), tenants, users, the DynamoDB store, errors and HTTP.
+
+pub mod caller;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod runtime;
+pub mod store;
+pub mod tenant;
+pub mod user;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use caller::{Authenticator, Caller, Principal};
+pub use config::{AuthMode, ConfigError, CoreConfig};
+pub use error::{ApiError, FieldError};
+pub use ids::{ClientId, TenantId, UserId, Version};
+pub use runtime::Core;
+pub use store::Store;
+pub use tenant::{TenantPath, TenantRule};
+pub use user::{Contact, User, UserItem};
+
+/// The current time in the platform's timestamp format (`2019-07-25T07:11:02.807354+00:00`).
+pub fn now_timestamp() -> String {
+    user::format_timestamp(time::OffsetDateTime::now_utc())
+}

@@ -1,0 +1,344 @@
+//! Real API Gateway events (payload 1.0 and 2.0) for handler tests, and development tokens.
+
+use jsonwebtoken::{EncodingKey, Header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use crate::caller::DEV_TOKEN_ISSUER;
+use crate::ids::{TenantId, UserId};
+
+/// The claims a caller presents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: String,
+    pub tenant_id: String,
+    pub scope: String,
+    pub principal_type: String,
+}
+
+impl Claims {
+    pub fn user(id: UserId, tenant: TenantId, scope: &str) -> Self {
+        Self {
+            sub: id.to_string(),
+            tenant_id: tenant.to_string(),
+            scope: scope.to_owned(),
+            principal_type: "user".into(),
+        }
+    }
+
+    pub fn client(client_id: &str, tenant: TenantId, scope: &str) -> Self {
+        Self {
+            sub: client_id.to_owned(),
+            tenant_id: tenant.to_string(),
+            scope: scope.to_owned(),
+            principal_type: "client".into(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "sub": self.sub,
+            "tenant_id": self.tenant_id,
+            "scope": self.scope,
+            "principal_type": self.principal_type,
+        })
+    }
+}
+
+/// Signs a development token (HS256) for `claims`, valid for `ttl_secs` (negative: expired).
+pub fn mint_dev_token(secret: &[u8], claims: &Claims, ttl_secs: i64) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut body = claims.to_json();
+    body["iss"] = json!(DEV_TOKEN_ISSUER);
+    body["iat"] = json!(now);
+    body["exp"] = json!(now + ttl_secs);
+    jsonwebtoken::encode(
+        &Header::new(jsonwebtoken::Algorithm::HS256),
+        &body,
+        &EncodingKey::from_secret(secret),
+    )
+    .expect("HS256 signing cannot fail")
+}
+
+/// API Gateway payload format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// REST API (payload 1.0).
+    V1,
+    /// HTTP API (payload 2.0).
+    V2,
+}
+
+/// Where the authorizer puts the claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimsShape {
+    /// JWT authorizer (2.0: `authorizer.jwt.claims`; 1.0: `authorizer.claims`).
+    Jwt,
+    /// Lambda authorizer context (2.0: `authorizer.lambda`; 1.0: the authorizer's fields).
+    Lambda,
+}
+
+/// An API Gateway proxy event for a route such as `/users/{user_id}/status`.
+#[derive(Clone, Debug)]
+pub struct Event {
+    payload: Payload,
+    method: String,
+    route: String,
+    path_parameters: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+    claims: Option<Value>,
+    shape: ClaimsShape,
+}
+
+impl Event {
+    pub fn new(payload: Payload, method: &str, route: &str) -> Self {
+        Self {
+            payload,
+            method: method.to_owned(),
+            route: route.to_owned(),
+            path_parameters: Vec::new(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            claims: None,
+            shape: ClaimsShape::Jwt,
+        }
+    }
+
+    /// Sets `{user_id}` (any text: tests send invalid ones too).
+    pub fn user_id(self, id: impl ToString) -> Self {
+        self.path_parameter("user_id", &id.to_string())
+    }
+
+    pub fn path_parameter(mut self, name: &str, value: &str) -> Self {
+        self.path_parameters
+            .push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    pub fn claims(mut self, claims: &Claims) -> Self {
+        self.claims = Some(claims.to_json());
+        self
+    }
+
+    /// Claims of any shape, including malformed ones.
+    pub fn raw_claims(mut self, claims: Value) -> Self {
+        self.claims = Some(claims);
+        self
+    }
+
+    pub fn claims_shape(mut self, shape: ClaimsShape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    /// A JSON body with `Content-Type: application/json`.
+    pub fn json(self, body: Value) -> Self {
+        self.body(&body.to_string(), Some("application/json"))
+    }
+
+    pub fn body(mut self, body: &str, content_type: Option<&str>) -> Self {
+        self.body = Some(body.to_owned());
+        if let Some(content_type) = content_type {
+            self = self.header("content-type", content_type);
+        }
+        self
+    }
+
+    fn path(&self) -> String {
+        self.path_parameters
+            .iter()
+            .fold(self.route.clone(), |path, (name, value)| {
+                path.replace(&format!("{{{name}}}"), value)
+            })
+    }
+
+    fn raw_query(&self) -> String {
+        self.query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// The event as API Gateway would send it.
+    pub fn to_json(&self) -> Value {
+        let path = self.path();
+        let headers: serde_json::Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let path_parameters: serde_json::Map<String, Value> = self
+            .path_parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let query: serde_json::Map<String, Value> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let nullable = |map: serde_json::Map<String, Value>| {
+            if map.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(map)
+            }
+        };
+        match self.payload {
+            Payload::V2 => {
+                let authorizer = match (&self.claims, self.shape) {
+                    (None, _) => Value::Null,
+                    (Some(claims), ClaimsShape::Jwt) => {
+                        json!({"jwt": {"claims": claims, "scopes": null}})
+                    }
+                    (Some(claims), ClaimsShape::Lambda) => json!({"lambda": claims}),
+                };
+                let mut event = json!({
+                    "version": "2.0",
+                    "routeKey": format!("{} {}", self.method, self.route),
+                    "rawPath": path,
+                    "rawQueryString": self.raw_query(),
+                    "headers": headers,
+                    "requestContext": {
+                        "accountId": "123456789012",
+                        "apiId": "api1234567",
+                        "domainName": "api1234567.execute-api.us-east-1.amazonaws.com",
+                        "domainPrefix": "api1234567",
+                        "http": {
+                            "method": self.method,
+                            "path": path,
+                            "protocol": "HTTP/1.1",
+                            "sourceIp": "192.0.2.1",
+                            "userAgent": "integration-test"
+                        },
+                        "requestId": uuid::Uuid::new_v4().to_string(),
+                        "routeKey": format!("{} {}", self.method, self.route),
+                        "stage": "$default",
+                        "time": "22/Nov/2026:10:00:00 +0000",
+                        "timeEpoch": 1_795_341_600_000_i64,
+                        "authorizer": authorizer
+                    },
+                    "isBase64Encoded": false
+                });
+                if !path_parameters.is_empty() {
+                    event["pathParameters"] = Value::Object(path_parameters);
+                }
+                if !query.is_empty() {
+                    event["queryStringParameters"] = Value::Object(query);
+                }
+                if let Some(body) = &self.body {
+                    event["body"] = json!(body);
+                }
+                if self.claims.is_none() {
+                    event["requestContext"]
+                        .as_object_mut()
+                        .map(|context| context.remove("authorizer"));
+                }
+                event
+            }
+            Payload::V1 => {
+                let authorizer = match (&self.claims, self.shape) {
+                    (None, _) => Value::Null,
+                    (Some(claims), ClaimsShape::Jwt) => json!({"claims": claims}),
+                    (Some(claims), ClaimsShape::Lambda) => {
+                        let mut fields = claims.clone();
+                        fields["principalId"] = claims["sub"].clone();
+                        fields
+                    }
+                };
+                let multi_headers: serde_json::Map<String, Value> = self
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!([v])))
+                    .collect();
+                let multi_query: serde_json::Map<String, Value> = self
+                    .query
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!([v])))
+                    .collect();
+                let mut event = json!({
+                    "resource": self.route,
+                    "path": path,
+                    "httpMethod": self.method,
+                    "headers": headers,
+                    "multiValueHeaders": multi_headers,
+                    "queryStringParameters": nullable(query),
+                    "multiValueQueryStringParameters": nullable(multi_query),
+                    "pathParameters": nullable(path_parameters),
+                    "stageVariables": null,
+                    "requestContext": {
+                        "accountId": "123456789012",
+                        "resourceId": "abc123",
+                        "stage": "prod",
+                        "requestId": uuid::Uuid::new_v4().to_string(),
+                        "identity": {"sourceIp": "192.0.2.1", "userAgent": "integration-test"},
+                        "resourcePath": self.route,
+                        "httpMethod": self.method,
+                        "apiId": "api1234567",
+                        "path": format!("/prod{path}"),
+                        "protocol": "HTTP/1.1",
+                        "authorizer": authorizer
+                    },
+                    "body": self.body,
+                    "isBase64Encoded": false
+                });
+                if self.claims.is_none() {
+                    event["requestContext"]
+                        .as_object_mut()
+                        .map(|context| context.remove("authorizer"));
+                }
+                event
+            }
+        }
+    }
+
+    /// The event turned into a `lambda_http::Request`, exactly as the runtime would.
+    pub fn request(&self) -> Request {
+        lambda_http::request::from_str(&self.to_json().to_string())
+            .expect("lambda_http accepts the event")
+    }
+}
+
+/// The JSON body of a response (problem+json included).
+pub fn body_json(response: &Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap_or_else(|e| {
+        panic!(
+            "response body is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(response.body().as_ref())
+        )
+    })
+}
+
+/// Asserts a problem+json response with `status` whose `type` ends with `slug`, and returns
+/// its body.
+#[track_caller]
+pub fn assert_problem(response: &Response<Body>, status: u16, slug: &str) -> Value {
+    let body = body_json(response);
+    assert_eq!(response.status().as_u16(), status, "status; body: {body}");
+    assert_eq!(
+        response.headers()[http::header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    assert_eq!(body["status"], status, "body status: {body}");
+    let problem_type = body["type"].as_str().unwrap_or_default();
+    assert!(
+        problem_type.ends_with(&format!("/{slug}")),
+        "type {problem_type:?} should end with {slug}; body: {body}"
+    );
+    body
+}

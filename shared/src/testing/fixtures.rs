@@ -1,0 +1,154 @@
+//! Users and tenants written straight to the table, for tests and the demo seed.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::ids::{TenantId, UserId, Version};
+use crate::store::Store;
+use crate::tenant::TenantPath;
+use crate::user::{Contact, User, UserItem};
+
+use super::table::TestTable;
+
+/// A user as the platform creates one: activated, enabled, version 1.
+pub fn new_user(id: UserId, login: &str, email: &str, path: &TenantPath) -> User {
+    let now = crate::now_timestamp();
+    User {
+        id,
+        login: login.to_owned(),
+        tenant_id: path.tenant(),
+        contact: Contact {
+            email: email.to_owned(),
+            firstname: login.to_owned(),
+            lastname: "Doe".to_owned(),
+            ..Contact::default()
+        },
+        activated: true,
+        enabled: true,
+        language: "en".to_owned(),
+        mfa_status: "disabled".to_owned(),
+        notifications: vec![
+            "quota".into(),
+            "reports".into(),
+            "backup_daily_report".into(),
+        ],
+        business_types: Vec::new(),
+        idp_id: None,
+        personal_tenant_id: None,
+        terms_accepted: false,
+        created_at: now.clone(),
+        updated_at: now,
+        version: Version::FIRST,
+    }
+}
+
+/// Writes a user item; refuses to overwrite one.
+pub async fn put_user(store: &Store, item: &UserItem) -> Result<(), String> {
+    let attributes = serde_dynamo::to_item(item).map_err(|e| e.to_string())?;
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .set_item(Some(attributes))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "PutItem {}: {}",
+                item.pk,
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(())
+}
+
+/// Writes a tenant item (`TENANT#<id>`) with its name and ancestry.
+pub async fn put_tenant(store: &Store, path: &TenantPath, name: &str) -> Result<(), String> {
+    let ancestry = path
+        .ids()
+        .iter()
+        .map(|id| AttributeValue::S(id.to_string()))
+        .collect();
+    let mut request = store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S(format!("TENANT#{}", path.tenant())))
+        .item("id", AttributeValue::S(path.tenant().to_string()))
+        .item("name", AttributeValue::S(name.to_owned()))
+        .item("tenant_path", AttributeValue::L(ancestry));
+    if let [.., parent, _] = path.ids() {
+        request = request.item("parent_id", AttributeValue::S(parent.to_string()));
+    }
+    request.send().await.map_err(|e| {
+        format!(
+            "PutItem tenant: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+        )
+    })?;
+    Ok(())
+}
+
+/// A test table with a tenant tree: `partner → customer → sub_customer`, and a second
+/// partner beside the first.
+pub struct Fixture {
+    pub table: TestTable,
+    pub partner: TenantPath,
+    pub customer: TenantPath,
+    pub sub_customer: TenantPath,
+    pub other_partner: TenantPath,
+}
+
+impl Fixture {
+    pub async fn new() -> Self {
+        let table = TestTable::new().await;
+        let partner = TenantPath::root(TenantId::new_random());
+        let customer = partner.child(TenantId::new_random());
+        let sub_customer = customer.child(TenantId::new_random());
+        let other_partner = TenantPath::root(TenantId::new_random());
+        for (path, name) in [
+            (&partner, "Partner"),
+            (&customer, "Customer"),
+            (&sub_customer, "Sub-customer"),
+            (&other_partner, "Other partner"),
+        ] {
+            put_tenant(&table.store, path, name).await.expect("tenant");
+        }
+        table.counter.reset();
+        Self {
+            table,
+            partner,
+            customer,
+            sub_customer,
+            other_partner,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.table.store
+    }
+
+    /// Adds an activated, enabled user at version 1 to the tenant at `path`.
+    pub async fn user(&self, path: &TenantPath) -> User {
+        self.user_with(path, |_| {}).await
+    }
+
+    /// Adds a user, after letting `edit` change it.
+    pub async fn user_with(&self, path: &TenantPath, edit: impl FnOnce(&mut User)) -> User {
+        let id = UserId::new_random();
+        let login = format!("user-{}", &id.to_string()[..8]);
+        let mut user = new_user(id, &login, &format!("{login}@example.com"), path);
+        edit(&mut user);
+        let item = UserItem::new(user.clone(), path.clone());
+        put_user(self.store(), &item).await.expect("user");
+        self.table.counter.reset();
+        user
+    }
+
+    /// The stored item of a user, read directly.
+    pub async fn stored(&self, id: UserId) -> Option<UserItem> {
+        let item = self.store().get_user(id).await.expect("GetItem");
+        self.table.counter.reset();
+        item
+    }
+}

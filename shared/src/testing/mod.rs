@@ -1,0 +1,17 @@
+//! Test and local-tooling support (feature `test-support`): a DynamoDB Local table per test,
+//! made from the table definition in `template.yaml`, fixtures, API Gateway events and
+//! development tokens. Never linked into a Lambda binary.
+
+mod events;
+mod fixtures;
+mod table;
+
+pub use events::{Claims, ClaimsShape, Event, Payload, assert_problem, body_json, mint_dev_token};
+pub use fixtures::{Fixture, new_user, put_tenant, put_user};
+pub use table::{
+    LOCAL_ACCESS_KEY, LOCAL_REGION, RequestCounter, TEMPLATE, TableDefinition, TestTable,
+    local_client, local_endpoint,
+};
+
+/// A development secret for tests (any 32+ bytes will do).
+pub const TEST_DEV_SECRET: &str = "test-secret-0123456789abcdef-0123456789";

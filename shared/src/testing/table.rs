@@ -1,0 +1,325 @@
+//! Tables on DynamoDB Local, made from the one definition in `template.yaml`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_config::retry::RetryConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use serde::Deserialize;
+
+use crate::store::{MAX_ATTEMPTS, Store, client_timeouts};
+
+/// The SAM template: the single source of the table definition.
+pub const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+/// DynamoDB Local separates tables by access key and region: use these everywhere locally.
+pub const LOCAL_ACCESS_KEY: &str = "local";
+pub const LOCAL_REGION: &str = "us-east-1";
+
+/// `DYNAMODB_ENDPOINT`, or DynamoDB Local's usual address.
+pub fn local_endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into())
+}
+
+/// Counts the HTTP requests a client sends to DynamoDB (retries included).
+#[derive(Clone, Debug, Default)]
+pub struct RequestCounter(Arc<AtomicUsize>);
+
+impl RequestCounter {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A client for DynamoDB Local with the functions' timeouts and retries.
+pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(LOCAL_REGION))
+        .credentials_provider(Credentials::new(
+            LOCAL_ACCESS_KEY,
+            LOCAL_ACCESS_KEY,
+            None,
+            None,
+            "local",
+        ))
+        .endpoint_url(endpoint)
+        .timeout_config(client_timeouts())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .interceptor(counter.clone())
+        .build();
+    Client::from_conf(config)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TableProperties {
+    attribute_definitions: Vec<AttributeProperty>,
+    key_schema: Vec<KeyProperty>,
+    #[serde(default)]
+    global_secondary_indexes: Vec<IndexProperty>,
+    time_to_live_specification: Option<TtlProperty>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributeProperty {
+    attribute_name: String,
+    attribute_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyProperty {
+    attribute_name: String,
+    key_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexProperty {
+    index_name: String,
+    key_schema: Vec<KeyProperty>,
+    projection: ProjectionProperty,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProjectionProperty {
+    projection_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TtlProperty {
+    attribute_name: String,
+    enabled: bool,
+}
+
+/// The table's keys, indexes and TTL as `template.yaml` declares them.
+#[derive(Clone, Debug)]
+pub struct TableDefinition {
+    attributes: Vec<AttributeDefinition>,
+    key_schema: Vec<KeySchemaElement>,
+    indexes: Vec<GlobalSecondaryIndex>,
+    ttl_attribute: Option<String>,
+}
+
+impl TableDefinition {
+    /// Reads the one `AWS::DynamoDB::Table` resource of a CloudFormation/SAM template.
+    pub fn from_template(template: &str) -> Result<Self, String> {
+        let doc: serde_norway::Value =
+            serde_norway::from_str(template).map_err(|e| format!("template.yaml: {e}"))?;
+        let resources = doc
+            .get("Resources")
+            .and_then(|r| r.as_mapping())
+            .ok_or("template.yaml has no Resources")?;
+        let mut tables = resources.values().filter(|resource| {
+            resource.get("Type").and_then(|t| t.as_str()) == Some("AWS::DynamoDB::Table")
+        });
+        let table = tables
+            .next()
+            .ok_or("template.yaml declares no DynamoDB table")?;
+        if tables.next().is_some() {
+            return Err("template.yaml declares more than one DynamoDB table".into());
+        }
+        let properties: TableProperties = serde_norway::from_value(
+            table
+                .get("Properties")
+                .cloned()
+                .ok_or("the table has no Properties")?,
+        )
+        .map_err(|e| format!("table Properties: {e}"))?;
+
+        let attributes = properties
+            .attribute_definitions
+            .iter()
+            .map(|a| {
+                AttributeDefinition::builder()
+                    .attribute_name(&a.attribute_name)
+                    .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        let key_schema = keys(&properties.key_schema)?;
+        let indexes = properties
+            .global_secondary_indexes
+            .iter()
+            .map(|index| {
+                GlobalSecondaryIndex::builder()
+                    .index_name(&index.index_name)
+                    .set_key_schema(Some(keys(&index.key_schema)?))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::from(
+                                index.projection.projection_type.as_str(),
+                            ))
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, String>>()?;
+        let ttl_attribute = properties
+            .time_to_live_specification
+            .filter(|ttl| ttl.enabled)
+            .map(|ttl| ttl.attribute_name);
+        Ok(Self {
+            attributes,
+            key_schema,
+            indexes,
+            ttl_attribute,
+        })
+    }
+
+    /// The definition in the repository's `template.yaml`.
+    pub fn from_repository() -> Result<Self, String> {
+        Self::from_template(TEMPLATE)
+    }
+
+    pub fn ttl_attribute(&self) -> Option<&str> {
+        self.ttl_attribute.as_deref()
+    }
+
+    /// Creates the table (on-demand) and waits until it is active.
+    pub async fn create(&self, client: &Client, name: &str) -> Result<(), String> {
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_attribute_definitions(Some(self.attributes.clone()))
+            .set_key_schema(Some(self.key_schema.clone()))
+            .set_global_secondary_indexes(if self.indexes.is_empty() {
+                None
+            } else {
+                Some(self.indexes.clone())
+            })
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "CreateTable {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            })?;
+        if let Some(attribute) = &self.ttl_attribute {
+            client
+                .update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attribute)
+                        .enabled(true)
+                        .build()
+                        .map_err(|e| e.to_string())?,
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "UpdateTimeToLive {name}: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                    )
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn keys(schema: &[KeyProperty]) -> Result<Vec<KeySchemaElement>, String> {
+    schema
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(&k.attribute_name)
+                .key_type(KeyType::from(k.key_type.as_str()))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// A fresh table on DynamoDB Local for one test; it deletes itself when dropped, so tests
+/// run in parallel without seeing each other's data.
+pub struct TestTable {
+    pub store: Store,
+    pub counter: RequestCounter,
+    endpoint: String,
+}
+
+impl TestTable {
+    pub async fn new() -> Self {
+        let endpoint = local_endpoint();
+        let counter = RequestCounter::default();
+        let client = local_client(&endpoint, &counter);
+        let name = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let definition = TableDefinition::from_repository().expect("template.yaml table");
+        if let Err(e) = definition.create(&client, &name).await {
+            panic!(
+                "cannot create a test table on DynamoDB Local at {endpoint} ({e}). \
+                 Run the tests with infra/test.sh, which starts DynamoDB Local."
+            );
+        }
+        counter.reset();
+        Self {
+            store: Store::new(client, name),
+            counter,
+            endpoint,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.store.table()
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+impl Drop for TestTable {
+    fn drop(&mut self) {
+        let client = self.store.client().clone();
+        let name = self.store.table().to_owned();
+        // Drop cannot be async and may run inside a runtime: delete on a thread of its own.
+        let deletion = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                let _ = runtime.block_on(client.delete_table().table_name(name).send());
+            }
+        });
+        let _ = deletion.join();
+    }
+}

@@ -1,0 +1,107 @@
+//! The user object: its public shape (the platform's user API) and its stored item.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use uuid::Uuid;
+
+use crate::ids::{TenantId, UserId, Version};
+use crate::tenant::TenantPath;
+
+/// The platform's timestamp format: microseconds and a `+00:00` offset.
+const TIMESTAMP: &[BorrowedFormatItem<'static>] = format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6][offset_hour sign:mandatory]:[offset_minute]"
+);
+
+pub fn format_timestamp(at: OffsetDateTime) -> String {
+    // Formatting a UTC time with a fixed description cannot fail; fall back to RFC 3339
+    // rather than panic if the `time` crate ever disagrees.
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.format(TIMESTAMP)
+        .or_else(|_| at.format(&time::format_description::well_known::Rfc3339))
+        .unwrap_or_default()
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Contact {
+    pub email: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub phone: String,
+    pub address1: String,
+    pub address2: String,
+    pub city: String,
+    pub state: String,
+    pub zipcode: String,
+    pub country: String,
+}
+
+/// The user object as every 200 response returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub login: String,
+    pub tenant_id: TenantId,
+    pub contact: Contact,
+    pub activated: bool,
+    pub enabled: bool,
+    pub language: String,
+    pub mfa_status: String,
+    pub notifications: Vec<String>,
+    pub business_types: Vec<String>,
+    pub idp_id: Option<Uuid>,
+    pub personal_tenant_id: Option<Uuid>,
+    pub terms_accepted: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: Version,
+}
+
+/// The DynamoDB item of a user: the public object plus what only the store sees.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserItem {
+    /// Partition key, `USER#<id>`.
+    pub pk: String,
+    #[serde(flatten)]
+    pub user: User,
+    /// Ancestry of the user's tenant, root first (see [`crate::tenant`]).
+    pub tenant_path: TenantPath,
+}
+
+impl UserItem {
+    pub fn key(id: UserId) -> String {
+        format!("USER#{id}")
+    }
+
+    pub fn new(user: User, tenant_path: TenantPath) -> Self {
+        Self {
+            pk: Self::key(user.id),
+            user,
+            tenant_path,
+        }
+    }
+}
+
+impl std::fmt::Debug for UserItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only what identifies the item: stored secrets must never reach a log line.
+        f.debug_struct("UserItem")
+            .field("id", &self.user.id)
+            .field("tenant_id", &self.user.tenant_id)
+            .field("version", &self.user.version)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_match_the_platform_format() {
+        let at = time::macros::datetime!(2019-07-25 07:11:02.807354 UTC);
+        assert_eq!(format_timestamp(at), "2019-07-25T07:11:02.807354+00:00");
+    }
+}

@@ -1,0 +1,307 @@
+//! End to end: the real function binaries under `cargo lambda watch` (the local stack's
+//! runtime emulator and router), DynamoDB Local, and development tokens over HTTP.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::testing::{Claims, Fixture, TEST_DEV_SECRET, mint_dev_token};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// `cargo lambda watch` with the functions' environment; stopped (with its process group)
+/// when dropped. Its output goes to a log file that the test reads afterwards.
+struct Watch {
+    child: Child,
+    log: PathBuf,
+    base_url: String,
+}
+
+impl Watch {
+    fn start(table: &str, endpoint: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("e2e-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let env_file = dir.join("functions.env");
+        std::fs::write(
+            &env_file,
+            format!(
+                "TABLE_NAME={table}\nDYNAMODB_ENDPOINT={endpoint}\nAUTH_MODE=development\n\
+                 DEV_AUTH_SECRET={TEST_DEV_SECRET}\nAWS_ACCESS_KEY_ID=local\n\
+                 AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nRUST_LOG=debug\n"
+            ),
+        )
+        .expect("env file");
+        let log = dir.join("watch.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let port = free_port();
+        let child = Command::new("cargo")
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args(["--invoke-port", &port.to_string()])
+            .arg("--env-file")
+            .arg(&env_file)
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log handle"))
+            .stderr(log_file)
+            .process_group(0)
+            .spawn()
+            .expect("cargo lambda is installed (infra/test.sh installs it)");
+        Self {
+            child,
+            log,
+            base_url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn logs(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(&self.log) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // cargo lambda runs each function as a child process: stop the whole group.
+        // `--` matters: procps `kill -TERM -PID` reads the group as an option and signals
+        // every process (-1) instead.
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Api {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, headers, body)
+    }
+
+    /// Waits for the emulator to route a first request to a started function (the first
+    /// call may wait for `cargo run`).
+    async fn wait_ready(&self, watch: &Watch, path: &str, token: &str) {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let attempt = self
+                .http
+                .get(format!("{}{path}", self.base_url))
+                .bearer_auth(token)
+                .timeout(Duration::from_secs(300))
+                .send()
+                .await;
+            if attempt.is_ok_and(|response| response.status() == StatusCode::OK) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not serve {path} in time; its log:\n{}",
+                watch.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_binaries_serve_get_and_status_over_http() {
+    let fixture = Fixture::new().await;
+    let john = fixture.user(&fixture.customer).await;
+    let outsider = fixture.user(&fixture.other_partner).await;
+    let watch = Watch::start(fixture.table.name(), fixture.table.endpoint());
+    let api = Api {
+        http: reqwest::Client::new(),
+        base_url: watch.base_url.clone(),
+    };
+    let secret = TEST_DEV_SECRET.as_bytes();
+    let john_token = mint_dev_token(
+        secret,
+        &Claims::user(john.id, fixture.customer.tenant(), ""),
+        600,
+    );
+    let admin_token = mint_dev_token(
+        secret,
+        &Claims::client(
+            "partner-admin",
+            fixture.partner.tenant(),
+            "users:read users:write",
+        ),
+        600,
+    );
+    let outsider_token = mint_dev_token(
+        secret,
+        &Claims::client(
+            "globex",
+            fixture.other_partner.tenant(),
+            "users:read users:write",
+        ),
+        600,
+    );
+    let expired_token = mint_dev_token(
+        secret,
+        &Claims::user(john.id, fixture.customer.tenant(), ""),
+        -60,
+    );
+    let forged_token = mint_dev_token(
+        b"another-secret-0123456789abcdef-0123",
+        &Claims::user(john.id, fixture.customer.tenant(), ""),
+        600,
+    );
+
+    let user_path = format!("/users/{}", john.id);
+    let status_path = format!("/users/{}/status", john.id);
+    api.wait_ready(&watch, &user_path, &john_token).await;
+    use reqwest::Method;
+
+    // The platform's documented flow: fetch the user to learn `version`, then disable.
+    let (status, headers, body) = api
+        .send(Method::GET, &user_path, Some(&john_token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["etag"], "\"1\"");
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["login"], json!(john.login));
+
+    let disable = json!({"enabled": false, "version": 1});
+    let (status, headers, body) = api
+        .send(
+            Method::PUT,
+            &status_path,
+            Some(&admin_token),
+            Some(disable.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers["etag"], "\"2\"");
+    assert_eq!(body["enabled"], false);
+    assert_eq!(body["version"], 2);
+
+    // The same request again is stale now.
+    let (status, headers, body) = api
+        .send(Method::PUT, &status_path, Some(&admin_token), Some(disable))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(body["current_version"], 2);
+
+    let enable = json!({"enabled": true, "version": 2});
+    let (status, _, body) = api
+        .send(Method::PUT, &status_path, Some(&admin_token), Some(enable))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["version"], 3);
+    assert_eq!(body["enabled"], true);
+
+    // Outside the subtree looks missing; no token, an expired or a forged one is a 401.
+    let (status, _, _) = api
+        .send(Method::GET, &user_path, Some(&outsider_token), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = api
+        .send(
+            Method::GET,
+            &format!("/users/{}", outsider.id),
+            Some(&admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for token in [
+        None,
+        Some(expired_token.as_str()),
+        Some(forged_token.as_str()),
+    ] {
+        let (status, _, body) = api.send(Method::GET, &user_path, token, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let (status, _, body) = api
+        .send(
+            Method::PUT,
+            &status_path,
+            Some(&admin_token),
+            Some(json!({"enabled": "no"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/validation-error")
+    );
+
+    let stored = fixture.stored(john.id).await.expect("john");
+    assert_eq!(stored.user.version.get(), 3);
+    assert!(stored.user.enabled);
+
+    // The functions logged at debug level, and no token reached a log line.
+    drop(api);
+    let logs = watch.logs();
+    assert!(
+        logs.contains("request handled"),
+        "function logs captured:\n{logs}"
+    );
+    for token in [
+        &john_token,
+        &admin_token,
+        &outsider_token,
+        &expired_token,
+        &forged_token,
+    ] {
+        let signature = token.rsplit('.').next().unwrap_or(token);
+        assert!(!logs.contains(signature), "a token reached the logs");
+    }
+}
