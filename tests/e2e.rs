@@ -157,9 +157,17 @@ impl Api {
 }
 
 #[tokio::test]
-async fn the_binaries_serve_get_and_status_over_http() {
+async fn the_binaries_serve_every_route_over_http() {
+    const OLD: &str = "an old and trusted passphrase";
+    const NEW: &str = "a brand new passphrase for today";
+    const ADMIN_SET: &str = "set by the partner's provisioning client";
     let fixture = Fixture::new().await;
-    let john = fixture.user(&fixture.customer).await;
+    let john = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    let clerk = fixture
+        .user_with_password(&fixture.sub_customer, OLD, |_| {})
+        .await;
     let outsider = fixture.user(&fixture.other_partner).await;
     let watch = Watch::start(fixture.table.name(), fixture.table.endpoint());
     let api = Api {
@@ -286,6 +294,46 @@ async fn the_binaries_serve_get_and_status_over_http() {
     let stored = fixture.stored(john.id).await.expect("john");
     assert_eq!(stored.user.version.get(), 3);
     assert!(stored.user.enabled);
+
+    // Passwords: self-service with the current one, administrative for a sub-tenant user.
+    let password_path = format!("/users/{}/password", john.id);
+    let wrong = json!({"password": NEW, "current_password": "not the password"});
+    let (status, _, body) = api
+        .send(Method::POST, &password_path, Some(&john_token), Some(wrong))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let change = json!({"password": NEW, "current_password": OLD});
+    let (status, _, body) = api
+        .send(
+            Method::POST,
+            &password_path,
+            Some(&john_token),
+            Some(change),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(body, Value::Null, "204 has an empty body");
+    let clerk_path = format!("/users/{}/password", clerk.id);
+    let set = json!({"password": ADMIN_SET});
+    let (status, _, body) = api
+        .send(Method::POST, &clerk_path, Some(&admin_token), Some(set))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let mut hashes = Vec::new();
+    for id in [john.id, clerk.id] {
+        let item = fixture.stored(id).await.expect("user");
+        hashes.push(item.password_hash.expect("a hash").as_str().to_owned());
+    }
+    assert_eq!(
+        fixture
+            .stored(john.id)
+            .await
+            .expect("john")
+            .user
+            .version
+            .get(),
+        3
+    );
 
     // The functions logged at debug level, and no token reached a log line.
     drop(api);

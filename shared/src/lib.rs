@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod password;
 pub mod runtime;
 pub mod store;
 pub mod tenant;
@@ -26,4 +27,9 @@ pub use user::{Contact, User, UserItem};
 /// The current time in the platform's timestamp format (`2019-07-25T07:11:02.807354+00:00`).
 pub fn now_timestamp() -> String {
     user::format_timestamp(time::OffsetDateTime::now_utc())
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use crate::config::CoreConfig;
 use crate::error::ApiError;
 use crate::ids::{UserId, Version};
+use crate::password::PasswordHashString;
 use crate::tenant::TenantRule;
 use crate::user::{User, UserItem};
 
@@ -59,6 +60,19 @@ pub fn client_timeouts() -> TimeoutConfig {
         .operation_timeout(OPERATION_TIMEOUT)
         .build()
 }
+
+/// How many current-password checks a window allows, and how long a window lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptLimit {
+    pub max_attempts: u32,
+    pub window_secs: i64,
+}
+
+/// SPEC §4: after 5 wrong current passwords in 15 minutes, 429 until the window ends.
+pub const PASSWORD_ATTEMPTS: AttemptLimit = AttemptLimit {
+    max_attempts: 5,
+    window_secs: 15 * 60,
+};
 
 /// A request to enable or disable an account.
 #[derive(Clone, Debug)]
@@ -123,14 +137,13 @@ impl Store {
         let mut write = UserWrite::new(
             "SET #enabled = :enabled, #version = #version + :one, #updated_at = :now",
             change.rule,
-            change.expected,
+            Some(change.expected),
         );
         write.condition("#enabled <> :enabled");
         if change.acting_on_self {
             write.condition("#enabled = :true");
         }
         write.value(":enabled", AttributeValue::Bool(change.enabled));
-        write.value(":true", AttributeValue::Bool(true));
         write.value(":now", AttributeValue::S(change.now.clone()));
 
         let result = self.update_user(change.user_id, write).await?;
@@ -138,7 +151,7 @@ impl Store {
             Ok(user) => return Ok(user.user),
             Err(old) => old,
         };
-        let old = explain_user_condition(old, change.rule, change.expected)?;
+        let old = explain_user_condition(old, change.rule, Some(change.expected))?;
         if change.acting_on_self && !old.user.enabled {
             Err(ApiError::AccountDisabled)
         } else if old.user.enabled == change.enabled {
@@ -147,6 +160,113 @@ impl Store {
             Err(ApiError::internal(
                 "status condition failed although the item satisfies it",
             ))
+        }
+    }
+
+    /// Begins a check of the current password: counts it against [`PASSWORD_ATTEMPTS`] and
+    /// returns the user item (with its hash) in the same `UpdateItem`.
+    ///
+    /// The count is taken before the password is verified, so concurrent wrong guesses
+    /// cannot slip past the limit: each verification needs a slot that a conditional write
+    /// granted. A successful change clears the count. Refused with 429 (and the seconds
+    /// until the window ends) once the limit is reached, 403 for a disabled account.
+    pub async fn begin_password_check(
+        &self,
+        user_id: UserId,
+        rule: TenantRule,
+        now: i64,
+    ) -> Result<UserItem, ApiError> {
+        let limit = PASSWORD_ATTEMPTS;
+        let cutoff = now - limit.window_secs;
+        let times = [
+            (":now", AttributeValue::N(now.to_string())),
+            (":cutoff", AttributeValue::N(cutoff.to_string())),
+            (":max", AttributeValue::N(limit.max_attempts.to_string())),
+        ];
+        // A window may end between the two writes; then start over (bounded).
+        for _ in 0..3 {
+            // No window, or an expired one: this attempt opens a new window.
+            let mut open = UserWrite::new("SET #window = :now, #attempts = :one", rule, None);
+            open.condition("#enabled = :true");
+            open.condition("(attribute_not_exists(#window) OR #window <= :cutoff)");
+            times.iter().for_each(|(p, v)| open.value(p, v.clone()));
+            let old = match self.update_user(user_id, open).await? {
+                Ok(item) => return Ok(item),
+                Err(old) => explain_user_condition(old, rule, None)?,
+            };
+            if !old.user.enabled {
+                return Err(ApiError::AccountDisabled);
+            }
+
+            // A window is open: take one of its remaining slots.
+            let mut take = UserWrite::new("SET #attempts = #attempts + :one", rule, None);
+            take.condition("#enabled = :true");
+            take.condition("#window > :cutoff");
+            take.condition("#attempts < :max");
+            times.iter().for_each(|(p, v)| take.value(p, v.clone()));
+            let old = match self.update_user(user_id, take).await? {
+                Ok(item) => return Ok(item),
+                Err(old) => explain_user_condition(old, rule, None)?,
+            };
+            if !old.user.enabled {
+                return Err(ApiError::AccountDisabled);
+            }
+            if let (Some(start), Some(attempts)) =
+                (old.password_window_start, old.password_attempts)
+                && start > cutoff
+                && attempts >= limit.max_attempts
+            {
+                return Err(ApiError::TooManyAttempts {
+                    retry_after_secs: u64::try_from(start + limit.window_secs - now)
+                        .unwrap_or(1)
+                        .max(1),
+                });
+            }
+        }
+        Err(ApiError::Unavailable {
+            cause: "the password attempt window kept changing".into(),
+        })
+    }
+
+    /// Stores a new password hash and clears the attempt count, in one conditional write.
+    /// With `expected` (self-service: the hash the current password was verified against)
+    /// the write only happens while that hash is still stored, so of two concurrent changes
+    /// exactly one wins; the other is told its current password is no longer current.
+    pub async fn set_password_hash(
+        &self,
+        user_id: UserId,
+        rule: TenantRule,
+        expected: Option<&PasswordHashString>,
+        new_hash: &PasswordHashString,
+    ) -> Result<(), ApiError> {
+        let mut write = UserWrite::new("SET #hash = :hash REMOVE #attempts, #window", rule, None);
+        write.value(":hash", AttributeValue::S(new_hash.as_str().to_owned()));
+        if let Some(expected) = expected {
+            write.condition("#hash = :expected_hash");
+            write.value(
+                ":expected_hash",
+                AttributeValue::S(expected.as_str().to_owned()),
+            );
+        }
+        match self.update_user(user_id, write).await? {
+            Ok(_) => Ok(()),
+            Err(old) => {
+                explain_user_condition(old, rule, None)?;
+                Err(ApiError::InvalidCurrentPassword)
+            }
+        }
+    }
+
+    /// Clears the attempt count: the current password was right, though nothing changed.
+    pub async fn clear_password_attempts(
+        &self,
+        user_id: UserId,
+        rule: TenantRule,
+    ) -> Result<(), ApiError> {
+        let write = UserWrite::new("REMOVE #attempts, #window", rule, None);
+        match self.update_user(user_id, write).await? {
+            Ok(_) => Ok(()),
+            Err(old) => explain_user_condition(old, rule, None).map(|_| ()),
         }
     }
 
@@ -202,22 +322,30 @@ impl UserWrite {
         ("#version", "version"),
         ("#enabled", "enabled"),
         ("#updated_at", "updated_at"),
+        ("#hash", "password_hash"),
+        ("#attempts", "password_attempts"),
+        ("#window", "password_window_start"),
     ];
 
-    fn new(update: &'static str, rule: TenantRule, expected: Version) -> Self {
+    /// `expected`: the version the caller read, for writes that change the user object.
+    fn new(update: &'static str, rule: TenantRule, expected: Option<Version>) -> Self {
         let mut conditions = vec!["attribute_exists(#pk)", "contains(#tenant_path, :tenant)"];
         if let TenantRule::SubTenantsOf(_) = rule {
             conditions.push("#tenant_id <> :tenant");
         }
-        conditions.push("#version = :expected");
+        let mut values = vec![
+            (":tenant", AttributeValue::S(rule.tenant().to_string())),
+            (":one", AttributeValue::N("1".into())),
+            (":true", AttributeValue::Bool(true)),
+        ];
+        if let Some(expected) = expected {
+            conditions.push("#version = :expected");
+            values.push((":expected", AttributeValue::N(expected.get().to_string())));
+        }
         Self {
             update,
             conditions,
-            values: vec![
-                (":tenant", AttributeValue::S(rule.tenant().to_string())),
-                (":expected", AttributeValue::N(expected.get().to_string())),
-                (":one", AttributeValue::N("1".into())),
-            ],
+            values,
         }
     }
 
@@ -285,12 +413,12 @@ where
 fn explain_user_condition(
     old: Option<UserItem>,
     rule: TenantRule,
-    expected: Version,
+    expected: Option<Version>,
 ) -> Result<UserItem, ApiError> {
     let old = old
         .filter(|item| rule.admits(&item.tenant_path))
         .ok_or(ApiError::NotFound)?;
-    if old.user.version != expected {
+    if expected.is_some_and(|expected| old.user.version != expected) {
         return Err(ApiError::VersionConflict {
             current: old.user.version,
         });

@@ -7,6 +7,7 @@ use time::macros::format_description;
 use uuid::Uuid;
 
 use crate::ids::{TenantId, UserId, Version};
+use crate::password::PasswordHashString;
 use crate::tenant::TenantPath;
 
 /// The platform's timestamp format: microseconds and a `+00:00` offset.
@@ -68,6 +69,15 @@ pub struct UserItem {
     pub user: User,
     /// Ancestry of the user's tenant, root first (see [`crate::tenant`]).
     pub tenant_path: TenantPath,
+    /// Argon2id PHC string; absent until a password is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<PasswordHashString>,
+    /// Current-password checks begun in the window that starts at `password_window_start`
+    /// (Unix seconds); see [`crate::store::Store::begin_password_check`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_window_start: Option<i64>,
 }
 
 impl UserItem {
@@ -80,6 +90,9 @@ impl UserItem {
             pk: Self::key(user.id),
             user,
             tenant_path,
+            password_hash: None,
+            password_attempts: None,
+            password_window_start: None,
         }
     }
 }

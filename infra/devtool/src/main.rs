@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use serde::Deserialize;
 use shared::testing::{
-    Claims, RequestCounter, TableDefinition, local_client, local_endpoint, mint_dev_token,
-    new_user, put_tenant, put_user,
+    Claims, RequestCounter, TableDefinition, hash_password, local_client, local_endpoint,
+    mint_dev_token, new_user, put_tenant, put_user,
 };
 use shared::{Store, TenantId, TenantPath, UserId, UserItem};
 
@@ -21,6 +21,8 @@ const TOKEN_TTL_SECS: i64 = 12 * 60 * 60;
 
 #[derive(Deserialize)]
 struct Seed {
+    /// The password of every demo user.
+    demo_password: String,
     tenants: Vec<SeedTenant>,
     users: Vec<SeedUser>,
     clients: Vec<SeedClient>,
@@ -108,6 +110,7 @@ async fn seed(table: &str, seed_path: &str) -> Result<(), String> {
     let seed = Seed::load(seed_path)?;
     let store = store(table);
     let paths = seed.tenant_paths()?;
+    let password_hash = hash_password(&seed.demo_password);
     for tenant in &seed.tenants {
         put_tenant(&store, &paths[&tenant.id], &tenant.name).await?;
     }
@@ -120,7 +123,9 @@ async fn seed(table: &str, seed_path: &str) -> Result<(), String> {
         record.contact.lastname = user.lastname.clone();
         record.activated = user.activated;
         record.enabled = user.enabled;
-        match put_user(&store, &UserItem::new(record, path.clone())).await {
+        let mut item = UserItem::new(record, path.clone());
+        item.password_hash = Some(password_hash.clone());
+        match put_user(&store, &item).await {
             Ok(()) => {}
             // Seeding twice leaves existing users as they are.
             Err(e) if e.contains("ConditionalCheckFailed") => {}
@@ -172,6 +177,7 @@ fn tokens(seed_path: &str, base_url: &str) -> Result<(), String> {
         println!("# {what}, tenant {}, {scope}", claims.tenant_id);
         println!("export {variable}={token}");
     }
+    println!("# Every demo user's password: {:?}", seed.demo_password);
     println!();
     println!("# Try (after sourcing the exports):");
     println!("#   curl -s {base_url}/users/{john} -H \"Authorization: Bearer $TOKEN_JOHN\"");

@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::ids::{TenantId, UserId, Version};
+use crate::password::{Argon2Config, Hasher, Password, PasswordHashString};
 use crate::store::Store;
 use crate::tenant::TenantPath;
 use crate::user::{Contact, User, UserItem};
@@ -39,6 +40,14 @@ pub fn new_user(id: UserId, login: &str, email: &str, path: &TenantPath) -> User
         updated_at: now,
         version: Version::FIRST,
     }
+}
+
+/// An Argon2id hash of `password` with the default parameters.
+pub fn hash_password(password: &str) -> PasswordHashString {
+    let password = Password::normalize(password).expect("a password of at most 1 KiB");
+    Hasher::new(Argon2Config::default())
+        .and_then(|hasher| hasher.hash_blocking(&password).map_err(|e| e.to_string()))
+        .expect("hashing")
 }
 
 /// Writes a user item; refuses to overwrite one.
@@ -143,6 +152,40 @@ impl Fixture {
         put_user(self.store(), &item).await.expect("user");
         self.table.counter.reset();
         user
+    }
+
+    /// Adds a user whose password is `password` (hashed with the default parameters).
+    pub async fn user_with_password(
+        &self,
+        path: &TenantPath,
+        password: &str,
+        edit: impl FnOnce(&mut User),
+    ) -> User {
+        let id = UserId::new_random();
+        let login = format!("user-{}", &id.to_string()[..8]);
+        let mut user = new_user(id, &login, &format!("{login}@example.com"), path);
+        edit(&mut user);
+        let mut item = UserItem::new(user.clone(), path.clone());
+        item.password_hash = Some(hash_password(password));
+        put_user(self.store(), &item).await.expect("user");
+        self.table.counter.reset();
+        user
+    }
+
+    /// Sets a number attribute of a user item directly (to age a window, say).
+    pub async fn set_number(&self, id: UserId, attribute: &str, value: i64) {
+        self.store()
+            .client()
+            .update_item()
+            .table_name(self.store().table())
+            .key("pk", AttributeValue::S(UserItem::key(id)))
+            .update_expression("SET #attribute = :value")
+            .expression_attribute_names("#attribute", attribute)
+            .expression_attribute_values(":value", AttributeValue::N(value.to_string()))
+            .send()
+            .await
+            .expect("UpdateItem");
+        self.table.counter.reset();
     }
 
     /// The stored item of a user, read directly.

@@ -1,0 +1,168 @@
+//! `POST /users/{user_id}/password`: self-service (with the current password) and
+//! administrative (an API client for users of its sub-tenants) password changes. `204` on
+//! success; `version` does not change.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::config::{ConfigError, Env};
+use shared::http::{finish, json_body, no_content, path_user_id};
+use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
+use shared::{ApiError, Caller, Core, CoreConfig, TenantRule, UserId, UserItem};
+
+pub struct Config {
+    pub core: CoreConfig,
+    pub passwords: PasswordConfig,
+}
+
+impl Config {
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            core: CoreConfig::load(env)?,
+            passwords: PasswordConfig::load(env)?,
+        })
+    }
+}
+
+pub struct State {
+    pub core: Core,
+    pub policy: PasswordPolicy,
+    pub hasher: Hasher,
+}
+
+impl State {
+    pub fn new(core: Core, passwords: PasswordConfig) -> Result<Self, ConfigError> {
+        let hasher = Hasher::new(passwords.argon2)
+            .map_err(|e| ConfigError::new(PasswordConfig::MEMORY_KIB, e))?;
+        Ok(Self {
+            core,
+            policy: passwords.policy,
+            hasher,
+        })
+    }
+
+    pub async fn connect(config: &Config) -> Result<Self, ConfigError> {
+        Self::new(Core::connect(&config.core).await, config.passwords)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordRequest {
+    password: String,
+    #[serde(default)]
+    current_password: Option<String>,
+}
+
+pub async fn handle(state: &State, request: Request) -> Response<Body> {
+    let result = change_password(state, &request).await;
+    finish(&request, result)
+}
+
+async fn change_password(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = state.core.auth.caller(request)?;
+    let user_id = path_user_id(request)?;
+    if caller.is_user(user_id) {
+        self_service(state, &caller, user_id, json_body(request)?).await?;
+    } else if !caller.is_client() {
+        return Err(ApiError::Forbidden(
+            "a user may change only its own password".into(),
+        ));
+    } else if !caller.can_write() {
+        return Err(ApiError::Forbidden(
+            "setting a password requires the scope users:write".into(),
+        ));
+    } else {
+        administrative(state, &caller, user_id, json_body(request)?).await?;
+    }
+    Ok(no_content())
+}
+
+fn context<'a>(item: &'a UserItem, current: Option<&'a Password>) -> PolicyContext<'a> {
+    PolicyContext {
+        login: &item.user.login,
+        email: &item.user.contact.email,
+        current,
+    }
+}
+
+/// The user itself: the current password must verify (limited to 5 tries in 15 minutes),
+/// and the stored hash is replaced only if it is still the one verified.
+async fn self_service(
+    state: &State,
+    caller: &Caller,
+    user_id: UserId,
+    body: PasswordRequest,
+) -> Result<(), ApiError> {
+    let current = body.current_password.ok_or_else(|| {
+        ApiError::invalid_field(
+            "current_password",
+            "required",
+            "is required to change your own password",
+        )
+    })?;
+    let current = Password::normalize(&current).ok_or_else(|| {
+        ApiError::invalid_field(
+            "current_password",
+            "too-long",
+            "is longer than any password",
+        )
+    })?;
+    let store = &state.core.store;
+    let rule = caller.subtree();
+    let item = store
+        .begin_password_check(user_id, rule, shared::unix_now())
+        .await?;
+    let Some(stored_hash) = item.password_hash.clone() else {
+        return Err(ApiError::InvalidCurrentPassword);
+    };
+    if !state
+        .hasher
+        .verify(current.clone(), stored_hash.clone())
+        .await?
+    {
+        return Err(ApiError::InvalidCurrentPassword);
+    }
+    let new_password = match state
+        .policy
+        .check(&body.password, context(&item, Some(&current)))
+    {
+        Ok(password) => password,
+        Err(violations) => {
+            // The current password was right: that resets the count, as a change would.
+            store.clear_password_attempts(user_id, rule).await?;
+            return Err(violations);
+        }
+    };
+    let new_hash = state.hasher.hash(new_password).await?;
+    store
+        .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash)
+        .await
+}
+
+/// An API client with `users:write`, for a user of a strict sub-tenant of its own tenant
+/// (the platform's rule): no current password needed.
+async fn administrative(
+    state: &State,
+    caller: &Caller,
+    user_id: UserId,
+    body: PasswordRequest,
+) -> Result<(), ApiError> {
+    let store = &state.core.store;
+    let item = store
+        .get_user(user_id)
+        .await?
+        .filter(|item| caller.subtree().admits(&item.tenant_path))
+        .ok_or(ApiError::NotFound)?;
+    let rule = TenantRule::SubTenantsOf(caller.tenant_id);
+    if !rule.admits(&item.tenant_path) {
+        return Err(ApiError::Forbidden(
+            "API clients may set passwords only for users of sub-tenants of their own tenant"
+                .into(),
+        ));
+    }
+    let new_password = state.policy.check(&body.password, context(&item, None))?;
+    let new_hash = state.hasher.hash(new_password).await?;
+    store
+        .set_password_hash(user_id, rule, None, &new_hash)
+        .await
+}

@@ -1,0 +1,519 @@
+//! `POST /users/{user_id}/password` through the real handler, with API Gateway events of
+//! both payload versions, against DynamoDB Local.
+
+use change_password::{State, handle};
+use serde_json::{Value, json};
+use shared::password::{Argon2Config, Hasher, Password, PasswordConfig};
+use shared::testing::{Claims, Event, Fixture, Payload, assert_problem};
+use shared::{AuthMode, Authenticator, Core, User, UserId, UserItem};
+
+const ROUTE: &str = "/users/{user_id}/password";
+const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
+const OLD: &str = "an old and trusted passphrase";
+const NEW: &str = "a brand new passphrase for today";
+
+fn state(fixture: &Fixture) -> State {
+    let core = Core::new(
+        fixture.store().clone(),
+        Authenticator::new(&AuthMode::ApiGateway),
+    );
+    State::new(core, PasswordConfig::default()).unwrap()
+}
+
+fn post(payload: Payload, id: impl ToString, claims: &Claims, body: Value) -> Event {
+    Event::new(payload, "POST", ROUTE)
+        .user_id(id)
+        .claims(claims)
+        .json(body)
+}
+
+fn own(user: &User) -> Claims {
+    Claims::user(user.id, user.tenant_id, "")
+}
+
+/// "Logs in": verifies `password` against the stored hash.
+async fn can_log_in(fixture: &Fixture, id: UserId, password: &str) -> bool {
+    let item = fixture.stored(id).await.expect("user");
+    let hash = item.password_hash.expect("a password hash");
+    let hasher = Hasher::new(Argon2Config::default()).unwrap();
+    hasher
+        .verify(Password::normalize(password).unwrap(), hash)
+        .await
+        .unwrap()
+}
+
+fn without_secrets(item: UserItem) -> User {
+    item.user
+}
+
+#[tokio::test]
+async fn self_service_change_then_log_in_with_the_new_password_only() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let state = state(&fixture);
+        let user = fixture
+            .user_with_password(&fixture.customer, OLD, |_| {})
+            .await;
+        let body = json!({"password": NEW, "current_password": OLD});
+        let response = handle(&state, post(payload, user.id, &own(&user), body).request()).await;
+        assert_eq!(response.status(), 204, "{payload:?}");
+        assert!(response.body().is_empty());
+        assert_eq!(
+            fixture.table.counter.get(),
+            2,
+            "one counted read, one conditional write"
+        );
+
+        assert!(can_log_in(&fixture, user.id, NEW).await);
+        assert!(!can_log_in(&fixture, user.id, OLD).await);
+        let stored = fixture.stored(user.id).await.unwrap();
+        assert_eq!(stored.password_attempts, None, "a success clears the count");
+        assert_eq!(
+            without_secrets(stored),
+            user,
+            "version and the user object are unchanged"
+        );
+    }
+}
+
+#[tokio::test]
+async fn self_service_needs_the_right_current_password() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    for payload in PAYLOADS {
+        let response = handle(
+            &state,
+            post(payload, user.id, &own(&user), json!({"password": NEW})).request(),
+        )
+        .await;
+        let problem = assert_problem(&response, 400, "validation-error");
+        assert_eq!(problem["errors"][0]["field"], "current_password");
+
+        let body = json!({"password": NEW, "current_password": "not the password at all"});
+        let response = handle(&state, post(payload, user.id, &own(&user), body).request()).await;
+        assert_problem(&response, 403, "invalid-current-password");
+
+        let body = json!({"password": NEW, "current_password": "x".repeat(1025)});
+        let response = handle(&state, post(payload, user.id, &own(&user), body).request()).await;
+        assert_problem(&response, 400, "validation-error");
+    }
+    assert!(can_log_in(&fixture, user.id, OLD).await);
+    assert_eq!(
+        fixture.stored(user.id).await.unwrap().password_attempts,
+        Some(2)
+    );
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_until_the_window_ends_and_a_success_resets() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    let wrong = json!({"password": NEW, "current_password": "wrong wrong wrong"});
+    let right = json!({"password": NEW, "current_password": OLD});
+
+    // Four failures, then the right password: the count starts over.
+    for _ in 0..4 {
+        let response = handle(
+            &state,
+            post(Payload::V2, user.id, &own(&user), wrong.clone()).request(),
+        )
+        .await;
+        assert_problem(&response, 403, "invalid-current-password");
+    }
+    let response = handle(
+        &state,
+        post(Payload::V2, user.id, &own(&user), right).request(),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    let back = json!({"password": OLD, "current_password": NEW});
+
+    for _ in 0..5 {
+        let response = handle(
+            &state,
+            post(Payload::V1, user.id, &own(&user), wrong.clone()).request(),
+        )
+        .await;
+        assert_problem(&response, 403, "invalid-current-password");
+    }
+    // Locked now, even with the right password.
+    let response = handle(
+        &state,
+        post(Payload::V1, user.id, &own(&user), back.clone()).request(),
+    )
+    .await;
+    assert_problem(&response, 429, "too-many-attempts");
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((890..=900).contains(&retry_after), "{retry_after}");
+    assert!(can_log_in(&fixture, user.id, NEW).await);
+
+    // When the window has ended, checks are allowed again.
+    let ended = shared::unix_now() - 15 * 60 - 1;
+    fixture
+        .set_number(user.id, "password_window_start", ended)
+        .await;
+    let response = handle(
+        &state,
+        post(Payload::V1, user.id, &own(&user), back).request(),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    assert!(can_log_in(&fixture, user.id, OLD).await);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_wrong_guesses_get_at_most_five_verifications() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    let wrong = json!({"password": NEW, "current_password": "a guess that is wrong"});
+    let requests = (0..20).map(|_| {
+        handle(
+            &state,
+            post(Payload::V2, user.id, &own(&user), wrong.clone()).request(),
+        )
+    });
+    let responses = futures::future::join_all(requests).await;
+    let verified = responses.iter().filter(|r| r.status() == 403).count();
+    let limited = responses.iter().filter(|r| r.status() == 429).count();
+    assert_eq!((verified, limited), (5, 15));
+    assert_eq!(
+        fixture.stored(user.id).await.unwrap().password_attempts,
+        Some(5)
+    );
+}
+
+#[tokio::test]
+async fn two_concurrent_changes_with_the_right_password_have_one_winner() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    let first = json!({"password": "first candidate passphrase", "current_password": OLD});
+    let second = json!({"password": "second candidate passphrase", "current_password": OLD});
+    let (a, b) = tokio::join!(
+        handle(
+            &state,
+            post(Payload::V2, user.id, &own(&user), first).request()
+        ),
+        handle(
+            &state,
+            post(Payload::V1, user.id, &own(&user), second).request()
+        ),
+    );
+    let statuses = [a.status().as_u16(), b.status().as_u16()];
+    assert!(
+        statuses == [204, 403] || statuses == [403, 204],
+        "{statuses:?}"
+    );
+    let (winner, loser) = if statuses[0] == 204 {
+        ("first candidate passphrase", b)
+    } else {
+        ("second candidate passphrase", a)
+    };
+    assert_problem(&loser, 403, "invalid-current-password");
+    assert!(
+        can_log_in(&fixture, user.id, winner).await,
+        "the stored hash is the winner's"
+    );
+    assert!(!can_log_in(&fixture, user.id, OLD).await);
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_change_its_own_password() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD, |u| u.enabled = false)
+        .await;
+    for payload in PAYLOADS {
+        let body = json!({"password": NEW, "current_password": OLD});
+        let response = handle(&state, post(payload, user.id, &own(&user), body).request()).await;
+        assert_problem(&response, 403, "account-disabled");
+    }
+    assert!(can_log_in(&fixture, user.id, OLD).await);
+    assert_eq!(
+        fixture.stored(user.id).await.unwrap().password_attempts,
+        None
+    );
+}
+
+#[tokio::test]
+async fn policy_violations_are_all_reported_and_a_right_current_password_resets_the_count() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    let wrong = json!({"password": NEW, "current_password": "wrong wrong wrong"});
+    handle(
+        &state,
+        post(Payload::V2, user.id, &own(&user), wrong).request(),
+    )
+    .await;
+
+    let bad = format!("{}\u{7}", user.login);
+    let body = json!({"password": bad, "current_password": OLD});
+    let response = handle(
+        &state,
+        post(Payload::V2, user.id, &own(&user), body).request(),
+    )
+    .await;
+    let problem = assert_problem(&response, 400, "password-policy");
+    let codes: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "too-short",
+        "control-character",
+        "contains-login",
+        "contains-email",
+    ] {
+        assert!(codes.contains(&code), "{code} in {codes:?}");
+    }
+    assert!(
+        problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["field"] == "password")
+    );
+
+    // NFKC: the current password with another normalisation is still the current one.
+    let body = json!({"password": OLD.replace('a', "\u{ff41}"), "current_password": OLD});
+    let response = handle(
+        &state,
+        post(Payload::V1, user.id, &own(&user), body).request(),
+    )
+    .await;
+    let problem = assert_problem(&response, 400, "password-policy");
+    assert_eq!(problem["errors"][0]["code"], "same-as-current");
+
+    let stored = fixture.stored(user.id).await.unwrap();
+    assert_eq!(stored.password_attempts, None);
+    assert!(can_log_in(&fixture, user.id, OLD).await);
+}
+
+#[tokio::test]
+async fn nfc_and_nfd_spellings_are_one_password() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let nfd = "Gru\u{308}\u{df}e aus Ko\u{308}ln, sagt der Ba\u{308}r";
+    let nfc = "Gr\u{fc}\u{df}e aus K\u{f6}ln, sagt der B\u{e4}r";
+    assert_ne!(nfd, nfc);
+    let user = fixture
+        .user_with_password(&fixture.customer, nfd, |_| {})
+        .await;
+    let body = json!({"password": NEW, "current_password": nfc});
+    let response = handle(
+        &state,
+        post(Payload::V2, user.id, &own(&user), body).request(),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    // And back: set an NFC password, log in with NFD.
+    let body = json!({"password": nfc, "current_password": NEW});
+    let response = handle(
+        &state,
+        post(Payload::V1, user.id, &own(&user), body).request(),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    assert!(can_log_in(&fixture, user.id, nfd).await);
+    // Emoji, CJK and right-to-left text are passwords like any other.
+    let mut current = nfd.to_owned();
+    for password in [
+        "🦀 crabs all the way down 🦀",
+        "長い長いパスワードです、覚えやすい",
+        "كلمة مرور طويلة جدا للاختبار",
+    ] {
+        let body = json!({"password": password, "current_password": current});
+        let response = handle(
+            &state,
+            post(Payload::V2, user.id, &own(&user), body).request(),
+        )
+        .await;
+        assert_eq!(response.status(), 204, "{password}");
+        assert!(can_log_in(&fixture, user.id, password).await);
+        current = password.to_owned();
+    }
+}
+
+#[tokio::test]
+async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let state = state(&fixture);
+        let deep = fixture
+            .user_with_password(&fixture.sub_customer, OLD, |_| {})
+            .await;
+        let customer_user = fixture
+            .user_with_password(&fixture.customer, OLD, |_| {})
+            .await;
+        let stranger = fixture
+            .user_with_password(&fixture.other_partner, OLD, |_| {})
+            .await;
+        let partner_client =
+            Claims::client("partner-admin", fixture.partner.tenant(), "users:write");
+        let customer_client =
+            Claims::client("customer-admin", fixture.customer.tenant(), "users:write");
+
+        for (client, target) in [
+            (&partner_client, &deep),
+            (&partner_client, &customer_user),
+            (&customer_client, &deep),
+        ] {
+            fixture.table.counter.reset();
+            let response = handle(
+                &state,
+                post(payload, target.id, client, json!({"password": NEW})).request(),
+            )
+            .await;
+            assert_eq!(response.status(), 204, "{payload:?}");
+            assert_eq!(
+                fixture.table.counter.get(),
+                2,
+                "GetItem + conditional UpdateItem"
+            );
+            assert!(can_log_in(&fixture, target.id, NEW).await);
+        }
+
+        // Its own tenant: forbidden by the platform's rule.
+        let response = handle(
+            &state,
+            post(
+                payload,
+                customer_user.id,
+                &customer_client,
+                json!({"password": OLD}),
+            )
+            .request(),
+        )
+        .await;
+        assert_problem(&response, 403, "forbidden");
+        // Outside its subtree: like a missing user.
+        let response = handle(
+            &state,
+            post(
+                payload,
+                stranger.id,
+                &customer_client,
+                json!({"password": NEW}),
+            )
+            .request(),
+        )
+        .await;
+        assert_problem(&response, 404, "not-found");
+        let response = handle(
+            &state,
+            post(
+                payload,
+                UserId::new_random(),
+                &customer_client,
+                json!({"password": NEW}),
+            )
+            .request(),
+        )
+        .await;
+        assert_problem(&response, 404, "not-found");
+        // Without users:write, or as a user principal: forbidden.
+        let reader = Claims::client("reader", fixture.partner.tenant(), "users:read");
+        let response = handle(
+            &state,
+            post(payload, deep.id, &reader, json!({"password": OLD})).request(),
+        )
+        .await;
+        assert_problem(&response, 403, "forbidden");
+        let admin_user = Claims::user(customer_user.id, fixture.customer.tenant(), "users:write");
+        let response = handle(
+            &state,
+            post(payload, deep.id, &admin_user, json!({"password": OLD})).request(),
+        )
+        .await;
+        assert_problem(&response, 403, "forbidden");
+        // The policy applies to administrative changes too.
+        let response = handle(
+            &state,
+            post(
+                payload,
+                deep.id,
+                &partner_client,
+                json!({"password": "password1"}),
+            )
+            .request(),
+        )
+        .await;
+        assert_problem(&response, 400, "password-policy");
+
+        assert!(can_log_in(&fixture, stranger.id, OLD).await);
+        assert!(can_log_in(&fixture, deep.id, NEW).await);
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    for payload in PAYLOADS {
+        let event = Event::new(payload, "POST", ROUTE)
+            .user_id(user.id)
+            .json(json!({"password": NEW, "current_password": OLD}));
+        assert_problem(&handle(&state, event.request()).await, 401, "unauthorized");
+        let event = Event::new(payload, "POST", ROUTE)
+            .user_id(user.id)
+            .claims(&own(&user))
+            .body("password=x", Some("application/x-www-form-urlencoded"));
+        assert_problem(
+            &handle(&state, event.request()).await,
+            415,
+            "unsupported-media-type",
+        );
+        let huge = json!({"password": "x".repeat(17 * 1024), "current_password": OLD});
+        assert_problem(
+            &handle(&state, post(payload, user.id, &own(&user), huge).request()).await,
+            413,
+            "payload-too-large",
+        );
+        let event = Event::new(payload, "POST", ROUTE)
+            .user_id(user.id)
+            .claims(&own(&user))
+            .body(r#"{"password": "#, Some("application/json"));
+        assert_problem(
+            &handle(&state, event.request()).await,
+            400,
+            "validation-error",
+        );
+        let event = Event::new(payload, "POST", ROUTE)
+            .user_id(user.id)
+            .claims(&own(&user))
+            .body(
+                r#"{"password": 5, "current_password": "x"}"#,
+                Some("application/json"),
+            );
+        assert_problem(
+            &handle(&state, event.request()).await,
+            400,
+            "validation-error",
+        );
+    }
+    assert!(can_log_in(&fixture, user.id, OLD).await);
+}

@@ -1,0 +1,458 @@
+//! Passwords: the policy of SPEC §4 and Argon2id hashing.
+//!
+//! Every password is compared and hashed in its NFKC form, so the same password typed on
+//! different keyboards (composed or decomposed accents, full-width digits) is one password.
+//! Hashing and verifying run on the blocking thread pool, never on the async workers.
+
+use std::fmt;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params};
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::{ConfigError, Env};
+use crate::error::{ApiError, FieldError};
+
+/// Longest password, in code points after NFKC.
+pub const MAX_CHARS: usize = 256;
+/// Most UTF-8 bytes hashed: nobody makes us hash a megabyte.
+pub const MAX_BYTES: usize = 1024;
+/// Shortest login or email local part that the "contains" rules look for: a one- or
+/// two-letter login inside a password says nothing about the password.
+pub const MIN_IDENTIFIER_CHARS: usize = 3;
+
+/// A password from a request in NFKC form. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// NFKC of `raw`, or `None` when either form is longer than [`MAX_BYTES`].
+    pub fn normalize(raw: &str) -> Option<Self> {
+        if raw.len() > MAX_BYTES {
+            return None;
+        }
+        let normalized: String = raw.nfkc().collect();
+        (normalized.len() <= MAX_BYTES).then_some(Self(normalized))
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// An Argon2 PHC string (`$argon2id$v=19$m=…`). Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordHashString(String);
+
+impl PasswordHashString {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHashString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHashString(..)")
+    }
+}
+
+/// What the policy compares a new password with.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyContext<'a> {
+    pub login: &'a str,
+    pub email: &'a str,
+    /// The current password, in self-service: the new one must differ.
+    pub current: Option<&'a Password>,
+}
+
+/// The configurable part of the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_chars: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self { min_chars: 15 }
+    }
+}
+
+impl PasswordPolicy {
+    /// Checks `raw` against every rule and reports every violation at once; on success,
+    /// the password in NFKC form.
+    pub fn check(&self, raw: &str, context: PolicyContext<'_>) -> Result<Password, ApiError> {
+        let violation =
+            |code: &'static str, message: String| FieldError::new("password", code, message);
+        let mut errors = Vec::new();
+        // Normalising is linear, but there is no point in it for a body-sized string.
+        if raw.len() > 4 * MAX_BYTES {
+            errors.push(violation(
+                "too-long",
+                format!("must be at most {MAX_BYTES} bytes of UTF-8"),
+            ));
+            return Err(ApiError::PasswordPolicy { errors });
+        }
+        let normalized: String = raw.nfkc().collect();
+        let chars = normalized.chars().count();
+        if chars < self.min_chars {
+            errors.push(violation(
+                "too-short",
+                format!(
+                    "must be at least {} characters long (has {chars})",
+                    self.min_chars
+                ),
+            ));
+        }
+        if chars > MAX_CHARS {
+            errors.push(violation(
+                "too-long",
+                format!("must be at most {MAX_CHARS} characters long"),
+            ));
+        }
+        if raw.len() > MAX_BYTES || normalized.len() > MAX_BYTES {
+            errors.push(violation(
+                "too-long",
+                format!("must be at most {MAX_BYTES} bytes of UTF-8"),
+            ));
+        }
+        if normalized.chars().any(char::is_control) || raw.chars().any(char::is_control) {
+            errors.push(violation(
+                "control-character",
+                "must not contain control characters".into(),
+            ));
+        }
+        let lowered = normalized.to_lowercase();
+        if passwords::analyzer::is_common_password(&normalized)
+            || passwords::analyzer::is_common_password(&lowered)
+        {
+            errors.push(violation(
+                "common-password",
+                "is a commonly used password".into(),
+            ));
+        }
+        if contains_identifier(&lowered, context.login) {
+            errors.push(violation(
+                "contains-login",
+                "must not contain the login".into(),
+            ));
+        }
+        let local_part = context
+            .email
+            .rsplit_once('@')
+            .map_or("", |(local, _)| local);
+        if contains_identifier(&lowered, local_part) {
+            errors.push(violation(
+                "contains-email",
+                "must not contain the local part of the email address".into(),
+            ));
+        }
+        if context
+            .current
+            .is_some_and(|current| current.expose() == normalized)
+        {
+            errors.push(violation(
+                "same-as-current",
+                "must differ from the current password".into(),
+            ));
+        }
+        // Report one `too-long` even when both limits are broken.
+        errors.dedup_by(|a, b| a.code == b.code);
+        if errors.is_empty() {
+            Ok(Password(normalized))
+        } else {
+            Err(ApiError::PasswordPolicy { errors })
+        }
+    }
+}
+
+fn contains_identifier(lowered_password: &str, identifier: &str) -> bool {
+    let identifier: String = identifier.nfkc().collect::<String>().to_lowercase();
+    identifier.chars().count() >= MIN_IDENTIFIER_CHARS && lowered_password.contains(&identifier)
+}
+
+/// Argon2id parameters (defaults: OWASP's m = 19 MiB, t = 2, p = 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// Password policy and hashing parameters, from the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PasswordConfig {
+    pub policy: PasswordPolicy,
+    pub argon2: Argon2Config,
+}
+
+impl PasswordConfig {
+    pub const MIN_LENGTH: &'static str = "PASSWORD_MIN_LENGTH";
+    pub const MEMORY_KIB: &'static str = "ARGON2_MEMORY_KIB";
+    pub const ITERATIONS: &'static str = "ARGON2_ITERATIONS";
+    pub const PARALLELISM: &'static str = "ARGON2_PARALLELISM";
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let number = |name, default: u64, range| -> Result<u32, ConfigError> {
+            // The ranges below all fit in u32.
+            env.number(name, default, range).map(|n| n as u32)
+        };
+        let config = Self {
+            policy: PasswordPolicy {
+                min_chars: number(
+                    Self::MIN_LENGTH,
+                    defaults.policy.min_chars as u64,
+                    8..=MAX_CHARS as u64,
+                )? as usize,
+            },
+            argon2: Argon2Config {
+                memory_kib: number(
+                    Self::MEMORY_KIB,
+                    defaults.argon2.memory_kib.into(),
+                    8_192..=1_048_576,
+                )?,
+                iterations: number(Self::ITERATIONS, defaults.argon2.iterations.into(), 1..=16)?,
+                parallelism: number(Self::PARALLELISM, defaults.argon2.parallelism.into(), 1..=8)?,
+            },
+        };
+        Hasher::new(config.argon2).map_err(|e| ConfigError::new(Self::MEMORY_KIB, e))?;
+        Ok(config)
+    }
+}
+
+/// Argon2id hashing and verification off the async runtime.
+#[derive(Clone)]
+pub struct Hasher {
+    argon2: Argon2<'static>,
+}
+
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hasher")
+            .field("params", self.argon2.params())
+            .finish()
+    }
+}
+
+impl Hasher {
+    pub fn new(config: Argon2Config) -> Result<Self, String> {
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| format!("invalid Argon2 parameters: {e}"))?;
+        Ok(Self {
+            argon2: Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, params),
+        })
+    }
+
+    /// Hashes synchronously: for tools and the blocking pool.
+    pub fn hash_blocking(&self, password: &Password) -> Result<PasswordHashString, ApiError> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon2
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|hash| PasswordHashString(hash.to_string()))
+            .map_err(|e| ApiError::internal(format!("argon2 hashing failed: {e}")))
+    }
+
+    /// A new PHC string for `password` with this hasher's parameters.
+    pub async fn hash(&self, password: Password) -> Result<PasswordHashString, ApiError> {
+        let hasher = self.clone();
+        tokio::task::spawn_blocking(move || hasher.hash_blocking(&password))
+            .await
+            .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?
+    }
+
+    /// True when `password` matches `hash`. The parameters come from the PHC string, so
+    /// hashes made with older parameters still verify.
+    pub async fn verify(
+        &self,
+        password: Password,
+        hash: PasswordHashString,
+    ) -> Result<bool, ApiError> {
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(hash.as_str()).map_err(|e| {
+                ApiError::internal(format!("stored password hash is malformed: {e}"))
+            })?;
+            Ok(Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok())
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("verification task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOGIN: &str = "JohnDoe";
+    const EMAIL: &str = "johndoe@mysite.com";
+
+    fn codes(raw: &str, current: Option<&Password>) -> Vec<&'static str> {
+        let context = PolicyContext {
+            login: LOGIN,
+            email: EMAIL,
+            current,
+        };
+        match PasswordPolicy::default().check(raw, context) {
+            Ok(_) => Vec::new(),
+            Err(ApiError::PasswordPolicy { errors }) => errors.iter().map(|e| e.code).collect(),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn any_unicode_of_the_right_length_is_accepted() {
+        for ok in [
+            "correct horse battery staple",
+            "пароль-который-трудно-угадать",
+            "🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀",
+            "長い長いパスワードです、覚えやすい",
+            "كلمة مرور طويلة جدا للاختبار",
+            "   fifteen spaces and words   ",
+        ] {
+            assert_eq!(codes(ok, None), Vec::<&str>::new(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn length_is_counted_in_code_points_after_nfkc() {
+        // 14 crabs are 56 bytes but 14 characters: too short.
+        assert_eq!(codes(&"🦀".repeat(14), None), ["too-short"]);
+        // "ﬃ" (one code point) is "ffi" (three) under NFKC.
+        assert_eq!(codes(&"ﬃ".repeat(5), None), Vec::<&str>::new());
+        assert_eq!(codes(&"xy".repeat(129)[..257], None), ["too-long"]);
+        // 256 four-byte characters are exactly 1,024 bytes: the longest password there is.
+        assert_eq!(codes(&"🦀".repeat(256), None), Vec::<&str>::new());
+        // Over both limits, reported once.
+        assert_eq!(codes(&"🦀".repeat(257), None), ["too-long"]);
+        assert_eq!(codes(&"🦀".repeat(2_000), None), ["too-long"]);
+    }
+
+    #[test]
+    fn every_violation_is_reported_at_once() {
+        let found = codes("johndoe\u{7}", None);
+        assert!(found.contains(&"too-short"));
+        assert!(found.contains(&"control-character"));
+        assert!(found.contains(&"contains-login"));
+        assert!(found.contains(&"contains-email"));
+    }
+
+    #[test]
+    fn common_passwords_are_refused_case_insensitively() {
+        let policy = PasswordPolicy { min_chars: 8 };
+        let context = PolicyContext {
+            login: "x",
+            email: "",
+            current: None,
+        };
+        for common in [
+            "password1",
+            "PASSWORD1",
+            "Password1",
+            "qwertyuiop",
+            "iloveyou",
+        ] {
+            assert!(policy.check(common, context).is_err(), "{common}");
+        }
+    }
+
+    #[test]
+    fn the_current_password_is_compared_in_nfkc() {
+        let decomposed = "cafe\u{301} au lait sans sucre";
+        let composed = "caf\u{e9} au lait sans sucre";
+        let current = Password::normalize(decomposed).unwrap();
+        assert_eq!(codes(composed, Some(&current)), ["same-as-current"]);
+    }
+
+    #[test]
+    fn short_identifiers_are_not_searched() {
+        let context = PolicyContext {
+            login: "jo",
+            email: "ab@x.example",
+            current: None,
+        };
+        assert!(
+            PasswordPolicy::default()
+                .check("a long jolly password abc", context)
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn nfc_and_nfd_forms_hash_and_verify_as_one_password() {
+        let hasher = Hasher::new(Argon2Config::default()).unwrap();
+        let nfc = Password::normalize("Gr\u{fc}\u{df}e aus K\u{f6}ln am Rhein").unwrap();
+        let nfd = Password::normalize("Gru\u{308}\u{df}e aus Ko\u{308}ln am Rhein").unwrap();
+        let hash = hasher.hash(nfc.clone()).await.unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(hasher.verify(nfd, hash.clone()).await.unwrap());
+        let other = Password::normalize("Grusse aus Koln am Rhein").unwrap();
+        assert!(!hasher.verify(other, hash).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_with_older_parameters_still_verify() {
+        let old = Hasher::new(Argon2Config {
+            memory_kib: 8_192,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        let current = Hasher::new(Argon2Config::default()).unwrap();
+        let password = Password::normalize("an old but good passphrase").unwrap();
+        let hash = old.hash(password.clone()).await.unwrap();
+        assert!(hash.as_str().contains("m=8192,t=1,p=1"));
+        assert!(current.verify(password, hash).await.unwrap());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let password = Password::normalize("hunter2 hunter2 hunter2").unwrap();
+        assert!(!format!("{password:?}").contains("hunter2"));
+        let hash = PasswordHashString("$argon2id$v=19$secret".into());
+        assert!(!format!("{hash:?}").contains("secret"));
+    }
+
+    #[test]
+    fn config_is_validated() {
+        let vars: &[(&str, &str)] = &[("ARGON2_MEMORY_KIB", "1024")];
+        assert_eq!(
+            PasswordConfig::load(&Env::new(&vars)).unwrap_err().name,
+            "ARGON2_MEMORY_KIB"
+        );
+        let vars: &[(&str, &str)] = &[("PASSWORD_MIN_LENGTH", "4")];
+        assert_eq!(
+            PasswordConfig::load(&Env::new(&vars)).unwrap_err().name,
+            "PASSWORD_MIN_LENGTH"
+        );
+        let vars: &[(&str, &str)] = &[];
+        assert_eq!(
+            PasswordConfig::load(&Env::new(&vars)).unwrap(),
+            PasswordConfig::default()
+        );
+    }
+}
