@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local stack: DynamoDB Local (in memory), the table from template.yaml, demo
 # tenants and users, development tokens with curl lines, and the functions behind
-# `cargo lambda watch` on http://127.0.0.1:9000. Installs what is missing. Ctrl-C stops all.
+# `cargo lambda watch` on http://127.0.0.1:9000; mail goes to infra/.local/mail as .eml
+# files. Installs what is missing. Ctrl-C stops all.
 #
 # Ports: DYNAMODB_PORT (default 8000), API_PORT (default 9000).
 set -euo pipefail
@@ -49,10 +50,15 @@ DEV_AUTH_SECRET=$DEV_AUTH_SECRET
 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
 AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 AWS_REGION=$AWS_REGION
+CONFIRMATION_URL_BASE=http://127.0.0.1:$API_PORT
+MAIL_TRANSPORT=directory
+MAIL_SENDER=no-reply@accounts.example.com
+MAIL_DIR=$STATE_DIR/mail
 ENV
 
 cargo run --quiet -p devtool -- tokens "$INFRA_DIR/seed.json" "http://127.0.0.1:$API_PORT" | tee "$STATE_DIR/tokens.sh"
 echo
 log "tokens saved to infra/.local/tokens.sh (source it in another shell)"
+log "confirmation mails are written to infra/.local/mail/*.eml"
 log "serving the functions on http://127.0.0.1:$API_PORT — Ctrl-C stops everything"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$STATE_DIR/functions.env"

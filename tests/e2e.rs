@@ -1,5 +1,6 @@
 //! End to end: the real function binaries under `cargo lambda watch` (the local stack's
-//! runtime emulator and router), DynamoDB Local, and development tokens over HTTP.
+//! runtime emulator and router), DynamoDB Local, a mail directory, and development tokens
+//! over HTTP.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -31,6 +32,7 @@ fn free_port() -> u16 {
 struct Watch {
     child: Child,
     log: PathBuf,
+    mail_dir: PathBuf,
     base_url: String,
 }
 
@@ -38,19 +40,23 @@ impl Watch {
     fn start(table: &str, endpoint: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("e2e-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("temp dir");
+        let port = free_port();
         let env_file = dir.join("functions.env");
         std::fs::write(
             &env_file,
             format!(
                 "TABLE_NAME={table}\nDYNAMODB_ENDPOINT={endpoint}\nAUTH_MODE=development\n\
                  DEV_AUTH_SECRET={TEST_DEV_SECRET}\nAWS_ACCESS_KEY_ID=local\n\
-                 AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nRUST_LOG=debug\n"
+                 AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nRUST_LOG=debug\n\
+                 CONFIRMATION_URL_BASE=http://127.0.0.1:{port}\nMAIL_TRANSPORT=directory\n\
+                 MAIL_SENDER=no-reply@accounts.example.com\nMAIL_DIR={}\n",
+                dir.join("mail").display()
             ),
         )
         .expect("env file");
         let log = dir.join("watch.log");
         let log_file = std::fs::File::create(&log).expect("log file");
-        let port = free_port();
+        let mail_dir = dir.join("mail");
         let child = Command::new("cargo")
             .args([
                 "lambda",
@@ -72,8 +78,33 @@ impl Watch {
         Self {
             child,
             log,
+            mail_dir,
             base_url: format!("http://127.0.0.1:{port}"),
         }
+    }
+
+    /// The confirmation token of the only mail in the mail directory, and its recipient.
+    fn mailed_token(&self) -> (String, String) {
+        let mut mails: Vec<PathBuf> = std::fs::read_dir(&self.mail_dir)
+            .expect("the mail directory")
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+            .collect();
+        assert_eq!(mails.len(), 1, "one confirmation mail");
+        let text = std::fs::read_to_string(mails.remove(0)).expect("mail");
+        let to = text
+            .lines()
+            .find_map(|line| line.strip_prefix("To: "))
+            .expect("To header")
+            .to_owned();
+        let token = text
+            .split_whitespace()
+            .find_map(|word| {
+                word.split_once("/email/confirmation?token=")
+                    .map(|(_, t)| t.to_owned())
+            })
+            .expect("a confirmation link");
+        (token, to)
     }
 
     fn logs(&self) -> String {
@@ -335,12 +366,56 @@ async fn the_binaries_serve_every_route_over_http() {
         3
     );
 
-    // The functions logged at debug level, and no token reached a log line.
+    // Email: requested by John (activated), mailed to his old address, confirmed by link.
+    let email_path = format!("/users/{}/email", john.id);
+    let change = json!({"contact": {"email": "john@new.example"}, "version": 3});
+    let (status, _, body) = api
+        .send(Method::PUT, &email_path, Some(&john_token), Some(change))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["version"], 3);
+    assert!(body["pending_email_change"]["expires_at"].is_string());
+    let (email_token, to) = watch.mailed_token();
+    assert_eq!(to, john.contact.email);
+    let confirmation = format!("/users/{}/email/confirmation", john.id);
+    let page = api
+        .http
+        .get(format!(
+            "{}{confirmation}?token={email_token}",
+            api.base_url
+        ))
+        .send()
+        .await
+        .expect("the page");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("<form method=\"post\"")
+    );
+    let confirm = json!({"token": email_token});
+    let (status, _, body) = api
+        .send(Method::POST, &confirmation, None, Some(confirm.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["contact"]["email"], "john@new.example");
+    assert_eq!(body["version"], 4);
+    let (status, _, _) = api
+        .send(Method::POST, &confirmation, None, Some(confirm))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a token works once");
+
+    // The functions logged at debug level, and no token, password or hash reached a line.
     drop(api);
     let logs = watch.logs();
     assert!(
         logs.contains("request handled"),
         "function logs captured:\n{logs}"
+    );
+    assert!(
+        !logs.contains(&email_token),
+        "a confirmation token reached the logs"
     );
     for token in [
         &john_token,
@@ -351,5 +426,12 @@ async fn the_binaries_serve_every_route_over_http() {
     ] {
         let signature = token.rsplit('.').next().unwrap_or(token);
         assert!(!logs.contains(signature), "a token reached the logs");
+    }
+    for secret in [OLD, NEW, ADMIN_SET, "not the password"] {
+        assert!(!logs.contains(secret), "a password reached the logs");
+    }
+    for hash in &hashes {
+        let digest = hash.rsplit('$').next().unwrap_or(hash);
+        assert!(!logs.contains(digest), "a password hash reached the logs");
     }
 }

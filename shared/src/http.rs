@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
 use crate::ids::UserId;
-use crate::user::User;
+use crate::user::UserItem;
 
 /// Largest accepted request body (SPEC §4).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -96,8 +96,9 @@ pub fn path_user_id(request: &Request) -> Result<UserId, ApiError> {
 }
 
 /// `200` with the user object and `ETag: "<version>"`.
-pub fn user_response(user: &User) -> Response<Body> {
-    let body = match serde_json::to_string(user) {
+pub fn user_response(item: &UserItem) -> Response<Body> {
+    let user = &item.user;
+    let body = match serde_json::to_string(&item.view()) {
         Ok(body) => body,
         Err(e) => return ApiError::internal(format!("serialising a user: {e}")).to_response(""),
     };

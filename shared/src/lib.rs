@@ -3,13 +3,17 @@
 
 pub mod caller;
 pub mod config;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod ids;
+#[cfg(feature = "mail")]
+pub mod mail;
 pub mod password;
 pub mod runtime;
 pub mod store;
 pub mod tenant;
+pub mod token;
 pub mod user;
 
 #[cfg(feature = "test-support")]

@@ -18,11 +18,13 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::config::CoreConfig;
+use crate::email::{EmailAddress, PendingEmail};
 use crate::error::ApiError;
 use crate::ids::{UserId, Version};
 use crate::password::PasswordHashString;
 use crate::tenant::TenantRule;
-use crate::user::{User, UserItem};
+use crate::token::TokenHash;
+use crate::user::UserItem;
 
 /// Attempts per DynamoDB call (the first try and two retries with backoff).
 pub const MAX_ATTEMPTS: u32 = 3;
@@ -59,6 +61,17 @@ pub fn client_timeouts() -> TimeoutConfig {
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build()
+}
+
+/// A request to change a user's email address.
+#[derive(Clone, Debug)]
+pub struct EmailChange<'a> {
+    pub user_id: UserId,
+    pub rule: TenantRule,
+    pub expected: Version,
+    pub email: &'a EmailAddress,
+    /// The caller is the user itself: a disabled account may not change its own address.
+    pub acting_on_self: bool,
 }
 
 /// How many current-password checks a window allows, and how long a window lasts.
@@ -133,7 +146,7 @@ impl Store {
     ///
     /// Asking for the value the account already has, with the right version, changes
     /// nothing and returns the user as it is.
-    pub async fn set_enabled(&self, change: &StatusChange) -> Result<User, ApiError> {
+    pub async fn set_enabled(&self, change: &StatusChange) -> Result<UserItem, ApiError> {
         let mut write = UserWrite::new(
             "SET #enabled = :enabled, #version = #version + :one, #updated_at = :now",
             change.rule,
@@ -148,14 +161,14 @@ impl Store {
 
         let result = self.update_user(change.user_id, write).await?;
         let old = match result {
-            Ok(user) => return Ok(user.user),
+            Ok(item) => return Ok(item),
             Err(old) => old,
         };
         let old = explain_user_condition(old, change.rule, Some(change.expected))?;
         if change.acting_on_self && !old.user.enabled {
             Err(ApiError::AccountDisabled)
         } else if old.user.enabled == change.enabled {
-            Ok(old.user)
+            Ok(old)
         } else {
             Err(ApiError::internal(
                 "status condition failed although the item satisfies it",
@@ -270,6 +283,128 @@ impl Store {
         }
     }
 
+    /// Changes the address of a user that is not activated yet: one conditional `UpdateItem`
+    /// that also drops any pending change and grows `version` by one.
+    ///
+    /// `Ok(Err(item))` when the user turns out to be activated (its item as it is): then the
+    /// change needs confirmation, see [`Store::set_pending_email`].
+    pub async fn change_email_now(
+        &self,
+        change: &EmailChange<'_>,
+        now: &str,
+    ) -> Result<Result<UserItem, UserItem>, ApiError> {
+        let mut write = UserWrite::new(
+            "SET #contact.#email = :email, #version = #version + :one, #updated_at = :now \
+             REMOVE #pending",
+            change.rule,
+            Some(change.expected),
+        );
+        write.condition("#activated = :false");
+        if change.acting_on_self {
+            write.condition("#enabled = :true");
+        }
+        write.value(
+            ":email",
+            AttributeValue::S(change.email.as_str().to_owned()),
+        );
+        write.value(":now", AttributeValue::S(now.to_owned()));
+        write.value(":false", AttributeValue::Bool(false));
+        let old = match self.update_user(change.user_id, write).await? {
+            Ok(item) => return Ok(Ok(item)),
+            Err(old) => explain_user_condition(old, change.rule, Some(change.expected))?,
+        };
+        if change.acting_on_self && !old.user.enabled {
+            Err(ApiError::AccountDisabled)
+        } else if old.user.activated {
+            Ok(Err(old))
+        } else {
+            Err(ApiError::internal(
+                "email condition failed although the item satisfies it",
+            ))
+        }
+    }
+
+    /// Stores a pending change for an activated user, replacing an older one; the address
+    /// and `version` stay. One conditional `UpdateItem` (existence, subtree, `version`).
+    pub async fn set_pending_email(
+        &self,
+        change: &EmailChange<'_>,
+        pending: &PendingEmail,
+    ) -> Result<UserItem, ApiError> {
+        let mut write = UserWrite::new(
+            "SET #pending = :pending",
+            change.rule,
+            Some(change.expected),
+        );
+        write.condition("#activated = :true");
+        if change.acting_on_self {
+            write.condition("#enabled = :true");
+        }
+        let pending = serde_dynamo::to_attribute_value(pending)
+            .map_err(|e| ApiError::internal(format!("encoding a pending email: {e}")))?;
+        write.value(":pending", pending);
+        let old = match self.update_user(change.user_id, write).await? {
+            Ok(item) => return Ok(item),
+            Err(old) => explain_user_condition(old, change.rule, Some(change.expected))?,
+        };
+        if change.acting_on_self && !old.user.enabled {
+            Err(ApiError::AccountDisabled)
+        } else {
+            Err(ApiError::internal(
+                "pending email condition failed although the item satisfies it",
+            ))
+        }
+    }
+
+    /// Removes a pending change if it is still the one with `token_hash` (its mail could not
+    /// be sent, so nobody may confirm it).
+    pub async fn withdraw_pending_email(
+        &self,
+        user_id: UserId,
+        token_hash: &TokenHash,
+    ) -> Result<(), ApiError> {
+        let mut write = UserWrite::unscoped("REMOVE #pending");
+        write.condition("#pending.#token_hash = :token_hash");
+        write.value(
+            ":token_hash",
+            AttributeValue::S(token_hash.as_str().to_owned()),
+        );
+        // A newer request or a confirmation got there first: nothing to withdraw.
+        self.update_user(user_id, write).await.map(|_| ())
+    }
+
+    /// Applies the pending change whose token hashes to `token_hash`: the new address, no
+    /// pending change, `version` + 1, in one conditional `UpdateItem`. The token is the
+    /// credential, so no tenant rule applies; it works once.
+    pub async fn confirm_email(
+        &self,
+        user_id: UserId,
+        token_hash: &TokenHash,
+        now_epoch: i64,
+        now: &str,
+    ) -> Result<UserItem, ApiError> {
+        let mut write = UserWrite::unscoped(
+            "SET #contact.#email = #pending.#email, #version = #version + :one, \
+             #updated_at = :now REMOVE #pending",
+        );
+        write.condition("#pending.#token_hash = :token_hash");
+        write.condition("#pending.#expires > :now_epoch");
+        write.value(
+            ":token_hash",
+            AttributeValue::S(token_hash.as_str().to_owned()),
+        );
+        write.value(":now_epoch", AttributeValue::N(now_epoch.to_string()));
+        write.value(":now", AttributeValue::S(now.to_owned()));
+        match self.update_user(user_id, write).await? {
+            Ok(item) => Ok(item),
+            Err(old) => match old.and_then(|item| item.pending_email) {
+                Some(pending) if &pending.token_hash == token_hash => Err(ApiError::TokenExpired),
+                // Unknown user, no pending change, or another (newer) token.
+                _ => Err(ApiError::InvalidToken),
+            },
+        }
+    }
+
     /// Sends one conditional `UpdateItem` to a user item. `Ok(Ok(new))` when it applied,
     /// `Ok(Err(old))` when the condition failed (with the item as it was, if any).
     async fn update_user(
@@ -325,6 +460,12 @@ impl UserWrite {
         ("#hash", "password_hash"),
         ("#attempts", "password_attempts"),
         ("#window", "password_window_start"),
+        ("#contact", "contact"),
+        ("#email", "email"),
+        ("#pending", "pending_email"),
+        ("#token_hash", "token_hash"),
+        ("#expires", "expires_epoch"),
+        ("#activated", "activated"),
     ];
 
     /// `expected`: the version the caller read, for writes that change the user object.
@@ -346,6 +487,16 @@ impl UserWrite {
             update,
             conditions,
             values,
+        }
+    }
+
+    /// A write that only needs the item to exist: the confirmation, whose token is the
+    /// credential.
+    fn unscoped(update: &'static str) -> Self {
+        Self {
+            update,
+            conditions: vec!["attribute_exists(#pk)"],
+            values: vec![(":one", AttributeValue::N("1".into()))],
         }
     }
 

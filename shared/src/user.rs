@@ -6,6 +6,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use uuid::Uuid;
 
+use crate::email::PendingEmail;
 use crate::ids::{TenantId, UserId, Version};
 use crate::password::PasswordHashString;
 use crate::tenant::TenantPath;
@@ -78,6 +79,9 @@ pub struct UserItem {
     pub password_attempts: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_window_start: Option<i64>,
+    /// An email change waiting for confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_email: Option<PendingEmail>,
 }
 
 impl UserItem {
@@ -93,8 +97,35 @@ impl UserItem {
             password_hash: None,
             password_attempts: None,
             password_window_start: None,
+            pending_email: None,
         }
     }
+
+    /// The user object as responses show it: the public fields, and when an email change
+    /// waits for confirmation, when it was asked for and when it expires (not the address).
+    pub fn view(&self) -> UserView<'_> {
+        UserView {
+            user: &self.user,
+            pending_email_change: self.pending_email.as_ref().map(|pending| PendingView {
+                requested_at: &pending.requested_at,
+                expires_at: &pending.expires_at,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserView<'a> {
+    #[serde(flatten)]
+    pub user: &'a User,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_email_change: Option<PendingView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PendingView<'a> {
+    pub requested_at: &'a str,
+    pub expires_at: &'a str,
 }
 
 impl std::fmt::Debug for UserItem {

@@ -28,5 +28,5 @@ async fn get_user(state: &State, request: &Request) -> Result<Response<Body>, Ap
         .await?
         .filter(|item| caller.subtree().admits(&item.tenant_path))
         .ok_or(ApiError::NotFound)?;
-    Ok(user_response(&item.user))
+    Ok(user_response(&item))
 }

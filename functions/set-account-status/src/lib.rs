@@ -36,7 +36,7 @@ async fn set_status(state: &State, request: &Request) -> Result<Response<Body>, 
             "a caller cannot disable its own account".into(),
         ));
     }
-    let user = state
+    let item = state
         .store
         .set_enabled(&StatusChange {
             user_id,
@@ -47,5 +47,5 @@ async fn set_status(state: &State, request: &Request) -> Result<Response<Body>, 
             now: shared::now_timestamp(),
         })
         .await?;
-    Ok(user_response(&user))
+    Ok(user_response(&item))
 }

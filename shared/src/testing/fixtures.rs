@@ -172,15 +172,26 @@ impl Fixture {
         user
     }
 
-    /// Sets a number attribute of a user item directly (to age a window, say).
-    pub async fn set_number(&self, id: UserId, attribute: &str, value: i64) {
+    /// Sets a number attribute of a user item directly (to age a window, say); `path` may
+    /// name a nested attribute (`pending_email.expires_epoch`).
+    pub async fn set_number(&self, id: UserId, path: &str, value: i64) {
+        let names: Vec<(String, String)> = path
+            .split('.')
+            .enumerate()
+            .map(|(i, name)| (format!("#n{i}"), name.to_owned()))
+            .collect();
+        let target = names
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
         self.store()
             .client()
             .update_item()
             .table_name(self.store().table())
             .key("pk", AttributeValue::S(UserItem::key(id)))
-            .update_expression("SET #attribute = :value")
-            .expression_attribute_names("#attribute", attribute)
+            .update_expression(format!("SET {target} = :value"))
+            .set_expression_attribute_names(Some(names.into_iter().collect()))
             .expression_attribute_values(":value", AttributeValue::N(value.to_string()))
             .send()
             .await

@@ -1,0 +1,551 @@
+//! The email change and its confirmation through the real handler, with API Gateway events
+//! of both payload versions, against DynamoDB Local and a mail directory.
+
+use std::path::{Path, PathBuf};
+
+use change_email::{FORM, MAIL_SUBJECT, State, handle};
+use serde_json::json;
+use shared::email::{EmailAddress, EmailConfig};
+use shared::mail::Mailer;
+use shared::testing::{Claims, Event, Fixture, Payload, assert_problem, body_json};
+use shared::{AuthMode, Authenticator, Core, User, UserId};
+
+const PUT_ROUTE: &str = "/users/{user_id}/email";
+const CONFIRM_ROUTE: &str = "/users/{user_id}/email/confirmation";
+const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
+const NEW_EMAIL: &str = "john.doe@newmail.example";
+
+fn mail_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn state_with(fixture: &Fixture, dir: &Path) -> State {
+    State {
+        core: Core::new(
+            fixture.store().clone(),
+            Authenticator::new(&AuthMode::ApiGateway),
+        ),
+        email: EmailConfig {
+            confirmation_url_base: "https://accounts.example.test".into(),
+            token_ttl_secs: 24 * 60 * 60,
+        },
+        mailer: Mailer::Directory {
+            dir: dir.to_path_buf(),
+            sender: EmailAddress::parse("no-reply@accounts.example.test").unwrap(),
+        },
+    }
+}
+
+fn own(user: &User) -> Claims {
+    Claims::user(user.id, user.tenant_id, "")
+}
+
+fn put(payload: Payload, id: impl ToString, claims: &Claims, email: &str, version: u64) -> Event {
+    Event::new(payload, "PUT", PUT_ROUTE)
+        .user_id(id)
+        .claims(claims)
+        .json(json!({"contact": {"email": email}, "version": version}))
+}
+
+fn confirm_json(payload: Payload, id: impl ToString, token: &str) -> Event {
+    Event::new(payload, "POST", CONFIRM_ROUTE)
+        .user_id(id)
+        .json(json!({"token": token}))
+}
+
+/// A received message: its headers and the token of its link.
+struct Received {
+    to: String,
+    subject: String,
+    text: String,
+    token: String,
+}
+
+fn mails(dir: &Path) -> Vec<Received> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            let (head, body) = text
+                .split_once("\r\n\r\n")
+                .expect("RFC 5322 header and body");
+            let header = |name: &str| {
+                head.split("\r\n")
+                    .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let token = body
+                .split_whitespace()
+                .find_map(|word| {
+                    word.split_once("/email/confirmation?token=")
+                        .map(|(_, t)| t)
+                })
+                .expect("a confirmation link")
+                .to_owned();
+            Received {
+                to: header("To"),
+                subject: header("Subject"),
+                text: body.to_owned(),
+                token,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_account_that_is_not_activated_changes_at_once_in_one_request() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let dir = mail_dir();
+        let state = state_with(&fixture, &dir);
+        let user = fixture
+            .user_with(&fixture.customer, |u| u.activated = false)
+            .await;
+        let response = handle(
+            &state,
+            put(
+                payload,
+                user.id,
+                &own(&user),
+                "  John.Doe@NEWMAIL.Example ",
+                1,
+            )
+            .request(),
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{payload:?}");
+        assert_eq!(fixture.table.counter.get(), 1);
+        let body = body_json(&response);
+        assert_eq!(
+            body["contact"]["email"], "John.Doe@newmail.example",
+            "trimmed, domain lower-cased"
+        );
+        assert_eq!(body["version"], 2);
+        assert_eq!(response.headers()["etag"], "\"2\"");
+        assert!(body.get("pending_email_change").is_none());
+        assert!(
+            mails(&dir).is_empty(),
+            "no confirmation for an account that is not activated"
+        );
+        assert_eq!(
+            fixture.stored(user.id).await.unwrap().user.contact.email,
+            "John.Doe@newmail.example"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let dir = mail_dir();
+        let state = state_with(&fixture, &dir);
+        let user = fixture.user(&fixture.customer).await;
+        let old_email = user.contact.email.clone();
+
+        // Request: 200, the address and version stay, a pending change is shown.
+        let response = handle(
+            &state,
+            put(payload, user.id, &own(&user), NEW_EMAIL, 1).request(),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            fixture.table.counter.get(),
+            2,
+            "a refused direct change, then the pending one"
+        );
+        let body = body_json(&response);
+        assert_eq!(body["contact"]["email"], json!(old_email));
+        assert_eq!(body["version"], 1);
+        let pending = &body["pending_email_change"];
+        assert!(
+            pending["requested_at"].is_string() && pending["expires_at"].is_string(),
+            "{body}"
+        );
+        assert!(
+            !body.to_string().contains(NEW_EMAIL),
+            "the new address is not shown"
+        );
+
+        // The mail went to the OLD address; the store has only the token's hash.
+        let received = mails(&dir);
+        assert_eq!(received.len(), 1);
+        let mail = &received[0];
+        assert_eq!(mail.to, old_email);
+        assert_eq!(mail.subject, MAIL_SUBJECT);
+        assert!(mail.text.contains("https://accounts.example.test/users/"));
+        let stored = fixture.stored(user.id).await.unwrap();
+        let pending = stored.pending_email.clone().expect("pending change");
+        assert_eq!(pending.email, NEW_EMAIL);
+        // The item as written to DynamoDB (the same serialisation) holds only the hash.
+        let item_text = serde_json::to_string(&stored).unwrap();
+        assert!(
+            !item_text.contains(&mail.token),
+            "the token itself is never stored"
+        );
+
+        // Following the link: a page with a button; nothing changes.
+        let page = Event::new(payload, "GET", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .query("token", &mail.token);
+        let response = handle(&state, page.request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+        let html = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert!(html.contains("method=\"post\"") && html.contains(&mail.token));
+        assert_eq!(
+            fixture.stored(user.id).await.unwrap(),
+            stored,
+            "GET changes nothing"
+        );
+
+        // Pressing the button: the new address, version + 1, in one request.
+        fixture.table.counter.reset();
+        let response = handle(
+            &state,
+            confirm_json(payload, user.id, &mail.token).request(),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(fixture.table.counter.get(), 1);
+        let body = body_json(&response);
+        assert_eq!(body["contact"]["email"], NEW_EMAIL);
+        assert_eq!(body["version"], 2);
+        assert!(body.get("pending_email_change").is_none());
+        let stored = fixture.stored(user.id).await.unwrap();
+        assert_eq!(stored.user.contact.email, NEW_EMAIL);
+        assert!(stored.pending_email.is_none());
+
+        // The token works once.
+        let response = handle(
+            &state,
+            confirm_json(payload, user.id, &mail.token).request(),
+        )
+        .await;
+        assert_problem(&response, 400, "invalid-token");
+    }
+}
+
+#[tokio::test]
+async fn the_page_form_confirms_and_answers_with_pages() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    handle(
+        &state,
+        put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
+    )
+    .await;
+    let token = mails(&dir).remove(0).token;
+    let form = |token: &str| {
+        Event::new(Payload::V2, "POST", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .body(&format!("token={token}"), Some(FORM))
+    };
+    let response = handle(&state, form(&token).request()).await;
+    assert_eq!(response.status(), 200);
+    assert!(String::from_utf8_lossy(response.body().as_ref()).contains("confirmed"));
+    assert_eq!(
+        fixture.stored(user.id).await.unwrap().user.contact.email,
+        NEW_EMAIL
+    );
+
+    let response = handle(&state, form(&token).request()).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    for bad in ["", "x", "<script>alert(1)</script>"] {
+        let response = handle(&state, form(bad).request()).await;
+        assert_eq!(response.status(), 400);
+        assert!(!String::from_utf8_lossy(response.body().as_ref()).contains("<script>"));
+    }
+}
+
+#[tokio::test]
+async fn a_newer_request_replaces_the_older_token() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    for email in ["first@new.example", "second@new.example"] {
+        let response = handle(
+            &state,
+            put(Payload::V1, user.id, &own(&user), email, 1).request(),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+    }
+    let received = mails(&dir);
+    assert_eq!(received.len(), 2);
+    assert!(received[1].text.contains("second@new.example"));
+    let response = handle(
+        &state,
+        confirm_json(Payload::V2, user.id, &received[0].token).request(),
+    )
+    .await;
+    assert_problem(&response, 400, "invalid-token");
+    let response = handle(
+        &state,
+        confirm_json(Payload::V2, user.id, &received[1].token).request(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        body_json(&response)["contact"]["email"],
+        "second@new.example"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_gone() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    handle(
+        &state,
+        put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
+    )
+    .await;
+    let token = mails(&dir).remove(0).token;
+    fixture
+        .set_number(
+            user.id,
+            "pending_email.expires_epoch",
+            shared::unix_now() - 1,
+        )
+        .await;
+    let response = handle(&state, confirm_json(Payload::V1, user.id, &token).request()).await;
+    assert_problem(&response, 410, "token-expired");
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+}
+
+#[tokio::test]
+async fn concurrent_confirmations_of_one_token_have_one_winner() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    handle(
+        &state,
+        put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
+    )
+    .await;
+    let token = mails(&dir).remove(0).token;
+    let confirmations =
+        (0..10).map(|_| handle(&state, confirm_json(Payload::V2, user.id, &token).request()));
+    let responses = futures::future::join_all(confirmations).await;
+    let ok = responses.iter().filter(|r| r.status() == 200).count();
+    let invalid = responses.iter().filter(|r| r.status() == 400).count();
+    assert_eq!((ok, invalid), (1, 9));
+    assert_eq!(fixture.stored(user.id).await.unwrap().user.version.get(), 2);
+}
+
+#[tokio::test]
+async fn a_mail_that_cannot_be_sent_is_a_503_and_leaves_no_token() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let mut state = state_with(&fixture, &dir);
+    // A mail "directory" that is a file: every write fails.
+    let not_a_dir = dir.join("not-a-directory");
+    std::fs::write(&not_a_dir, b"").unwrap();
+    if let Mailer::Directory { dir, .. } = &mut state.mailer {
+        *dir = not_a_dir;
+    }
+    let user = fixture.user(&fixture.customer).await;
+    let response = handle(
+        &state,
+        put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
+    )
+    .await;
+    assert_problem(&response, 503, "unavailable");
+    assert!(response.headers().contains_key("retry-after"));
+    let stored = fixture.stored(user.id).await.unwrap();
+    assert!(
+        stored.pending_email.is_none(),
+        "no confirmable token that was never received"
+    );
+    assert_eq!(stored.user, user);
+}
+
+#[tokio::test]
+async fn who_may_change_whose_email() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let target = fixture
+        .user_with(&fixture.sub_customer, |u| u.activated = false)
+        .await;
+    let colleague = fixture.user(&fixture.sub_customer).await;
+    let disabled = fixture
+        .user_with(&fixture.customer, |u| u.enabled = false)
+        .await;
+    for payload in PAYLOADS {
+        let current = fixture.stored(target.id).await.unwrap().user.version.get();
+        // Another user without users:write: 403.
+        let response = handle(
+            &state,
+            put(
+                payload,
+                target.id,
+                &own(&colleague),
+                "x@new.example",
+                current,
+            )
+            .request(),
+        )
+        .await;
+        assert_problem(&response, 403, "forbidden");
+        // A client outside the subtree: 404, even with a wrong version.
+        let outsider = Claims::client("globex", fixture.other_partner.tenant(), "users:write");
+        let response = handle(
+            &state,
+            put(payload, target.id, &outsider, "x@new.example", current + 5).request(),
+        )
+        .await;
+        assert_problem(&response, 404, "not-found");
+        // A stale version: 409 with the current one.
+        let admin = Claims::client("partner", fixture.partner.tenant(), "users:write");
+        let response = handle(
+            &state,
+            put(payload, target.id, &admin, "x@new.example", current + 1).request(),
+        )
+        .await;
+        assert_eq!(
+            assert_problem(&response, 409, "version-conflict")["current_version"],
+            current
+        );
+        // The admin with the right version: changed at once (not activated).
+        let response = handle(
+            &state,
+            put(payload, target.id, &admin, "x@new.example", current).request(),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(body_json(&response)["version"], current + 1);
+        // A disabled account cannot change its own address.
+        let response = handle(
+            &state,
+            put(payload, disabled.id, &own(&disabled), "y@new.example", 1).request(),
+        )
+        .await;
+        assert_problem(&response, 403, "account-disabled");
+        // No claims: 401.
+        let event = Event::new(payload, "PUT", PUT_ROUTE)
+            .user_id(target.id)
+            .json(json!({"contact": {"email": "z@new.example"}, "version": 1}));
+        assert_problem(&handle(&state, event.request()).await, 401, "unauthorized");
+    }
+    assert_eq!(fixture.stored(disabled.id).await.unwrap().user, disabled);
+    assert!(mails(&dir).is_empty());
+}
+
+#[tokio::test]
+async fn bad_addresses_and_bodies_are_refused() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    let long = format!("{}@example.com", "a".repeat(250));
+    for payload in PAYLOADS {
+        for bad in [
+            "not-an-address",
+            "john@example.com\r\nBcc: victim@example.com",
+            "John <john@example.com>",
+            &long,
+            "",
+        ] {
+            let response =
+                handle(&state, put(payload, user.id, &own(&user), bad, 1).request()).await;
+            let problem = assert_problem(&response, 400, "validation-error");
+            assert_eq!(problem["errors"][0]["field"], "contact.email", "{bad:?}");
+        }
+        for body in [
+            json!({"contact": {"email": NEW_EMAIL}}),
+            json!({"contact": {"email": NEW_EMAIL}, "version": 0}),
+            json!({"contact": {"email": NEW_EMAIL, "phone": "1"}, "version": 1}),
+            json!({"contact": NEW_EMAIL, "version": 1}),
+            json!({"email": NEW_EMAIL, "version": 1}),
+        ] {
+            let event = Event::new(payload, "PUT", PUT_ROUTE)
+                .user_id(user.id)
+                .claims(&own(&user))
+                .json(body.clone());
+            assert_problem(
+                &handle(&state, event.request()).await,
+                400,
+                "validation-error",
+            );
+        }
+    }
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    assert!(mails(&dir).is_empty());
+}
+
+#[tokio::test]
+async fn malformed_or_unknown_tokens_are_invalid() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    let well_formed_unknown = "A".repeat(43);
+    for payload in PAYLOADS {
+        for token in [
+            "",
+            "short",
+            "A".repeat(44).as_str(),
+            &well_formed_unknown,
+            "../../etc/passwd",
+        ] {
+            let response = handle(&state, confirm_json(payload, user.id, token).request()).await;
+            assert_problem(&response, 400, "invalid-token");
+        }
+        let response = handle(
+            &state,
+            confirm_json(payload, UserId::new_random(), &well_formed_unknown).request(),
+        )
+        .await;
+        assert_problem(&response, 400, "invalid-token");
+        let event = Event::new(payload, "POST", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .json(json!({}));
+        assert_problem(
+            &handle(&state, event.request()).await,
+            400,
+            "validation-error",
+        );
+        let event = Event::new(payload, "POST", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .body("token", Some("text/plain"));
+        assert_problem(
+            &handle(&state, event.request()).await,
+            415,
+            "unsupported-media-type",
+        );
+        let page = Event::new(payload, "GET", CONFIRM_ROUTE).user_id(user.id);
+        let response = handle(&state, page.request()).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+    }
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+}

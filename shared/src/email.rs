@@ -1,0 +1,193 @@
+//! Email addresses and pending email changes.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, Env};
+use crate::error::ApiError;
+use crate::token::TokenHash;
+
+/// Longest address (RFC 5321's path limit less the angle brackets).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// A validated, normalised address: trimmed, domain lower-cased.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Validates with the `email_address` crate (RFC 5321/5322 syntax, no display name, no
+    /// domain literal, a dotted domain) after trimming; refuses control characters anywhere,
+    /// so CR/LF can never reach a mail header.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let invalid = |message: &str| ApiError::invalid_field("contact.email", "invalid", message);
+        if raw.chars().any(char::is_control) {
+            return Err(invalid("must not contain control characters"));
+        }
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(invalid("must not be empty"));
+        }
+        if trimmed.len() > MAX_EMAIL_LEN {
+            return Err(invalid("must be at most 254 bytes long"));
+        }
+        let options = email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal()
+            .with_required_tld();
+        let parsed = email_address::EmailAddress::parse_with_options(trimmed, options)
+            .map_err(|e| invalid(&format!("is not an email address ({e})")))?;
+        Ok(Self(format!(
+            "{}@{}",
+            parsed.local_part(),
+            parsed.domain().to_lowercase()
+        )))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An email change waiting for confirmation, stored on the user item.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEmail {
+    /// The new address.
+    pub email: String,
+    pub token_hash: TokenHash,
+    pub requested_at: String,
+    pub expires_at: String,
+    /// `expires_at` in Unix seconds, for the confirmation's condition expression.
+    pub expires_epoch: i64,
+}
+
+impl fmt::Debug for PendingEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingEmail")
+            .field("requested_at", &self.requested_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where confirmation links point and how long they live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailConfig {
+    /// The API's public base URL, without a trailing slash.
+    pub confirmation_url_base: String,
+    pub token_ttl_secs: i64,
+}
+
+impl EmailConfig {
+    pub const URL_BASE: &'static str = "CONFIRMATION_URL_BASE";
+    pub const TOKEN_TTL: &'static str = "EMAIL_TOKEN_TTL_SECONDS";
+    pub const DEFAULT_TTL_SECS: u64 = 24 * 60 * 60;
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let base = env.required(Self::URL_BASE)?;
+        let base = base.trim().trim_end_matches('/').to_owned();
+        let uri: http::Uri = base
+            .parse()
+            .map_err(|_| ConfigError::new(Self::URL_BASE, format!("{base:?} is not a URL")))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err(ConfigError::new(
+                Self::URL_BASE,
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if uri.query().is_some() {
+            return Err(ConfigError::new(Self::URL_BASE, "must not have a query"));
+        }
+        let ttl = env.number(
+            Self::TOKEN_TTL,
+            Self::DEFAULT_TTL_SECS,
+            60..=7 * 24 * 60 * 60,
+        )?;
+        Ok(Self {
+            confirmation_url_base: base,
+            token_ttl_secs: ttl as i64,
+        })
+    }
+
+    /// The link that goes out by mail.
+    pub fn confirmation_link(
+        &self,
+        user_id: crate::UserId,
+        token: &crate::token::ConfirmationToken,
+    ) -> String {
+        format!(
+            "{}/users/{user_id}/email/confirmation?token={}",
+            self.confirmation_url_base,
+            token.as_str()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<String, ApiError> {
+        EmailAddress::parse(raw).map(|e| e.0)
+    }
+
+    #[test]
+    fn addresses_are_trimmed_and_their_domain_lower_cased() {
+        assert_eq!(
+            parse("  John.Doe@NewMail.NET ").unwrap(),
+            "John.Doe@newmail.net"
+        );
+        assert_eq!(parse("jöhn@exämple.com").unwrap(), "jöhn@exämple.com");
+    }
+
+    #[test]
+    fn bad_addresses_are_refused() {
+        for bad in [
+            "",
+            "   ",
+            "john",
+            "john@",
+            "@example.com",
+            "john@localhost",
+            "john@[127.0.0.1]",
+            "John <john@example.com>",
+            "john@example.com\r\nBcc: victim@example.com",
+            "john@exa mple.com",
+            "a..b@example.com",
+            &format!("{}@example.com", "a".repeat(250)),
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.status(), 400, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_url_base_is_validated() {
+        let vars: &[(&str, &str)] = &[("CONFIRMATION_URL_BASE", "https://api.example.com/")];
+        let config = EmailConfig::load(&Env::new(&vars)).unwrap();
+        assert_eq!(config.confirmation_url_base, "https://api.example.com");
+        assert_eq!(config.token_ttl_secs, 86_400);
+        for bad in [
+            "api.example.com",
+            "ftp://x.example",
+            "https://x.example/?a=1",
+        ] {
+            let vars: &[(&str, &str)] = &[("CONFIRMATION_URL_BASE", bad)];
+            assert_eq!(
+                EmailConfig::load(&Env::new(&vars)).unwrap_err().name,
+                "CONFIRMATION_URL_BASE"
+            );
+        }
+        let vars: &[(&str, &str)] = &[];
+        assert_eq!(
+            EmailConfig::load(&Env::new(&vars)).unwrap_err().name,
+            "CONFIRMATION_URL_BASE"
+        );
+    }
+}
