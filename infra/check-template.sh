@@ -10,9 +10,9 @@ if ! sam --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
     log "installing aws-sam-cli $SAM_CLI_VERSION (pip)"
     quiet python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
 fi
-if ! command -v cfn-lint >/dev/null 2>&1; then
-    log "installing cfn-lint (pip)"
-    quiet python3 -m pip install --quiet --disable-pip-version-check cfn-lint
+if ! python3 -c "import cfn_lint_serverless" 2>/dev/null || ! command -v cfn-lint >/dev/null 2>&1; then
+    log "installing cfn-lint and cfn-lint-serverless (pip)"
+    quiet python3 -m pip install --quiet --disable-pip-version-check cfn-lint cfn-lint-serverless
 fi
 hash -r
 
@@ -21,4 +21,6 @@ log "sam validate --lint"
 sam validate --lint --template template.yaml
 log "cfn-lint"
 cfn-lint template.yaml
+log "cfn-lint-serverless"
+cfn-lint -t template.yaml -a cfn_lint_serverless.rules
 log "template checks passed"

@@ -6,79 +6,15 @@
 //!
 //! DynamoDB is reached at `DYNAMODB_ENDPOINT`; tokens are signed with `DEV_AUTH_SECRET`.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
-use serde::Deserialize;
+use shared::Store;
 use shared::testing::{
-    Claims, RequestCounter, TableDefinition, hash_password, local_client, local_endpoint,
-    mint_dev_token, new_user, put_tenant, put_user,
+    DemoSeed, RequestCounter, TableDefinition, local_client, local_endpoint, mint_dev_token,
 };
-use shared::{Store, TenantId, TenantPath, UserId, UserItem};
 
 /// Development tokens live for half a day: long enough for a working session.
 const TOKEN_TTL_SECS: i64 = 12 * 60 * 60;
-
-#[derive(Deserialize)]
-struct Seed {
-    /// The password of every demo user.
-    demo_password: String,
-    tenants: Vec<SeedTenant>,
-    users: Vec<SeedUser>,
-    clients: Vec<SeedClient>,
-}
-
-#[derive(Deserialize)]
-struct SeedTenant {
-    id: TenantId,
-    name: String,
-    parent: Option<TenantId>,
-}
-
-#[derive(Deserialize)]
-struct SeedUser {
-    name: String,
-    id: UserId,
-    login: String,
-    tenant: TenantId,
-    email: String,
-    firstname: String,
-    lastname: String,
-    activated: bool,
-    enabled: bool,
-    scope: String,
-}
-
-#[derive(Deserialize)]
-struct SeedClient {
-    name: String,
-    id: String,
-    tenant: TenantId,
-    scope: String,
-}
-
-impl Seed {
-    fn load(path: &str) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
-    }
-
-    /// Each tenant's ancestry, resolved from the parent links (parents listed first).
-    fn tenant_paths(&self) -> Result<HashMap<TenantId, TenantPath>, String> {
-        let mut paths: HashMap<TenantId, TenantPath> = HashMap::new();
-        for tenant in &self.tenants {
-            let path = match tenant.parent {
-                None => TenantPath::root(tenant.id),
-                Some(parent) => paths
-                    .get(&parent)
-                    .ok_or_else(|| format!("tenant {} is listed before its parent", tenant.name))?
-                    .child(tenant.id),
-            };
-            paths.insert(tenant.id, path);
-        }
-        Ok(paths)
-    }
-}
 
 fn store(table: &str) -> Store {
     Store::new(
@@ -107,31 +43,8 @@ async fn create_table(table: &str) -> Result<(), String> {
 }
 
 async fn seed(table: &str, seed_path: &str) -> Result<(), String> {
-    let seed = Seed::load(seed_path)?;
-    let store = store(table);
-    let paths = seed.tenant_paths()?;
-    let password_hash = hash_password(&seed.demo_password);
-    for tenant in &seed.tenants {
-        put_tenant(&store, &paths[&tenant.id], &tenant.name).await?;
-    }
-    for user in &seed.users {
-        let path = paths
-            .get(&user.tenant)
-            .ok_or_else(|| format!("user {} has an unknown tenant", user.login))?;
-        let mut record = new_user(user.id, &user.login, &user.email, path);
-        record.contact.firstname = user.firstname.clone();
-        record.contact.lastname = user.lastname.clone();
-        record.activated = user.activated;
-        record.enabled = user.enabled;
-        let mut item = UserItem::new(record, path.clone());
-        item.password_hash = Some(password_hash.clone());
-        match put_user(&store, &item).await {
-            Ok(()) => {}
-            // Seeding twice leaves existing users as they are.
-            Err(e) if e.contains("ConditionalCheckFailed") => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let seed = load(seed_path)?;
+    seed.write(&store(table)).await?;
     println!(
         "seeded {} tenants and {} users into {table}",
         seed.tenants.len(),
@@ -140,8 +53,13 @@ async fn seed(table: &str, seed_path: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn load(path: &str) -> Result<DemoSeed, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    DemoSeed::parse(&text).map_err(|e| format!("{path}: {e}"))
+}
+
 fn tokens(seed_path: &str, base_url: &str) -> Result<(), String> {
-    let seed = Seed::load(seed_path)?;
+    let seed = load(seed_path)?;
     let secret = std::env::var("DEV_AUTH_SECRET").map_err(|_| "DEV_AUTH_SECRET is not set")?;
     let john = seed
         .users
@@ -153,19 +71,7 @@ fn tokens(seed_path: &str, base_url: &str) -> Result<(), String> {
         "# Development tokens (valid {} h). Paste the exports into your shell:",
         TOKEN_TTL_SECS / 3600
     );
-    let mut principals: Vec<(String, Claims, String)> = Vec::new();
-    for user in &seed.users {
-        let claims = Claims::user(user.id, user.tenant, &user.scope);
-        principals.push((user.name.clone(), claims, format!("user {}", user.login)));
-    }
-    for client in &seed.clients {
-        let claims = Claims::client(&client.id, client.tenant, &client.scope);
-        principals.push((
-            client.name.clone(),
-            claims,
-            format!("API client {}", client.id),
-        ));
-    }
+    let principals = seed.principals();
     for (name, claims, what) in &principals {
         let variable = format!("TOKEN_{}", name.to_uppercase().replace('-', "_"));
         let token = mint_dev_token(secret.as_bytes(), claims, TOKEN_TTL_SECS);

@@ -2,10 +2,12 @@
 //! made from the table definition in `template.yaml`, fixtures, API Gateway events and
 //! development tokens. Never linked into a Lambda binary.
 
+mod demo;
 mod events;
 mod fixtures;
 mod table;
 
+pub use demo::{DEMO_SEED, DemoSeed};
 pub use events::{Claims, ClaimsShape, Event, Payload, assert_problem, body_json, mint_dev_token};
 pub use fixtures::{Fixture, hash_password, new_user, put_tenant, put_user};
 pub use table::{

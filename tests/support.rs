@@ -1,0 +1,128 @@
+//! What the end-to-end tests share: `cargo lambda watch` with the functions' environment.
+// Each test target uses a different part of this module.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use shared::testing::TEST_DEV_SECRET;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// `cargo lambda watch` with the functions' environment; stopped (with its process group)
+/// when dropped. Its output goes to a log file that the test reads afterwards.
+pub struct Watch {
+    child: Child,
+    log: PathBuf,
+    mail_dir: PathBuf,
+    pub base_url: String,
+}
+
+impl Watch {
+    /// `auth_mode`: `development` (bearer tokens signed with the test secret) or
+    /// `apigateway` (claims in the events).
+    pub fn start(table: &str, endpoint: &str, auth_mode: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("e2e-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let port = free_port();
+        let env_file = dir.join("functions.env");
+        std::fs::write(
+            &env_file,
+            format!(
+                "TABLE_NAME={table}\nDYNAMODB_ENDPOINT={endpoint}\nAUTH_MODE={auth_mode}\n\
+                 DEV_AUTH_SECRET={TEST_DEV_SECRET}\nAWS_ACCESS_KEY_ID=local\n\
+                 AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nRUST_LOG=debug\n\
+                 CONFIRMATION_URL_BASE=http://127.0.0.1:{port}\nMAIL_TRANSPORT=directory\n\
+                 MAIL_SENDER=no-reply@accounts.example.com\nMAIL_DIR={}\n",
+                dir.join("mail").display()
+            ),
+        )
+        .expect("env file");
+        let log = dir.join("watch.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mail_dir = dir.join("mail");
+        let child = Command::new("cargo")
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args(["--invoke-port", &port.to_string()])
+            .arg("--env-file")
+            .arg(&env_file)
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log handle"))
+            .stderr(log_file)
+            .process_group(0)
+            .spawn()
+            .expect("cargo lambda is installed (infra/test.sh installs it)");
+        Self {
+            child,
+            log,
+            mail_dir,
+            base_url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The confirmation token of the only mail in the mail directory, and its recipient.
+    pub fn mailed_token(&self) -> (String, String) {
+        let mut mails: Vec<PathBuf> = std::fs::read_dir(&self.mail_dir)
+            .expect("the mail directory")
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+            .collect();
+        assert_eq!(mails.len(), 1, "one confirmation mail");
+        let text = std::fs::read_to_string(mails.remove(0)).expect("mail");
+        let to = text
+            .lines()
+            .find_map(|line| line.strip_prefix("To: "))
+            .expect("To header")
+            .to_owned();
+        let token = text
+            .split_whitespace()
+            .find_map(|word| {
+                word.split_once("/email/confirmation?token=")
+                    .map(|(_, t)| t.to_owned())
+            })
+            .expect("a confirmation link");
+        (token, to)
+    }
+
+    pub fn logs(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(&self.log) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // cargo lambda runs each function as a child process: stop the whole group.
+        // `--` matters: procps `kill -TERM -PID` reads the group as an option and signals
+        // every process (-1) instead.
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
