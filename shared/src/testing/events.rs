@@ -342,3 +342,17 @@ pub fn assert_problem(response: &Response<Body>, status: u16, slug: &str) -> Val
     );
     body
 }
+
+/// Asserts that `outside` — the answer about a user outside the caller's subtree — is the
+/// `404` of a missing user (`missing`), identical apart from `instance`.
+#[track_caller]
+pub fn assert_looks_missing(outside: &Response<Body>, missing: &Response<Body>) {
+    let mut outside = assert_problem(outside, 404, "not-found");
+    let mut missing = assert_problem(missing, 404, "not-found");
+    for body in [&mut outside, &mut missing] {
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("instance");
+        }
+    }
+    assert_eq!(outside, missing);
+}

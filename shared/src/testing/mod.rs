@@ -8,7 +8,10 @@ mod fixtures;
 mod table;
 
 pub use demo::{DEMO_SEED, DemoSeed};
-pub use events::{Claims, ClaimsShape, Event, Payload, assert_problem, body_json, mint_dev_token};
+pub use events::{
+    Claims, ClaimsShape, Event, Payload, assert_looks_missing, assert_problem, body_json,
+    mint_dev_token,
+};
 pub use fixtures::{Fixture, hash_password, new_user, put_tenant, put_user};
 pub use table::{
     LOCAL_ACCESS_KEY, LOCAL_REGION, RequestCounter, TEMPLATE, TableDefinition, TestTable,
