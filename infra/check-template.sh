@@ -5,11 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
-SAM_CLI_VERSION="1.170.0"
-if ! sam --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
-    log "installing aws-sam-cli $SAM_CLI_VERSION (pip)"
-    quiet python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
-fi
+ensure_sam
 if ! python3 -c "import cfn_lint_serverless" 2>/dev/null || ! command -v cfn-lint >/dev/null 2>&1; then
     log "installing cfn-lint and cfn-lint-serverless (pip)"
     quiet python3 -m pip install --quiet --disable-pip-version-check cfn-lint cfn-lint-serverless

@@ -54,6 +54,16 @@ ensure_cargo_lambda() {
     fi
 }
 
+SAM_CLI_VERSION="1.170.0"
+ensure_sam() {
+    if ! sam --version 2>/dev/null | grep -q "$SAM_CLI_VERSION"; then
+        log "installing aws-sam-cli $SAM_CLI_VERSION (pip)"
+        quiet python3 -m pip install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
+        hash -r
+    fi
+    export SAM_CLI_TELEMETRY=0
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 free_port() {

@@ -3,9 +3,15 @@
 //!   devtool create-table <table>              create the table from template.yaml (if absent)
 //!   devtool seed <table> <seed.json>          write the demo tenants and users
 //!   devtool tokens <seed.json> <base-url>     print development tokens and curl lines
+//!   devtool replay-events <events-dir> <build-dir> [runner …]
+//!                                             run each event file through its built
+//!                                             `bootstrap` (see replay.rs)
 //!
 //! DynamoDB is reached at `DYNAMODB_ENDPOINT`; tokens are signed with `DEV_AUTH_SECRET`.
 
+mod replay;
+
+use std::path::Path;
 use std::process::ExitCode;
 
 use shared::Store;
@@ -116,7 +122,17 @@ async fn main() -> ExitCode {
         ["create-table", table] => create_table(table).await,
         ["seed", table, seed_path] => seed(table, seed_path).await,
         ["tokens", seed_path, base_url] => tokens(seed_path, base_url),
-        _ => Err("usage: devtool create-table <table> | seed <table> <seed.json> | tokens <seed.json> <base-url>".into()),
+        ["replay-events", events, build, runner @ ..] => {
+            let runner: Vec<String> = runner.iter().map(|s| (*s).to_owned()).collect();
+            // The functions get this process's environment, as under `sam local`.
+            let env: Vec<(String, String)> = std::env::vars().collect();
+            replay::replay(Path::new(events), Path::new(build), &runner, &env)
+        }
+        _ => Err(
+            "usage: devtool create-table <table> | seed <table> <seed.json> | \
+                  tokens <seed.json> <base-url> | replay-events <events-dir> <build-dir> [runner …]"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
