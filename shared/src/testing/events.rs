@@ -88,6 +88,8 @@ pub struct Event {
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
     body: Option<String>,
+    /// The body is base64 (API Gateway's encoding of bodies that are not valid text).
+    base64: bool,
     claims: Option<Value>,
     shape: ClaimsShape,
 }
@@ -102,6 +104,7 @@ impl Event {
             query: Vec::new(),
             headers: Vec::new(),
             body: None,
+            base64: false,
             claims: None,
             shape: ClaimsShape::Jwt,
         }
@@ -148,6 +151,14 @@ impl Event {
     /// A JSON body with `Content-Type: application/json`.
     pub fn json(self, body: Value) -> Self {
         self.body(&body.to_string(), Some("application/json"))
+    }
+
+    /// Raw bytes (invalid UTF-8 included), sent base64-encoded as API Gateway does.
+    pub fn binary_body(mut self, bytes: &[u8], content_type: Option<&str>) -> Self {
+        use base64ct::Encoding;
+        self = self.body(&base64ct::Base64::encode_string(bytes), content_type);
+        self.base64 = true;
+        self
     }
 
     pub fn body(mut self, body: &str, content_type: Option<&str>) -> Self {
@@ -233,7 +244,7 @@ impl Event {
                         "timeEpoch": 1_795_341_600_000_i64,
                         "authorizer": authorizer
                     },
-                    "isBase64Encoded": false
+                    "isBase64Encoded": self.base64
                 });
                 if !path_parameters.is_empty() {
                     event["pathParameters"] = Value::Object(path_parameters);
@@ -295,7 +306,7 @@ impl Event {
                         "authorizer": authorizer
                     },
                     "body": self.body,
-                    "isBase64Encoded": false
+                    "isBase64Encoded": self.base64
                 });
                 if self.claims.is_none() {
                     event["requestContext"]

@@ -1,0 +1,763 @@
+//! Reliability and security: concurrent writers, a corpus of hostile requests that must
+//! each get the right 4xx and change nothing, and DynamoDB throttling.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use shared::email::{EmailAddress, EmailConfig};
+use shared::mail::Mailer;
+use shared::password::PasswordConfig;
+use shared::testing::{Claims, Event, Fixture, Payload, RequestCounter, body_json, local_client};
+use shared::{AuthMode, Authenticator, Core, Store, UserId};
+
+/// Every item of the table, ordered by key, exactly as DynamoDB returns them.
+async fn scan_all(store: &Store) -> Vec<HashMap<String, AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("Scan");
+        items.extend(page.items().iter().cloned());
+        match page.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => break,
+        }
+    }
+    items.sort_by_key(|item| format!("{:?}", item.get("pk")));
+    items
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Get,
+    Status,
+    Password,
+    Email,
+    ConfirmPage,
+    Confirm,
+}
+
+impl Route {
+    const ALL: [Route; 6] = [
+        Route::Get,
+        Route::Status,
+        Route::Password,
+        Route::Email,
+        Route::ConfirmPage,
+        Route::Confirm,
+    ];
+
+    fn method_and_path(self) -> (&'static str, &'static str) {
+        match self {
+            Route::Get => ("GET", "/users/{user_id}"),
+            Route::Status => ("PUT", "/users/{user_id}/status"),
+            Route::Password => ("POST", "/users/{user_id}/password"),
+            Route::Email => ("PUT", "/users/{user_id}/email"),
+            Route::ConfirmPage => ("GET", "/users/{user_id}/email/confirmation"),
+            Route::Confirm => ("POST", "/users/{user_id}/email/confirmation"),
+        }
+    }
+
+    fn event(self, payload: Payload, id: &str) -> Event {
+        let (method, path) = self.method_and_path();
+        Event::new(payload, method, path).user_id(id)
+    }
+
+    fn is_page(self) -> bool {
+        self == Route::ConfirmPage
+    }
+}
+
+/// Every function's handler, with state built as in `main.rs`.
+struct Functions {
+    get: Core,
+    status: Core,
+    password: change_password::State,
+    email: change_email::State,
+    mail_dir: PathBuf,
+}
+
+impl Functions {
+    fn new(store: &Store) -> Self {
+        let core = || Core::new(store.clone(), Authenticator::new(&AuthMode::ApiGateway));
+        let mail_dir = std::env::temp_dir().join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&mail_dir).expect("mail dir");
+        Self {
+            get: core(),
+            status: core(),
+            password: change_password::State::new(core(), PasswordConfig::default())
+                .expect("state"),
+            email: change_email::State {
+                core: core(),
+                email: EmailConfig {
+                    confirmation_url_base: "https://accounts.example.test".into(),
+                    token_ttl_secs: 3600,
+                },
+                mailer: Mailer::Directory {
+                    dir: mail_dir.clone(),
+                    sender: EmailAddress::parse("no-reply@accounts.example.test").expect("sender"),
+                },
+            },
+            mail_dir,
+        }
+    }
+
+    async fn call(&self, route: Route, event: &Event) -> Response<Body> {
+        let request = event.request();
+        match route {
+            Route::Get => get_user::handle(&self.get, request).await,
+            Route::Status => set_account_status::handle(&self.status, request).await,
+            Route::Password => change_password::handle(&self.password, request).await,
+            Route::Email | Route::ConfirmPage | Route::Confirm => {
+                change_email::handle(&self.email, request).await
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_writers_of_one_version_have_exactly_one_winner() {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let admin = Claims::client(
+        "partner",
+        fixture.partner.tenant(),
+        "users:read users:write",
+    );
+
+    // Status: one 200, forty-nine 409 that tell the new version.
+    let user = fixture.user(&fixture.customer).await;
+    let event = Route::Status
+        .event(Payload::V2, &user.id.to_string())
+        .claims(&admin)
+        .json(json!({"enabled": false, "version": 1}));
+    let responses =
+        futures::future::join_all((0..50).map(|_| functions.call(Route::Status, &event))).await;
+    let statuses = count(&responses);
+    assert_eq!((statuses[&200], statuses[&409]), (1, 49), "{statuses:?}");
+    for response in responses.iter().filter(|r| r.status() == 409) {
+        assert_eq!(body_json(response)["current_version"], 2);
+    }
+    assert_eq!(fixture.stored(user.id).await.unwrap().user.version.get(), 2);
+
+    // Email (not activated, so each write changes the address): one winner, version 2.
+    let fresh = fixture
+        .user_with(&fixture.customer, |u| u.activated = false)
+        .await;
+    let requests = (0..50).map(|i| {
+        Route::Email
+            .event(Payload::V1, &fresh.id.to_string())
+            .claims(&admin)
+            .json(json!({"contact": {"email": format!("writer{i}@new.example")}, "version": 1}))
+    });
+    let events: Vec<Event> = requests.collect();
+    let responses =
+        futures::future::join_all(events.iter().map(|e| functions.call(Route::Email, e))).await;
+    let statuses = count(&responses);
+    assert_eq!((statuses[&200], statuses[&409]), (1, 49), "{statuses:?}");
+    let winner = responses
+        .iter()
+        .find(|r| r.status() == 200)
+        .map(body_json)
+        .unwrap();
+    let stored = fixture.stored(fresh.id).await.unwrap().user;
+    assert_eq!(stored.version.get(), 2);
+    assert_eq!(
+        winner["contact"]["email"],
+        json!(stored.contact.email),
+        "the stored address is the winner's"
+    );
+
+    // Confirmations of one token: one 200, forty-nine 400.
+    let activated = fixture.user(&fixture.customer).await;
+    let me = Claims::user(activated.id, activated.tenant_id, "");
+    let request = Route::Email
+        .event(Payload::V2, &activated.id.to_string())
+        .claims(&me)
+        .json(json!({"contact": {"email": "new@new.example"}, "version": 1}));
+    assert_eq!(functions.call(Route::Email, &request).await.status(), 200);
+    let token = mailed_token(&functions);
+    let confirm = Route::Confirm
+        .event(Payload::V2, &activated.id.to_string())
+        .json(json!({"token": token}));
+    let responses =
+        futures::future::join_all((0..50).map(|_| functions.call(Route::Confirm, &confirm))).await;
+    let statuses = count(&responses);
+    assert_eq!((statuses[&200], statuses[&400]), (1, 49), "{statuses:?}");
+    let stored = fixture.stored(activated.id).await.unwrap().user;
+    assert_eq!(
+        (stored.version.get(), stored.contact.email.as_str()),
+        (2, "new@new.example")
+    );
+}
+
+fn count(responses: &[Response<Body>]) -> HashMap<u16, usize> {
+    let mut counts = HashMap::from([(200, 0), (400, 0), (409, 0)]);
+    for response in responses {
+        *counts.entry(response.status().as_u16()).or_default() += 1;
+    }
+    counts
+}
+
+fn mailed_token(functions: &Functions) -> String {
+    std::fs::read_dir(&functions.mail_dir)
+        .expect("mail dir")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+        .find_map(|text| {
+            text.split("token=")
+                .nth(1)
+                .map(|rest| rest[..43].to_owned())
+        })
+        .expect("a mailed token")
+}
+
+/// The first characters of `text`, for a readable failure message.
+fn short(text: &str) -> String {
+    text.chars().take(30).collect()
+}
+
+/// A hostile request and the answer it must get.
+struct Case {
+    route: Route,
+    event: Event,
+    status: u16,
+    /// Answered with a page (the confirmation page and its form), not problem+json.
+    page: bool,
+    what: String,
+}
+
+#[derive(Default)]
+struct Corpus(Vec<Case>);
+
+impl Corpus {
+    fn add(&mut self, route: Route, event: Event, status: u16, what: String) {
+        let page = route.is_page();
+        self.0.push(Case {
+            route,
+            event,
+            status,
+            page,
+            what,
+        });
+    }
+
+    fn add_page(&mut self, route: Route, event: Event, status: u16, what: String) {
+        self.0.push(Case {
+            route,
+            event,
+            status,
+            page: true,
+            what,
+        });
+    }
+}
+
+fn hostile_corpus(fixture: &Fixture, target: UserId, clerk: UserId) -> Vec<Case> {
+    let mut corpus = Corpus::default();
+    let id = target.to_string();
+    let me = Claims::user(target, fixture.customer.tenant(), "");
+    let admin = Claims::client(
+        "partner",
+        fixture.partner.tenant(),
+        "users:read users:write",
+    );
+    let json_body = |route: Route| match route {
+        Route::Status => json!({"enabled": false, "version": 1}),
+        Route::Password => {
+            json!({"password": "a perfectly fine passphrase", "current_password": "x"})
+        }
+        Route::Email => json!({"contact": {"email": "x@new.example"}, "version": 1}),
+        _ => json!({"token": "A".repeat(43)}),
+    };
+
+    // 1. Path parameters that are not canonical UUIDs: 400 on every route.
+    let ids = [
+        "nope",
+        "../../etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "1C234E69-5469-424A-A6D1-FF5658B387A6",
+        "urn:uuid:1c234e69-5469-424a-a6d1-ff5658b387a6",
+        "%7B1c234e69-5469-424a-a6d1-ff5658b387a6%7D",
+        "1c234e695469424aa6d1ff5658b387a6",
+        "1c234e69-5469-424a-a6d1-ff5658b387a6-00",
+        "00000000-0000-0000-0000-00000000000g",
+        &"9".repeat(4_000),
+    ];
+    for route in Route::ALL {
+        for bad in ids {
+            let mut event = route.event(Payload::V2, bad).claims(&admin);
+            if matches!(
+                route,
+                Route::Status | Route::Password | Route::Email | Route::Confirm
+            ) {
+                event = event.json(json_body(route));
+            }
+            if route == Route::ConfirmPage {
+                event = event.query("token", &"A".repeat(43));
+            }
+            corpus.add(
+                route,
+                event,
+                400,
+                format!("{route:?} with user id {bad:.40}"),
+            );
+        }
+    }
+
+    // 2. Missing, forged or malformed claims: 401 on the authenticated routes.
+    let uuid = target.to_string();
+    let tenant = fixture.customer.tenant().to_string();
+    let claims: Vec<Option<Value>> = vec![
+        None,
+        Some(json!({})),
+        Some(json!({"sub": uuid})),
+        Some(json!({"sub": uuid, "tenant_id": "not-a-tenant", "principal_type": "user"})),
+        Some(json!({"sub": uuid, "tenant_id": tenant, "principal_type": "admin"})),
+        Some(json!({"sub": 42, "tenant_id": tenant, "principal_type": "client"})),
+        Some(
+            json!({"sub": uuid, "tenant_id": tenant, "principal_type": "user", "scope": ["users:write"]}),
+        ),
+        Some(
+            json!({"sub": "a b", "tenant_id": tenant, "principal_type": "client", "scope": "users:write"}),
+        ),
+        Some(json!({"sub": uuid.to_uppercase(), "tenant_id": tenant, "principal_type": "user"})),
+    ];
+    for route in [Route::Get, Route::Status, Route::Password, Route::Email] {
+        for claim in &claims {
+            // Payload 1.0 carries claims of any JSON type, as a Lambda authorizer can.
+            let mut event = route.event(Payload::V1, &id);
+            if let Some(claim) = claim {
+                event = event.raw_claims(claim.clone());
+            }
+            if route != Route::Get {
+                event = event.json(json_body(route));
+            }
+            corpus.add(
+                route,
+                event,
+                401,
+                format!("{route:?} with claims {claim:?}"),
+            );
+        }
+    }
+
+    // 3. Bodies that are not what the route takes.
+    // Deep, yet under the body limit: the parser's recursion limit must answer, not the size.
+    let deep = format!("{}{}", "[".repeat(8_000), "]".repeat(8_000));
+    let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(17 * 1024));
+    let bodies: Vec<(&str, Option<&str>, u16)> = vec![
+        ("{", Some("application/json"), 400),
+        ("", Some("application/json"), 400),
+        ("[]", Some("application/json"), 400),
+        ("null", Some("application/json"), 400),
+        ("\"text\"", Some("application/json"), 400),
+        ("{\"version\": 1e400}", Some("application/json"), 400),
+        (
+            "{\"version\": 18446744073709551616}",
+            Some("application/json"),
+            400,
+        ),
+        (&deep, Some("application/json"), 400),
+        ("{} {}", Some("application/json"), 400),
+        ("{\"a\": \"\u{0}\"}", Some("application/json"), 400),
+        (&huge, Some("application/json"), 413),
+        ("{}", Some("text/plain"), 415),
+        ("{}", None, 415),
+        ("{}", Some("application/jsonp"), 415),
+        ("{}", Some("multipart/form-data; boundary=x"), 415),
+    ];
+    for route in [Route::Status, Route::Password, Route::Email, Route::Confirm] {
+        let claims = if route == Route::Password {
+            &me
+        } else {
+            &admin
+        };
+        for (body, content_type, status) in &bodies {
+            let event = route
+                .event(Payload::V2, &id)
+                .claims(claims)
+                .body(body, *content_type);
+            corpus.add(
+                route,
+                event,
+                *status,
+                format!("{route:?} with body {:?} as {content_type:?}", short(body)),
+            );
+        }
+        // Valid JSON truncated at every tenth of its length.
+        let full = json_body(route).to_string();
+        for cut in (1..10).map(|tenth| full.len() * tenth / 10) {
+            let event = route
+                .event(Payload::V1, &id)
+                .claims(claims)
+                .body(&full[..cut], Some("application/json"));
+            corpus.add(route, event, 400, format!("{route:?} truncated at {cut}"));
+        }
+        // Invalid UTF-8, base64-encoded by API Gateway.
+        let event = route
+            .event(Payload::V2, &id)
+            .claims(claims)
+            .binary_body(b"{\"a\": \"\xff\xfe\"}", Some("application/json"));
+        corpus.add(route, event, 400, format!("{route:?} with invalid UTF-8"));
+    }
+    let typed: Vec<(Route, Value)> = vec![
+        (Route::Status, json!({"enabled": "false", "version": 1})),
+        (Route::Status, json!({"enabled": false, "version": "1"})),
+        (Route::Status, json!({"enabled": false, "version": 0})),
+        (Route::Status, json!({"enabled": false, "version": -3})),
+        (
+            Route::Status,
+            json!({"enabled": false, "version": 1, "enabled2": true}),
+        ),
+        (
+            Route::Email,
+            json!({"contact": {"email": ["x@new.example"]}, "version": 1}),
+        ),
+        (Route::Email, json!({"contact": null, "version": 1})),
+        (
+            Route::Password,
+            json!({"password": null, "current_password": "x"}),
+        ),
+        (
+            Route::Password,
+            json!({"password": 15, "current_password": "x"}),
+        ),
+        (Route::Confirm, json!({"token": 43})),
+    ];
+    for (route, body) in typed {
+        let claims = if route == Route::Password {
+            &me
+        } else {
+            &admin
+        };
+        let event = route
+            .event(Payload::V2, &id)
+            .claims(claims)
+            .json(body.clone());
+        corpus.add(route, event, 400, format!("{route:?} with {body}"));
+    }
+    let duplicate = r#"{"enabled": true, "enabled": false, "version": 1}"#;
+    let event = Route::Status
+        .event(Payload::V2, &id)
+        .claims(&admin)
+        .body(duplicate, Some("application/json"));
+    corpus.add(Route::Status, event, 400, "duplicate keys".into());
+
+    // 4. Emails that must never reach a header or the store.
+    for email in [
+        "john@example.com\r\nBcc: victim@example.com",
+        "john@example.com\nX-Injected: 1",
+        "John <john@example.com>",
+        "john@[127.0.0.1]",
+        "john@localhost",
+        "@example.com",
+        "john@",
+        "",
+        "john\u{0}@example.com",
+        &format!("{}@example.com", "a".repeat(260)),
+    ] {
+        let event = Route::Email
+            .event(Payload::V2, &id)
+            .claims(&me)
+            .json(json!({"contact": {"email": email}, "version": 1}));
+        corpus.add(Route::Email, event, 400, format!("email {email:.40?}"));
+    }
+
+    // 5. Passwords an API client may not set (no write happens), and current passwords that
+    //    cannot be anyone's (refused before any attempt is counted).
+    for password in [
+        String::new(),
+        "short".into(),
+        "x".repeat(1_025),
+        "🦀".repeat(300),
+        "\u{0}".repeat(20),
+        "line\r\nbreak passphrase ok".into(),
+        "password1".into(),
+        "qwertyuiopasdfghjkl".into(),
+    ] {
+        let event = Route::Password
+            .event(Payload::V2, &clerk.to_string())
+            .claims(&admin)
+            .json(json!({"password": password}));
+        corpus.add(
+            Route::Password,
+            event,
+            400,
+            format!("policy {password:.20?}"),
+        );
+    }
+    for current in ["x".repeat(1_025), "🦀".repeat(257)] {
+        let event = Route::Password
+            .event(Payload::V1, &id)
+            .claims(&me)
+            .json(json!({"password": "a perfectly fine passphrase", "current_password": current}));
+        corpus.add(
+            Route::Password,
+            event,
+            400,
+            "an impossible current password".into(),
+        );
+    }
+
+    // 6. Confirmation tokens of every wrong shape (and a well-formed unknown one).
+    let tokens = [
+        String::new(),
+        "short".into(),
+        "A".repeat(42),
+        "A".repeat(44),
+        "A".repeat(43),
+        format!("{}=", "A".repeat(42)),
+        "+".repeat(43),
+        "../../../../../../../../../../etc/passwd/x".into(),
+        "ÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄ".into(),
+        format!("{}\u{0}", "A".repeat(42)),
+    ];
+    for token in &tokens {
+        let event = Route::Confirm
+            .event(Payload::V2, &id)
+            .json(json!({"token": token}));
+        corpus.add(Route::Confirm, event, 400, format!("token {token:.20?}"));
+        let form = format!(
+            "token={}",
+            token.replace('+', "%2B").replace('\u{0}', "%00")
+        );
+        let event = Route::Confirm
+            .event(Payload::V1, &id)
+            .body(&form, Some("application/x-www-form-urlencoded"));
+        corpus.add_page(
+            Route::Confirm,
+            event,
+            400,
+            format!("form token {token:.20?}"),
+        );
+    }
+    for token in ["", "short", &"A".repeat(44), "%3Cscript%3E", "A%00"] {
+        let event = Route::ConfirmPage
+            .event(Payload::V2, &id)
+            .query("token", token);
+        corpus.add(
+            Route::ConfirmPage,
+            event,
+            400,
+            format!("page token {token:.20?}"),
+        );
+    }
+    corpus.0
+}
+
+#[tokio::test]
+async fn every_hostile_request_gets_its_4xx_and_changes_nothing() {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let target = fixture
+        .user_with_password(&fixture.customer, "an old and trusted passphrase", |_| {})
+        .await;
+    let clerk = fixture
+        .user_with_password(
+            &fixture.sub_customer,
+            "an old and trusted passphrase",
+            |_| {},
+        )
+        .await;
+    let before = scan_all(fixture.store()).await;
+
+    let corpus = hostile_corpus(&fixture, target.id, clerk.id);
+    assert!(corpus.len() >= 150, "{} cases", corpus.len());
+    let mut failures = Vec::new();
+    for case in &corpus {
+        let response = functions.call(case.route, &case.event).await;
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let expected_type = if case.page {
+            "text/html; charset=utf-8"
+        } else {
+            "application/problem+json"
+        };
+        if response.status().as_u16() != case.status || content_type != expected_type {
+            failures.push(format!(
+                "{}: got {} {content_type}, expected {} {expected_type}: {}",
+                case.what,
+                response.status(),
+                case.status,
+                String::from_utf8_lossy(response.body().as_ref())
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n")
+    );
+    assert_eq!(
+        scan_all(fixture.store()).await,
+        before,
+        "the table is unchanged"
+    );
+    let mails = std::fs::read_dir(&functions.mail_dir)
+        .expect("mail dir")
+        .count();
+    assert_eq!(mails, 0, "no mail was sent");
+    println!(
+        "hostile requests: {} cases, all refused with the expected 4xx, table unchanged",
+        corpus.len()
+    );
+}
+
+/// A DynamoDB stand-in that throttles every request, counting them.
+async fn throttling_endpoint() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buffer = vec![0u8; 64 * 1024];
+                let mut seen = Vec::new();
+                // Answer each request once its headers and body have arrived.
+                loop {
+                    let Ok(n) = stream.read(&mut buffer).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&seen).into_owned();
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if seen.len() < end + 4 + length {
+                        continue;
+                    }
+                    seen.drain(..end + 4 + length);
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"throttled by the test"}"#;
+                    let response = format!(
+                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: test\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(response.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{address}"), requests)
+}
+
+#[tokio::test]
+async fn a_throttled_dynamodb_is_a_503_after_bounded_retries_on_every_route() {
+    let (endpoint, requests) = throttling_endpoint().await;
+    let store = Store::new(
+        local_client(&endpoint, &RequestCounter::default()),
+        "accounts",
+    );
+    let functions = Functions::new(&store);
+    let user = UserId::new_random();
+    let tenant = shared::TenantId::new_random();
+    let admin = Claims::client("partner", tenant, "users:read users:write");
+    let me = Claims::user(user, tenant, "");
+    let id = user.to_string();
+    let cases = [
+        (
+            Route::Get,
+            Route::Get.event(Payload::V2, &id).claims(&admin),
+        ),
+        (
+            Route::Status,
+            Route::Status
+                .event(Payload::V2, &id)
+                .claims(&admin)
+                .json(json!({"enabled": false, "version": 1})),
+        ),
+        (
+            Route::Password,
+            Route::Password
+                .event(Payload::V2, &id)
+                .claims(&me)
+                .json(json!({"password": "a perfectly fine passphrase", "current_password": "x"})),
+        ),
+        (
+            Route::Password,
+            Route::Password
+                .event(Payload::V1, &id)
+                .claims(&admin)
+                .json(json!({"password": "a perfectly fine passphrase"})),
+        ),
+        (
+            Route::Email,
+            Route::Email
+                .event(Payload::V2, &id)
+                .claims(&me)
+                .json(json!({"contact": {"email": "x@new.example"}, "version": 1})),
+        ),
+        (
+            Route::Confirm,
+            Route::Confirm
+                .event(Payload::V2, &id)
+                .json(json!({"token": "A".repeat(43)})),
+        ),
+    ];
+    for (route, event) in &cases {
+        requests.store(0, Ordering::SeqCst);
+        let started = Instant::now();
+        let response = functions.call(*route, event).await;
+        let elapsed = started.elapsed();
+        assert_eq!(
+            response.status(),
+            503,
+            "{route:?}: {}",
+            String::from_utf8_lossy(response.body().as_ref())
+        );
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            3,
+            "{route:?}: three attempts, then give up"
+        );
+        assert!(
+            elapsed < Duration::from_secs(6),
+            "{route:?} answered after {elapsed:?}"
+        );
+    }
+}
