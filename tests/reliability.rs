@@ -761,3 +761,146 @@ async fn a_throttled_dynamodb_is_a_503_after_bounded_retries_on_every_route() {
         );
     }
 }
+
+/// DynamoDB Local of this test alone, with its data in a directory so that it survives a
+/// restart; stopped when dropped.
+struct OwnDynamoDb {
+    child: std::process::Child,
+    port: u16,
+    data: PathBuf,
+}
+
+impl OwnDynamoDb {
+    async fn start(port: u16, data: PathBuf) -> Self {
+        let dir = std::env::var("DYNAMODB_LOCAL_DIR")
+            .expect("DYNAMODB_LOCAL_DIR (infra/test.sh sets it to DynamoDB Local's folder)");
+        let child = std::process::Command::new("java")
+            .arg(format!("-Djava.library.path={dir}/DynamoDBLocal_lib"))
+            .args(["-jar", &format!("{dir}/DynamoDBLocal.jar")])
+            .args(["-port", &port.to_string(), "-disableTelemetry", "-dbPath"])
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("java runs DynamoDB Local");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "DynamoDB Local did not start");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Self { child, port, data }
+    }
+
+    fn stop(mut self) -> (u16, PathBuf) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.port, self.data.clone())
+    }
+}
+
+impl Drop for OwnDynamoDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let data = std::env::temp_dir().join(format!("ddb-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&data).expect("data dir");
+    let dynamodb = OwnDynamoDb::start(port, data).await;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let store = Store::new(
+        local_client(&endpoint, &RequestCounter::default()),
+        "accounts",
+    );
+    shared::testing::TableDefinition::from_repository()
+        .expect("definition")
+        .create(store.client(), "accounts")
+        .await
+        .expect("table");
+    let tenant = shared::TenantPath::root(shared::TenantId::new_random());
+    let user = shared::testing::new_user(
+        UserId::new_random(),
+        "faulty",
+        "faulty@example.com",
+        &tenant,
+    );
+    shared::testing::put_user(&store, &shared::UserItem::new(user.clone(), tenant.clone()))
+        .await
+        .expect("user");
+    let functions = Functions::new(&store);
+    let admin = Claims::client("admin", tenant.tenant(), "users:read users:write");
+    let id = user.id.to_string();
+    let status = |version: u64, enabled: bool| {
+        Route::Status
+            .event(Payload::V2, &id)
+            .claims(&admin)
+            .json(json!({"enabled": enabled, "version": version}))
+    };
+
+    let response = functions.call(Route::Status, &status(1, false)).await;
+    assert_eq!(response.status(), 200);
+
+    // DynamoDB goes away: every route answers 503 quickly; nothing is written.
+    let (port, data) = dynamodb.stop();
+    let cases = [
+        (
+            Route::Get,
+            Route::Get.event(Payload::V2, &id).claims(&admin),
+        ),
+        (Route::Status, status(2, true)),
+        (
+            Route::Email,
+            Route::Email
+                .event(Payload::V1, &id)
+                .claims(&admin)
+                .json(json!({"contact": {"email": "x@new.example"}, "version": 2})),
+        ),
+        (
+            Route::Password,
+            Route::Password
+                .event(Payload::V2, &id)
+                .claims(&admin)
+                .json(json!({"password": "a perfectly fine passphrase"})),
+        ),
+        (
+            Route::Confirm,
+            Route::Confirm
+                .event(Payload::V2, &id)
+                .json(json!({"token": "A".repeat(43)})),
+        ),
+    ];
+    for (route, event) in &cases {
+        let started = Instant::now();
+        let response = functions.call(*route, event).await;
+        assert_eq!(response.status(), 503, "{route:?}");
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{route:?} took {:?}",
+            started.elapsed()
+        );
+    }
+
+    // Back again: the data is as the last successful write left it, and writes work.
+    let _dynamodb = OwnDynamoDb::start(port, data).await;
+    let response = functions.call(Route::Get, &cases[0].1).await;
+    assert_eq!(response.status(), 200);
+    let body = body_json(&response);
+    assert_eq!(
+        (body["version"].as_u64(), body["enabled"].as_bool()),
+        (Some(2), Some(false))
+    );
+    let response = functions.call(Route::Status, &status(2, true)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body_json(&response)["version"], 3);
+}
