@@ -63,7 +63,8 @@ struct Received {
     token: String,
 }
 
-fn mails(dir: &Path) -> Vec<Received> {
+/// The mails in `dir`; their tokens become secrets of the fixture.
+fn mails(fixture: &Fixture, dir: &Path) -> Vec<Received> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -91,6 +92,7 @@ fn mails(dir: &Path) -> Vec<Received> {
                 })
                 .expect("a confirmation link")
                 .to_owned();
+            fixture.secret(token.clone());
             Received {
                 to: header("To"),
                 subject: header("Subject"),
@@ -133,7 +135,7 @@ async fn an_account_that_is_not_activated_changes_at_once_in_one_request() {
         assert_eq!(response.headers()["etag"], "\"2\"");
         assert!(body.get("pending_email_change").is_none());
         assert!(
-            mails(&dir).is_empty(),
+            mails(&fixture, &dir).is_empty(),
             "no confirmation for an account that is not activated"
         );
         assert_eq!(
@@ -178,7 +180,7 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
         );
 
         // The mail went to the OLD address; the store has only the token's hash.
-        let received = mails(&dir);
+        let received = mails(&fixture, &dir);
         assert_eq!(received.len(), 1);
         let mail = &received[0];
         assert_eq!(mail.to, old_email);
@@ -186,6 +188,7 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
         assert!(mail.text.contains("https://accounts.example.test/users/"));
         let stored = fixture.stored(user.id).await.unwrap();
         let pending = stored.pending_email.clone().expect("pending change");
+        fixture.secret(pending.token_hash.as_str());
         assert_eq!(pending.email, NEW_EMAIL);
         // The item as written to DynamoDB (the same serialisation) holds only the hash.
         let item_text = serde_json::to_string(&stored).unwrap();
@@ -251,7 +254,7 @@ async fn the_page_form_confirms_and_answers_with_pages() {
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
     .await;
-    let token = mails(&dir).remove(0).token;
+    let token = mails(&fixture, &dir).remove(0).token;
     let form = |token: &str| {
         Event::new(Payload::V2, "POST", CONFIRM_ROUTE)
             .user_id(user.id)
@@ -292,7 +295,7 @@ async fn a_newer_request_replaces_the_older_token() {
         .await;
         assert_eq!(response.status(), 200);
     }
-    let received = mails(&dir);
+    let received = mails(&fixture, &dir);
     assert_eq!(received.len(), 2);
     assert!(received[1].text.contains("second@new.example"));
     let response = handle(
@@ -324,7 +327,7 @@ async fn an_expired_token_is_gone() {
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
     .await;
-    let token = mails(&dir).remove(0).token;
+    let token = mails(&fixture, &dir).remove(0).token;
     fixture
         .set_number(
             user.id,
@@ -348,7 +351,7 @@ async fn concurrent_confirmations_of_one_token_have_one_winner() {
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
     .await;
-    let token = mails(&dir).remove(0).token;
+    let token = mails(&fixture, &dir).remove(0).token;
     let confirmations =
         (0..10).map(|_| handle(&state, confirm_json(Payload::V2, user.id, &token).request()));
     let responses = futures::future::join_all(confirmations).await;
@@ -454,7 +457,7 @@ async fn who_may_change_whose_email() {
         assert_problem(&handle(&state, event.request()).await, 401, "unauthorized");
     }
     assert_eq!(fixture.stored(disabled.id).await.unwrap().user, disabled);
-    assert!(mails(&dir).is_empty());
+    assert!(mails(&fixture, &dir).is_empty());
 }
 
 #[tokio::test]
@@ -496,7 +499,7 @@ async fn bad_addresses_and_bodies_are_refused() {
         }
     }
     assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
-    assert!(mails(&dir).is_empty());
+    assert!(mails(&fixture, &dir).is_empty());
 }
 
 #[tokio::test]

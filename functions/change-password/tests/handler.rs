@@ -35,6 +35,9 @@ fn own(user: &User) -> Claims {
 async fn can_log_in(fixture: &Fixture, id: UserId, password: &str) -> bool {
     let item = fixture.stored(id).await.expect("user");
     let hash = item.password_hash.expect("a password hash");
+    // Both must stay out of the logs (checked when the fixture is dropped).
+    fixture.secret(password);
+    fixture.secret(hash.as_str().rsplit('$').next().unwrap_or_default());
     let hasher = Hasher::new(Argon2Config::default()).unwrap();
     hasher
         .verify(Password::normalize(password).unwrap(), hash)
@@ -72,6 +75,10 @@ async fn self_service_change_then_log_in_with_the_new_password_only() {
             without_secrets(stored),
             user,
             "version and the user object are unchanged"
+        );
+        assert!(
+            shared::testing::logs::captured().contains("request handled"),
+            "the handlers' logs are captured"
         );
     }
 }

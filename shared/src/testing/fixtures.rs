@@ -102,6 +102,8 @@ pub async fn put_tenant(store: &Store, path: &TenantPath, name: &str) -> Result<
 /// partner beside the first.
 pub struct Fixture {
     pub table: TestTable,
+    /// Secrets of this test that must never reach a log line (see [`super::logs`]).
+    secrets: std::sync::Mutex<Vec<String>>,
     pub partner: TenantPath,
     pub customer: TenantPath,
     pub sub_customer: TenantPath,
@@ -124,8 +126,10 @@ impl Fixture {
             put_tenant(&table.store, path, name).await.expect("tenant");
         }
         table.counter.reset();
+        super::logs::capture();
         Self {
             table,
+            secrets: Default::default(),
             partner,
             customer,
             sub_customer,
@@ -166,7 +170,10 @@ impl Fixture {
         let mut user = new_user(id, &login, &format!("{login}@example.com"), path);
         edit(&mut user);
         let mut item = UserItem::new(user.clone(), path.clone());
-        item.password_hash = Some(hash_password(password));
+        let hash = hash_password(password);
+        self.secret(password);
+        self.secret(hash.as_str().rsplit('$').next().unwrap_or_default());
+        item.password_hash = Some(hash);
         put_user(self.store(), &item).await.expect("user");
         self.table.counter.reset();
         user
@@ -199,10 +206,39 @@ impl Fixture {
         self.table.counter.reset();
     }
 
+    /// Tells the fixture a secret of the test (a password, a token) that must never be
+    /// logged; checked when the fixture is dropped.
+    pub fn secret(&self, secret: impl Into<String>) {
+        let secret = secret.into();
+        if !secret.is_empty()
+            && let Ok(mut secrets) = self.secrets.lock()
+        {
+            secrets.push(secret);
+        }
+    }
+
     /// The stored item of a user, read directly.
     pub async fn stored(&self, id: UserId) -> Option<UserItem> {
         let item = self.store().get_user(id).await.expect("GetItem");
         self.table.counter.reset();
         item
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let logs = super::logs::captured();
+        let secrets = self.secrets.lock().map(|s| s.clone()).unwrap_or_default();
+        let leaked = secrets
+            .iter()
+            .filter(|secret| logs.contains(secret.as_str()))
+            .count();
+        assert_eq!(
+            leaked, 0,
+            "{leaked} secret(s) of this test reached the logs"
+        );
     }
 }

@@ -5,6 +5,7 @@
 mod demo;
 mod events;
 mod fixtures;
+pub mod logs;
 mod table;
 
 pub use demo::{DEMO_SEED, DemoSeed};
