@@ -6,31 +6,14 @@ mod support;
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::Value;
-use shared::testing::{DemoSeed, TestTable};
+use shared::testing::{DemoSeed, EventManifest, TestTable};
 use support::{Watch, workspace_root};
-
-#[derive(Deserialize)]
-struct Expected {
-    events: Vec<ExpectedEvent>,
-}
-
-#[derive(Deserialize)]
-struct ExpectedEvent {
-    event: String,
-    function: String,
-    status: u16,
-    what: String,
-}
 
 #[tokio::test]
 async fn every_event_file_drives_its_function_to_the_expected_status() {
     let dir = workspace_root().join("tests/events");
-    let expected: Expected = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
-    )
-    .expect("expected.json is valid");
+    let expected = EventManifest::load(&dir).expect("expected.json");
 
     // Every event file is listed, and every route of both payload versions has one.
     let mut files: Vec<String> = std::fs::read_dir(&dir)

@@ -4,13 +4,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+mod support;
+
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
-use shared::email::{EmailAddress, EmailConfig};
-use shared::mail::Mailer;
-use shared::password::PasswordConfig;
+use shared::UserId;
 use shared::testing::{Claims, Event, Fixture, Payload};
-use shared::{AuthMode, Authenticator, Core, UserId};
+use support::Functions;
 
 fn read(relative: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -157,28 +157,14 @@ fn assert_documented(doc: &Value, method: &str, path: &str, response: &Response<
 async fn every_handler_answers_as_documented() {
     let doc = openapi();
     let fixture = Fixture::new().await;
-    let core = || {
-        Core::new(
-            fixture.store().clone(),
-            Authenticator::new(&AuthMode::ApiGateway),
-        )
-    };
-    let mail_dir = std::env::temp_dir().join(format!("openapi-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&mail_dir).unwrap();
-    let email_state = change_email::State {
-        core: core(),
-        email: EmailConfig {
-            confirmation_url_base: "https://accounts.example.test".into(),
-            token_ttl_secs: 3600,
-        },
-        mailer: Mailer::Directory {
-            dir: mail_dir.clone(),
-            sender: EmailAddress::parse("no-reply@accounts.example.test").unwrap(),
-        },
-    };
-    let password_state = change_password::State::new(core(), PasswordConfig::default()).unwrap();
-    let status_state = core();
-    let get_state = core();
+    let functions = Functions::new(fixture.store());
+    let (get_state, status_state, password_state, email_state, mail_dir) = (
+        &functions.get,
+        &functions.status,
+        &functions.password,
+        &functions.email,
+        &functions.mail_dir,
+    );
 
     let old = "an old and trusted passphrase";
     let user = fixture
@@ -232,7 +218,7 @@ async fn every_handler_answers_as_documented() {
             &doc,
             method,
             path,
-            &get_user::handle(&get_state, event.request()).await,
+            &get_user::handle(get_state, event.request()).await,
         );
     }
     for body in [
@@ -246,7 +232,7 @@ async fn every_handler_answers_as_documented() {
             &doc,
             "PUT",
             status_path,
-            &set_account_status::handle(&status_state, event.request()).await,
+            &set_account_status::handle(status_state, event.request()).await,
         );
     }
     let event = v2("PUT", status_path, user.id)
@@ -256,7 +242,7 @@ async fn every_handler_answers_as_documented() {
         &doc,
         "PUT",
         status_path,
-        &set_account_status::handle(&status_state, event.request()).await,
+        &set_account_status::handle(status_state, event.request()).await,
     );
     for body in [
         json!({"password": "short", "current_password": old}),
@@ -268,7 +254,7 @@ async fn every_handler_answers_as_documented() {
             &doc,
             "POST",
             password_path,
-            &change_password::handle(&password_state, event.request()).await,
+            &change_password::handle(password_state, event.request()).await,
         );
     }
     for (id, claims, body) in [
@@ -298,10 +284,10 @@ async fn every_handler_answers_as_documented() {
             &doc,
             "PUT",
             email_path,
-            &change_email::handle(&email_state, event.request()).await,
+            &change_email::handle(email_state, event.request()).await,
         );
     }
-    let token = std::fs::read_dir(&mail_dir)
+    let token = std::fs::read_dir(mail_dir)
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .find_map(|text| text.split("token=").nth(1).map(|t| t[..43].to_owned()))
@@ -314,7 +300,7 @@ async fn every_handler_answers_as_documented() {
             &doc,
             "GET",
             confirm_path,
-            &change_email::handle(&email_state, event.request()).await,
+            &change_email::handle(email_state, event.request()).await,
         );
     }
     for event in [
@@ -329,7 +315,7 @@ async fn every_handler_answers_as_documented() {
             &doc,
             "POST",
             confirm_path,
-            &change_email::handle(&email_state, event.request()).await,
+            &change_email::handle(email_state, event.request()).await,
         );
     }
 }

@@ -8,7 +8,12 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use shared::testing::TEST_DEV_SECRET;
+use lambda_http::{Body, Response};
+use shared::email::{EmailAddress, EmailConfig};
+use shared::mail::Mailer;
+use shared::password::PasswordConfig;
+use shared::testing::{Event, Payload, TEST_DEV_SECRET};
+use shared::{AuthMode, Authenticator, Core, Store};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -124,5 +129,93 @@ impl Drop for Watch {
             .args(["-s", "TERM", "--", &format!("-{}", self.child.id())])
             .status();
         let _ = self.child.wait();
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Get,
+    Status,
+    Password,
+    Email,
+    ConfirmPage,
+    Confirm,
+}
+
+impl Route {
+    pub const ALL: [Route; 6] = [
+        Route::Get,
+        Route::Status,
+        Route::Password,
+        Route::Email,
+        Route::ConfirmPage,
+        Route::Confirm,
+    ];
+
+    pub fn method_and_path(self) -> (&'static str, &'static str) {
+        match self {
+            Route::Get => ("GET", "/users/{user_id}"),
+            Route::Status => ("PUT", "/users/{user_id}/status"),
+            Route::Password => ("POST", "/users/{user_id}/password"),
+            Route::Email => ("PUT", "/users/{user_id}/email"),
+            Route::ConfirmPage => ("GET", "/users/{user_id}/email/confirmation"),
+            Route::Confirm => ("POST", "/users/{user_id}/email/confirmation"),
+        }
+    }
+
+    pub fn event(self, payload: Payload, id: &str) -> Event {
+        let (method, path) = self.method_and_path();
+        Event::new(payload, method, path).user_id(id)
+    }
+
+    pub fn is_page(self) -> bool {
+        self == Route::ConfirmPage
+    }
+}
+
+/// Every function's handler, with state built as in `main.rs`.
+pub struct Functions {
+    pub get: Core,
+    pub status: Core,
+    pub password: change_password::State,
+    pub email: change_email::State,
+    pub mail_dir: PathBuf,
+}
+
+impl Functions {
+    pub fn new(store: &Store) -> Self {
+        let core = || Core::new(store.clone(), Authenticator::new(&AuthMode::ApiGateway));
+        let mail_dir = std::env::temp_dir().join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&mail_dir).expect("mail dir");
+        Self {
+            get: core(),
+            status: core(),
+            password: change_password::State::new(core(), PasswordConfig::default())
+                .expect("state"),
+            email: change_email::State {
+                core: core(),
+                email: EmailConfig {
+                    confirmation_url_base: "https://accounts.example.test".into(),
+                    token_ttl_secs: 3600,
+                },
+                mailer: Mailer::Directory {
+                    dir: mail_dir.clone(),
+                    sender: EmailAddress::parse("no-reply@accounts.example.test").expect("sender"),
+                },
+            },
+            mail_dir,
+        }
+    }
+
+    pub async fn call(&self, route: Route, event: &Event) -> Response<Body> {
+        let request = event.request();
+        match route {
+            Route::Get => get_user::handle(&self.get, request).await,
+            Route::Status => set_account_status::handle(&self.status, request).await,
+            Route::Password => change_password::handle(&self.password, request).await,
+            Route::Email | Route::ConfirmPage | Route::Confirm => {
+                change_email::handle(&self.email, request).await
+            }
+        }
     }
 }

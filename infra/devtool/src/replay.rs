@@ -10,20 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_json::Value;
-
-#[derive(Deserialize)]
-struct Expected {
-    events: Vec<ExpectedEvent>,
-}
-
-#[derive(Deserialize)]
-struct ExpectedEvent {
-    event: String,
-    function: String,
-    status: u16,
-}
+use shared::testing::EventManifest;
 
 /// What a function posted back.
 enum Outcome {
@@ -144,10 +132,7 @@ pub fn replay(
     runner: &[String],
     env: &[(String, String)],
 ) -> Result<(), String> {
-    let expected: Expected = serde_json::from_str(
-        &std::fs::read_to_string(events_dir.join("expected.json")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+    let expected = EventManifest::load(events_dir)?;
     let template = std::fs::read_to_string(events_dir.join("../../template.yaml"))
         .map_err(|e| format!("template.yaml: {e}"))?;
     let dirs = build_dirs(&template)?;

@@ -124,3 +124,28 @@ impl DemoSeed {
         users.chain(clients).collect()
     }
 }
+
+/// `tests/events/expected.json`: the function each event file is for and the status it
+/// must get, in the order the events run against freshly seeded demo data.
+#[derive(Debug, Deserialize)]
+pub struct EventManifest {
+    pub events: Vec<ExpectedEvent>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExpectedEvent {
+    pub event: String,
+    pub function: String,
+    pub status: u16,
+    pub what: String,
+}
+
+impl EventManifest {
+    /// Reads `expected.json` of an events directory.
+    pub fn load(events_dir: &std::path::Path) -> Result<Self, String> {
+        let path = events_dir.join("expected.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}

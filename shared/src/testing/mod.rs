@@ -8,7 +8,7 @@ mod fixtures;
 pub mod logs;
 mod table;
 
-pub use demo::{DEMO_SEED, DemoSeed};
+pub use demo::{DEMO_SEED, DemoSeed, EventManifest, ExpectedEvent};
 pub use events::{
     Claims, ClaimsShape, Event, Payload, assert_looks_missing, assert_problem, body_json,
     mint_dev_token,
