@@ -9,7 +9,7 @@ mod support;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shared::UserId;
-use shared::testing::{Claims, Event, Fixture, Payload};
+use shared::testing::{Claims, Event, Fixture, Payload, received_mails};
 use support::Functions;
 
 fn read(relative: &str) -> String {
@@ -287,11 +287,10 @@ async fn every_handler_answers_as_documented() {
             &change_email::handle(email_state, event.request()).await,
         );
     }
-    let token = std::fs::read_dir(mail_dir)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .find_map(|text| text.split("token=").nth(1).map(|t| t[..43].to_owned()))
-        .expect("a mailed token");
+    let token = received_mails(mail_dir)
+        .pop()
+        .expect("a mailed token")
+        .token;
     for event in [
         v2("GET", confirm_path, user.id).query("token", &token),
         v2("GET", confirm_path, user.id),

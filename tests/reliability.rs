@@ -12,7 +12,9 @@ mod support;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
-use shared::testing::{Claims, Event, Fixture, Payload, RequestCounter, body_json, local_client};
+use shared::testing::{
+    Claims, Event, Fixture, Payload, RequestCounter, body_json, local_client, received_mails,
+};
 use shared::{AuthMode, Authenticator, Core, Store, UserId};
 use support::{Functions, Route};
 
@@ -127,15 +129,10 @@ fn count(responses: &[Response<Body>]) -> HashMap<u16, usize> {
 }
 
 fn mailed_token(functions: &Functions) -> String {
-    std::fs::read_dir(&functions.mail_dir)
-        .expect("mail dir")
-        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
-        .find_map(|text| {
-            text.split("token=")
-                .nth(1)
-                .map(|rest| rest[..43].to_owned())
-        })
+    received_mails(&functions.mail_dir)
+        .pop()
         .expect("a mailed token")
+        .token
 }
 
 /// The first characters of `text`, for a readable failure message.

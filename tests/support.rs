@@ -12,7 +12,7 @@ use lambda_http::{Body, Response};
 use shared::email::{EmailAddress, EmailConfig};
 use shared::mail::Mailer;
 use shared::password::PasswordConfig;
-use shared::testing::{Event, Payload, TEST_DEV_SECRET};
+use shared::testing::{Event, Payload, TEST_DEV_SECRET, received_mails};
 use shared::{AuthMode, Authenticator, Core, Store};
 
 pub fn workspace_root() -> PathBuf {
@@ -89,26 +89,10 @@ impl Watch {
 
     /// The confirmation token of the only mail in the mail directory, and its recipient.
     pub fn mailed_token(&self) -> (String, String) {
-        let mut mails: Vec<PathBuf> = std::fs::read_dir(&self.mail_dir)
-            .expect("the mail directory")
-            .map(|entry| entry.expect("entry").path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-            .collect();
+        let mut mails = received_mails(&self.mail_dir);
         assert_eq!(mails.len(), 1, "one confirmation mail");
-        let text = std::fs::read_to_string(mails.remove(0)).expect("mail");
-        let to = text
-            .lines()
-            .find_map(|line| line.strip_prefix("To: "))
-            .expect("To header")
-            .to_owned();
-        let token = text
-            .split_whitespace()
-            .find_map(|word| {
-                word.split_once("/email/confirmation?token=")
-                    .map(|(_, t)| t.to_owned())
-            })
-            .expect("a confirmation link");
-        (token, to)
+        let mail = mails.remove(0);
+        (mail.token, mail.to)
     }
 
     pub fn logs(&self) -> String {

@@ -588,35 +588,34 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    match &error {
+    let transient = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            ApiError::Unavailable {
-                cause: format!("{operation}: {}", DisplayErrorContext(&error)),
-            }
+            true
         }
-        SdkError::ServiceError(service) => {
-            if is_transient(service.err().code()) {
-                ApiError::Unavailable {
-                    cause: format!("{operation}: {}", DisplayErrorContext(&error)),
-                }
-            } else {
-                ApiError::internal(format!("{operation}: {}", DisplayErrorContext(&error)))
-            }
-        }
-        _ => ApiError::internal(format!("{operation}: {}", DisplayErrorContext(&error))),
-    }
+        SdkError::ServiceError(service) => is_transient(service.err().code()),
+        _ => false,
+    };
+    classify(operation, transient, DisplayErrorContext(&error))
 }
 
+/// The same for an operation's own service error (already taken out of the `SdkError`).
 fn service_error<E>(operation: &'static str, error: E) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error,
 {
-    if is_transient(error.code()) {
-        ApiError::Unavailable {
-            cause: format!("{operation}: {}", DisplayErrorContext(&error)),
-        }
+    classify(
+        operation,
+        is_transient(error.code()),
+        DisplayErrorContext(&error),
+    )
+}
+
+fn classify(operation: &'static str, transient: bool, cause: impl std::fmt::Display) -> ApiError {
+    let cause = format!("{operation}: {cause}");
+    if transient {
+        ApiError::Unavailable { cause }
     } else {
-        ApiError::internal(format!("{operation}: {}", DisplayErrorContext(&error)))
+        ApiError::internal(cause)
     }
 }
 

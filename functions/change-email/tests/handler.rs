@@ -7,7 +7,9 @@ use change_email::{FORM, MAIL_SUBJECT, State, handle};
 use serde_json::json;
 use shared::email::{EmailAddress, EmailConfig};
 use shared::mail::Mailer;
-use shared::testing::{Claims, Event, Fixture, Payload, assert_problem, body_json};
+use shared::testing::{
+    Claims, Event, Fixture, Payload, ReceivedMail, assert_problem, body_json, received_mails,
+};
 use shared::{AuthMode, Authenticator, Core, User, UserId};
 
 const PUT_ROUTE: &str = "/users/{user_id}/email";
@@ -55,52 +57,13 @@ fn confirm_json(payload: Payload, id: impl ToString, token: &str) -> Event {
         .json(json!({"token": token}))
 }
 
-/// A received message: its headers and the token of its link.
-struct Received {
-    to: String,
-    subject: String,
-    text: String,
-    token: String,
-}
-
 /// The mails in `dir`; their tokens become secrets of the fixture.
-fn mails(fixture: &Fixture, dir: &Path) -> Vec<Received> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(path).unwrap();
-            let (head, body) = text
-                .split_once("\r\n\r\n")
-                .expect("RFC 5322 header and body");
-            let header = |name: &str| {
-                head.split("\r\n")
-                    .find_map(|line| line.strip_prefix(&format!("{name}: ")))
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let token = body
-                .split_whitespace()
-                .find_map(|word| {
-                    word.split_once("/email/confirmation?token=")
-                        .map(|(_, t)| t)
-                })
-                .expect("a confirmation link")
-                .to_owned();
-            fixture.secret(token.clone());
-            Received {
-                to: header("To"),
-                subject: header("Subject"),
-                text: body.to_owned(),
-                token,
-            }
-        })
-        .collect()
+fn mails(fixture: &Fixture, dir: &Path) -> Vec<ReceivedMail> {
+    let received = received_mails(dir);
+    for mail in &received {
+        fixture.secret(mail.token.clone());
+    }
+    received
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod demo;
 mod events;
 mod fixtures;
 pub mod logs;
+mod mail;
 mod table;
 
 pub use demo::{DEMO_SEED, DemoSeed, EventManifest, ExpectedEvent};
@@ -14,6 +15,7 @@ pub use events::{
     mint_dev_token,
 };
 pub use fixtures::{Fixture, hash_password, new_user, put_tenant, put_user};
+pub use mail::{ReceivedMail, received_mails};
 pub use table::{
     LOCAL_ACCESS_KEY, LOCAL_REGION, RequestCounter, TEMPLATE, TableDefinition, TestTable,
     local_client, local_endpoint,

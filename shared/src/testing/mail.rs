@@ -1,0 +1,53 @@
+//! Reading the `.eml` files that the directory mail transport writes.
+
+use std::path::{Path, PathBuf};
+
+/// One message as a person or a test reads it.
+#[derive(Clone, Debug)]
+pub struct ReceivedMail {
+    pub to: String,
+    pub subject: String,
+    /// The body.
+    pub text: String,
+    /// The token of the body's confirmation link.
+    pub token: String,
+}
+
+/// The messages in `dir`, oldest first (file names start with the time of sending).
+pub fn received_mails(dir: &Path) -> Vec<ReceivedMail> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the mail directory")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).expect("a mail");
+            let (head, body) = text
+                .split_once("\r\n\r\n")
+                .expect("RFC 5322 header and body");
+            let header = |name: &str| {
+                head.split("\r\n")
+                    .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let token = body
+                .split_whitespace()
+                .find_map(|word| {
+                    word.split_once("/email/confirmation?token=")
+                        .map(|(_, token)| token)
+                })
+                .expect("a confirmation link")
+                .to_owned();
+            ReceivedMail {
+                to: header("To"),
+                subject: header("Subject"),
+                text: body.to_owned(),
+                token,
+            }
+        })
+        .collect()
+}
