@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::aws::AwsRegion;
+
 /// Where configuration comes from: the process environment in Lambda, a map in tests.
 pub trait Source {
     fn get(&self, name: &str) -> Option<String>;
@@ -161,6 +163,7 @@ impl fmt::Debug for DevSecret {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoreConfig {
     pub table_name: String,
+    pub region: AwsRegion,
     pub dynamodb_endpoint: Option<String>,
     pub auth: AuthMode,
 }
@@ -199,6 +202,7 @@ impl CoreConfig {
         };
         Ok(Self {
             table_name,
+            region: AwsRegion::load(env)?,
             dynamodb_endpoint,
             auth,
         })
@@ -231,8 +235,24 @@ fn validate_endpoint(raw: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// Loads with `vars`, and `AWS_REGION`, which Lambda always sets, unless `vars` has it.
     fn load(vars: &[(&str, &str)]) -> Result<CoreConfig, ConfigError> {
+        let mut vars = vars.to_vec();
+        if !vars.iter().any(|(name, _)| *name == AwsRegion::VAR) {
+            vars.push((AwsRegion::VAR, "eu-central-1"));
+        }
+        let vars: &[(&str, &str)] = &vars;
         CoreConfig::load(&Env::new(&vars))
+    }
+
+    #[test]
+    fn the_region_is_required_and_checked() {
+        for bad in ["", "US EAST 1", "us_east_1", "us-east-1;rm"] {
+            let vars = [("TABLE_NAME", "accounts"), ("AWS_REGION", bad)];
+            assert_eq!(load(&vars).unwrap_err().name, "AWS_REGION", "{bad:?}");
+        }
+        let config = load(&[("TABLE_NAME", "accounts")]).unwrap();
+        assert_eq!(config.region.as_str(), "eu-central-1");
     }
 
     #[test]

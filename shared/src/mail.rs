@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
+use crate::aws::AwsRegion;
 use crate::config::{ConfigError, Env};
 use crate::email::EmailAddress;
 use crate::error::ApiError;
@@ -20,8 +21,14 @@ pub struct Mail {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailConfig {
-    Ses { sender: EmailAddress },
-    Directory { sender: EmailAddress, dir: PathBuf },
+    Ses {
+        sender: EmailAddress,
+        region: AwsRegion,
+    },
+    Directory {
+        sender: EmailAddress,
+        dir: PathBuf,
+    },
 }
 
 impl MailConfig {
@@ -33,7 +40,10 @@ impl MailConfig {
         let sender = EmailAddress::parse(&env.required(Self::SENDER)?)
             .map_err(|_| ConfigError::new(Self::SENDER, "is not an email address"))?;
         match env.required(Self::TRANSPORT)?.trim() {
-            "ses" => Ok(Self::Ses { sender }),
+            "ses" => Ok(Self::Ses {
+                sender,
+                region: AwsRegion::load(env)?,
+            }),
             "directory" => Ok(Self::Directory {
                 sender,
                 dir: PathBuf::from(env.required(Self::DIR)?),
@@ -63,11 +73,8 @@ impl Mailer {
     /// it does not exist.
     pub async fn connect(config: &MailConfig) -> Result<Self, ConfigError> {
         match config {
-            MailConfig::Ses { sender } => {
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .timeout_config(crate::store::client_timeouts())
-                    .load()
-                    .await;
+            MailConfig::Ses { sender, region } => {
+                let sdk = crate::aws::sdk_config(region)?;
                 Ok(Self::Ses {
                     client: aws_sdk_sesv2::Client::new(&sdk),
                     sender: sender.clone(),

@@ -6,9 +6,11 @@
 
 use std::fmt;
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
@@ -131,9 +133,7 @@ impl PasswordPolicy {
             ));
         }
         let lowered = normalized.to_lowercase();
-        if passwords::analyzer::is_common_password(&normalized)
-            || passwords::analyzer::is_common_password(&lowered)
-        {
+        if is_common(&lowered) {
             errors.push(violation(
                 "common-password",
                 "is a commonly used password".into(),
@@ -172,6 +172,38 @@ impl PasswordPolicy {
             Err(ApiError::PasswordPolicy { errors })
         }
     }
+}
+
+/// The common-password list of the `passwords` crate (99,838 entries), in NFKC, lower-cased,
+/// sorted by bytes, deduplicated, one per line; `data/README.md` says how it is made, and a
+/// test checks it against the crate. One string instead of the crate's table of 100k `&str`
+/// makes the binary 5 MB smaller and spares 100k relocations at every cold start.
+static COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// Whether `lowered` (an NFKC, lower-cased password) is a line of [`COMMON_PASSWORDS`]: a
+/// binary search whose probes widen to the line around them.
+fn is_common(lowered: &str) -> bool {
+    let list = COMMON_PASSWORDS.as_bytes();
+    let needle = lowered.as_bytes();
+    // `low` and `high` are always at the start of a line (or the end of the list).
+    let (mut low, mut high) = (0, list.len());
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let start = list[low..middle]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(low, |i| low + i + 1);
+        let end = list[middle..high]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(high, |i| middle + i);
+        match list[start..end].cmp(needle) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => low = end + 1,
+            std::cmp::Ordering::Greater => high = start,
+        }
+    }
+    false
 }
 
 fn contains_identifier(lowered_password: &str, identifier: &str) -> bool {
@@ -240,9 +272,16 @@ impl PasswordConfig {
 }
 
 /// Argon2id hashing and verification off the async runtime.
+///
+/// The Argon2 memory (19 MiB by default) is kept between hashes. Allocating it for every
+/// hash costs about a third of the hash (the kernel faults in and zeroes every page), and
+/// each blocking-pool thread's malloc arena would keep a copy of its own: a warm function
+/// grew to ~300 MB that way (see docs/benchmarks.md).
 #[derive(Clone)]
 pub struct Hasher {
     argon2: Argon2<'static>,
+    /// Block buffers not in use; one per concurrent hash at most.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl fmt::Debug for Hasher {
@@ -253,27 +292,110 @@ impl fmt::Debug for Hasher {
     }
 }
 
+/// Bytes of hash output in the PHC strings we write (the crate's default).
+const OUTPUT_LEN: usize = Params::DEFAULT_OUTPUT_LEN;
+
 impl Hasher {
     pub fn new(config: Argon2Config) -> Result<Self, String> {
         let params = Params::new(
             config.memory_kib,
             config.iterations,
             config.parallelism,
-            None,
+            Some(OUTPUT_LEN),
         )
         .map_err(|e| format!("invalid Argon2 parameters: {e}"))?;
         Ok(Self {
             argon2: Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, params),
+            memory: Arc::default(),
         })
+    }
+
+    /// Runs `argon2` over `password` and `salt` into `output`, in kept memory.
+    fn compute(
+        &self,
+        argon2: &Argon2<'_>,
+        password: &Password,
+        salt: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), argon2::Error> {
+        let mut blocks = self.kept_memory().pop().unwrap_or_default();
+        let needed = argon2.params().block_count();
+        if blocks.len() < needed {
+            // Only the first hash, or a stored hash with more memory than the current default.
+            blocks.resize(needed, Block::default());
+        }
+        let result = argon2.hash_password_into_with_memory(
+            password.expose().as_bytes(),
+            salt,
+            output,
+            &mut blocks,
+        );
+        self.kept_memory().push(blocks);
+        result
+    }
+
+    fn kept_memory(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+        // A hash that panicked left no buffer half-returned: the list itself is sound.
+        self.memory.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Hashes synchronously: for tools and the blocking pool.
     pub fn hash_blocking(&self, password: &Password) -> Result<PasswordHashString, ApiError> {
+        let failed =
+            |e: &dyn fmt::Display| ApiError::internal(format!("argon2 hashing failed: {e}"));
         let salt = SaltString::generate(&mut OsRng);
-        self.argon2
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|hash| PasswordHashString(hash.to_string()))
-            .map_err(|e| ApiError::internal(format!("argon2 hashing failed: {e}")))
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let raw_salt = salt
+            .as_salt()
+            .decode_b64(&mut salt_bytes)
+            .map_err(|e| failed(&e))?;
+        let mut output = [0u8; OUTPUT_LEN];
+        self.compute(&self.argon2, password, raw_salt, &mut output)
+            .map_err(|e| failed(&e))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(argon2::Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params()).map_err(|e| failed(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&output).map_err(|e| failed(&e))?),
+        };
+        Ok(PasswordHashString(hash.to_string()))
+    }
+
+    /// True when `password` matches `hash`, as the crate's `verify_password` decides it
+    /// (constant-time comparison of the outputs), but in kept memory. The parameters come
+    /// from the PHC string, so hashes made with older parameters still verify.
+    pub fn verify_blocking(
+        &self,
+        password: &Password,
+        hash: &PasswordHashString,
+    ) -> Result<bool, ApiError> {
+        let malformed = |e: &dyn fmt::Display| {
+            ApiError::internal(format!("stored password hash is malformed: {e}"))
+        };
+        let parsed = PasswordHash::new(hash.as_str()).map_err(|e| malformed(&e))?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Err(malformed(&"no salt or no hash"));
+        };
+        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| malformed(&e))?;
+        let version = parsed
+            .version
+            .map(argon2::Version::try_from)
+            .transpose()
+            .map_err(|e| malformed(&e))?
+            .unwrap_or_default();
+        let params = Params::try_from(&parsed).map_err(|e| malformed(&e))?;
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let raw_salt = salt
+            .decode_b64(&mut salt_bytes)
+            .map_err(|e| malformed(&e))?;
+        let mut output = vec![0u8; expected.len()];
+        self.compute(&argon2, password, raw_salt, &mut output)
+            .map_err(|e| ApiError::internal(format!("argon2 verification failed: {e}")))?;
+        let computed = Output::new(&output).map_err(|e| malformed(&e))?;
+        // `Output`'s equality is constant-time.
+        Ok(computed == expected)
     }
 
     /// A new PHC string for `password` with this hasher's parameters.
@@ -284,23 +406,16 @@ impl Hasher {
             .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?
     }
 
-    /// True when `password` matches `hash`. The parameters come from the PHC string, so
-    /// hashes made with older parameters still verify.
+    /// True when `password` matches `hash`; see [`Self::verify_blocking`].
     pub async fn verify(
         &self,
         password: Password,
         hash: PasswordHashString,
     ) -> Result<bool, ApiError> {
-        tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(hash.as_str()).map_err(|e| {
-                ApiError::internal(format!("stored password hash is malformed: {e}"))
-            })?;
-            Ok(Argon2::default()
-                .verify_password(password.expose().as_bytes(), &parsed)
-                .is_ok())
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("verification task failed: {e}")))?
+        let hasher = self.clone();
+        tokio::task::spawn_blocking(move || hasher.verify_blocking(&password, &hash))
+            .await
+            .map_err(|e| ApiError::internal(format!("verification task failed: {e}")))?
     }
 }
 
@@ -427,6 +542,148 @@ mod tests {
         let hash = old.hash(password.clone()).await.unwrap();
         assert!(hash.as_str().contains("m=8192,t=1,p=1"));
         assert!(current.verify(password, hash).await.unwrap());
+    }
+
+    /// Our hashing in kept memory must agree with the crate's own `PasswordHasher` and
+    /// `PasswordVerifier`, both ways, for every variant and parameter set we may meet.
+    #[test]
+    fn kept_memory_agrees_with_the_crates_own_hashing() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let password = Password::normalize("a passphrase for the interop check").unwrap();
+        let ours = Hasher::new(Argon2Config {
+            memory_kib: 8_192,
+            iterations: 2,
+            parallelism: 2,
+        })
+        .unwrap();
+        let mine = ours.hash_blocking(&password).unwrap();
+        let parsed = PasswordHash::new(mine.as_str()).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok()
+        );
+        for (algorithm, m, t, p, len) in [
+            (Algorithm::Argon2id, 19_456, 2, 1, 32),
+            (Algorithm::Argon2id, 9_000, 3, 3, 16),
+            (Algorithm::Argon2i, 8_192, 1, 1, 64),
+            (Algorithm::Argon2d, 8_192, 1, 1, 32),
+        ] {
+            let params = Params::new(m, t, p, Some(len)).unwrap();
+            let theirs = Argon2::new(algorithm, argon2::Version::V0x13, params)
+                .hash_password(
+                    password.expose().as_bytes(),
+                    &SaltString::generate(&mut OsRng),
+                )
+                .unwrap()
+                .to_string();
+            let theirs = PasswordHashString(theirs);
+            assert!(
+                ours.verify_blocking(&password, &theirs).unwrap(),
+                "{algorithm} m={m}"
+            );
+            let wrong = Password::normalize("a passphrase for the interop chec").unwrap();
+            assert!(
+                !ours.verify_blocking(&wrong, &theirs).unwrap(),
+                "{algorithm} m={m}"
+            );
+        }
+        // Sequential hashes share one buffer, grown to the largest parameters seen.
+        let kept = ours.memory.lock().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].len(), 19_456);
+    }
+
+    #[test]
+    fn a_malformed_stored_hash_is_an_error_not_a_mismatch() {
+        let hasher = Hasher::new(Argon2Config::default()).unwrap();
+        let password = Password::normalize("whatever the password is").unwrap();
+        for stored in [
+            "",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ",
+            "$scrypt$ln=1$abc$def",
+        ] {
+            let stored = PasswordHashString(stored.into());
+            assert!(
+                hasher.verify_blocking(&password, &stored).is_err(),
+                "{stored:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_listed_password_is_found_and_nothing_else() {
+        let lines: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        assert!(lines.len() > 97_000);
+        for line in &lines {
+            assert!(is_common(line), "{line:?}");
+        }
+        for absent in [
+            "",
+            " ",
+            "a perfectly fine passphrase",
+            "passwor\u{0}",
+            "password0000000000",
+            "\u{10ffff}",
+        ] {
+            assert!(!is_common(absent), "{absent:?}");
+        }
+        // Between every two neighbours there is a string that is not listed.
+        for pair in lines.windows(2).step_by(97) {
+            assert!(!is_common(&format!("{}\u{0}", pair[0])));
+        }
+    }
+
+    /// The list is exactly the `passwords` crate's, in the form [`is_common`] expects. The
+    /// crate's own data file is found through `cargo metadata`.
+    #[test]
+    fn the_list_is_the_passwords_crates_list_normalised() {
+        let rustc = std::process::Command::new("rustc")
+            .arg("-vV")
+            .output()
+            .unwrap();
+        let host = String::from_utf8(rustc.stdout)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+            .unwrap();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // Offline, for this platform only: the packages of other platforms may not be here.
+        let metadata = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--offline"])
+            .args(["--filter-platform", &host])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo metadata");
+        let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).unwrap();
+        let manifest = metadata["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "passwords")
+            .and_then(|p| p["manifest_path"].as_str())
+            .expect("the passwords crate (a dev-dependency)");
+        let json = std::path::Path::new(manifest)
+            .with_file_name("data")
+            .join("common-passwords.json");
+        let source: Vec<String> =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(source.len(), 99_838);
+        let mut expected: Vec<String> = source
+            .iter()
+            .map(|entry| entry.nfkc().collect::<String>().to_lowercase())
+            .collect();
+        expected.sort();
+        expected.dedup();
+        let ours: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        assert_eq!(ours, expected);
+        // And the crate agrees that its own entries are common.
+        assert!(
+            source
+                .iter()
+                .step_by(101)
+                .all(passwords::analyzer::is_common_password)
+        );
     }
 
     #[test]

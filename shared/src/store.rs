@@ -7,17 +7,13 @@
 //! which another writer could slip in.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::config::CoreConfig;
+use crate::config::{ConfigError, CoreConfig};
 use crate::email::{EmailAddress, PendingEmail};
 use crate::error::ApiError;
 use crate::ids::{UserId, Version};
@@ -25,14 +21,6 @@ use crate::password::PasswordHashString;
 use crate::tenant::TenantRule;
 use crate::token::TokenHash;
 use crate::user::UserItem;
-
-/// Attempts per DynamoDB call (the first try and two retries with backoff).
-pub const MAX_ATTEMPTS: u32 = 3;
-/// Budget of one DynamoDB call, retries included: well inside the function timeout, so a
-/// dead or throttled DynamoDB becomes a 503 rather than a Lambda timeout.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
-pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Error codes that mean "try again later" rather than "this request is wrong".
 const TRANSIENT_CODES: &[&str] = &[
@@ -43,25 +31,6 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
     "TransactionConflictException",
 ];
-
-/// The SDK configuration of every function: timeouts and bounded retries.
-pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(client_timeouts())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    Client::new(&loader.load().await)
-}
-
-pub fn client_timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
-        .build()
-}
 
 /// A request to change a user's email address.
 #[derive(Clone, Debug)]
@@ -115,9 +84,16 @@ impl Store {
     }
 
     /// The store of a function: one client per cold start.
-    pub async fn connect(config: &CoreConfig) -> Self {
-        let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
-        Self::new(client, config.table_name.clone())
+    pub fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
+        let sdk = crate::aws::sdk_config(&config.region)?;
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(endpoint) = &config.dynamodb_endpoint {
+            dynamodb = dynamodb.endpoint_url(endpoint);
+        }
+        Ok(Self::new(
+            Client::from_conf(dynamodb.build()),
+            config.table_name.clone(),
+        ))
     }
 
     pub fn client(&self) -> &Client {

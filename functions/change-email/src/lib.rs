@@ -51,7 +51,7 @@ pub struct State {
 impl State {
     pub async fn connect(config: &Config) -> Result<Self, ConfigError> {
         Ok(Self {
-            core: Core::connect(&config.core).await,
+            core: Core::connect(&config.core)?,
             email: config.email.clone(),
             mailer: Mailer::connect(&config.mail).await?,
         })

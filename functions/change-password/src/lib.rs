@@ -41,7 +41,7 @@ impl State {
     }
 
     pub async fn connect(config: &Config) -> Result<Self, ConfigError> {
-        Self::new(Core::connect(&config.core).await, config.passwords)
+        Self::new(Core::connect(&config.core)?, config.passwords)
     }
 }
 

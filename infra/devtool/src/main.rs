@@ -6,10 +6,16 @@
 //!   devtool replay-events <events-dir> <build-dir> [runner …]
 //!                                             run each event file through its built
 //!                                             `bootstrap` (see replay.rs)
+//!   devtool bench [--quick] <bin-dir> <report.md> [arm64-dir]
+//!                                             the benchmarks of infra/bench.sh (see bench/)
 //!
 //! DynamoDB is reached at `DYNAMODB_ENDPOINT`; tokens are signed with `DEV_AUTH_SECRET`.
 
+mod bench;
+mod http1;
 mod replay;
+mod runtime_api;
+mod template;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -128,9 +134,14 @@ async fn main() -> ExitCode {
             let env: Vec<(String, String)> = std::env::vars().collect();
             replay::replay(Path::new(events), Path::new(build), &runner, &env)
         }
+        ["bench", rest @ ..] => match bench::Options::parse(rest) {
+            Ok(options) => bench::run(&options).await,
+            Err(e) => Err(e),
+        },
         _ => Err(
             "usage: devtool create-table <table> | seed <table> <seed.json> | \
-                  tokens <seed.json> <base-url> | replay-events <events-dir> <build-dir> [runner …]"
+                  tokens <seed.json> <base-url> | replay-events <events-dir> <build-dir> [runner …] | \
+                  bench [--quick] <bin-dir> <report.md> [arm64-dir]"
                 .into(),
         ),
     };

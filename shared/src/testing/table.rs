@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aws_config::retry::RetryConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
@@ -16,7 +15,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use serde::Deserialize;
 
-use crate::store::{MAX_ATTEMPTS, Store, client_timeouts};
+use crate::store::Store;
 
 /// The SAM template: the single source of the table definition.
 pub const TEMPLATE: &str = include_str!("../../../template.yaml");
@@ -73,8 +72,9 @@ pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
             "local",
         ))
         .endpoint_url(endpoint)
-        .timeout_config(client_timeouts())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .http_client(crate::aws::http_client().expect("the HTTPS client"))
+        .timeout_config(crate::aws::timeouts())
+        .retry_config(crate::aws::retries())
         .interceptor(counter.clone())
         .build();
     Client::from_conf(config)

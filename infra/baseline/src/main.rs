@@ -1,0 +1,12 @@
+//! The smallest useful `lambda_http` function: what every account function is compared with
+//! in `devtool bench` (cold start, size, memory). It must stay this small.
+
+use lambda_http::{Body, Error, Request, Response, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::run(service_fn(|_: Request| async {
+        Ok::<_, std::convert::Infallible>(Response::new(Body::from("hello")))
+    }))
+    .await
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The benchmarks (issue #7): cold start, warm latency and DynamoDB requests per operation,
+# Argon2 against libsodium and libargon2, binary size, memory and Lambda cost. Installs what
+# is missing, builds the release binaries (and, for their sizes, the arm64 bootstraps that
+# SAM deploys), starts DynamoDB Local, runs `devtool bench` and writes the report.
+#
+#   infra/bench.sh                  # the full run, ~15 min: writes docs/benchmarks.md
+#   infra/bench.sh --quick          # a smoke run of every part: writes target/bench-quick.md
+#   BENCH_ARM64=0 infra/bench.sh    # without the arm64 build (x86_64 sizes only)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR"
+
+quick=()
+out="docs/benchmarks.md"
+if [ "${1:-}" = "--quick" ]; then quick=(--quick); out="target/bench-quick.md"; fi
+
+ensure_dynamodb_local
+# The C implementations of Argon2 that the report compares ours with.
+if ! python3 -c 'import nacl, argon2' 2>/dev/null; then
+    log "installing pynacl and argon2-cffi (pip)"
+    quiet python3 -m pip install --quiet --disable-pip-version-check "pynacl==1.6.2" "argon2-cffi==25.1.0"
+fi
+
+functions=()
+for dir in functions/*/; do functions+=("$(basename "$dir")"); done
+
+# Each function on its own, as `sam build` builds it (with only its own features).
+log "building the release binaries"
+for f in "${functions[@]}" baseline; do cargo build --release --quiet -p "$f"; done
+cargo build --release --quiet -p devtool
+
+arm64=()
+if [ "${BENCH_ARM64:-1}" = 1 ]; then
+    ensure_cargo_lambda
+    log "building the arm64 bootstraps (cargo lambda build --release --arm64)"
+    built=1
+    for f in "${functions[@]}" baseline; do
+        cargo lambda build --release --arm64 --quiet -p "$f" >/dev/null 2>&1 || built=0
+    done
+    if [ "$built" = 1 ]; then arm64=(target/lambda); else log "the arm64 build failed: the report gives x86_64 sizes only"; fi
+fi
+
+work="$(mktemp -d)"
+cleanup() {
+    [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+port="$(free_port)"
+log "starting DynamoDB Local on port $port"
+start_dynamodb "$port" "$work/dynamodb.log"
+
+mkdir -p "$(dirname "$out")"
+target/release/devtool bench "${quick[@]}" target/release "$out" "${arm64[@]}"

@@ -1,0 +1,345 @@
+//! `devtool bench`: cold start, warm latency, DynamoDB requests per operation, Argon2 against
+//! the C implementations, size, memory and cost (issue #7). Every figure is measured in this
+//! run, beside its baseline, and the report says which targets are met.
+//!
+//! The functions run as built (release binaries) under the Runtime API of
+//! [`crate::runtime_api`], with DynamoDB Local behind a [`proxy::CountingProxy`].
+
+mod argon2;
+mod proxy;
+mod report;
+mod workload;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use shared::testing::local_endpoint;
+
+use crate::runtime_api::{FunctionProcess, RuntimeApi};
+use proxy::CountingProxy;
+use workload::{Op, Workload};
+
+/// The baseline binary: a minimal `lambda_http` hello world (infra/baseline).
+pub const BASELINE: &str = "baseline";
+const FUNCTIONS: [&str; 4] = [
+    "get-user",
+    "set-account-status",
+    "change-email",
+    "change-password",
+];
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much to measure.
+pub struct Options {
+    /// Release binaries of the functions and of the baseline (`target/release`).
+    pub bin_dir: PathBuf,
+    /// `cargo lambda build --arm64` output (`target/lambda/<bin>/bootstrap`), when built.
+    pub arm64_dir: Option<PathBuf>,
+    /// Where the Markdown report goes.
+    pub out: PathBuf,
+    pub cold_rounds: usize,
+    pub warm_rounds: usize,
+    pub warm_invocations: usize,
+    pub password_invocations: usize,
+    pub argon2_rounds: usize,
+    pub argon2_per_round: usize,
+}
+
+impl Options {
+    pub fn parse(args: &[&str]) -> Result<Self, String> {
+        let mut options = Self {
+            bin_dir: PathBuf::new(),
+            arm64_dir: None,
+            out: PathBuf::new(),
+            cold_rounds: 21,
+            warm_rounds: 3,
+            warm_invocations: 300,
+            password_invocations: 100,
+            argon2_rounds: 5,
+            argon2_per_round: 10,
+        };
+        let mut positional = Vec::new();
+        for arg in args {
+            if *arg == "--quick" {
+                // A smoke run of the whole benchmark; its figures are not worth reporting.
+                options.cold_rounds = 3;
+                options.warm_rounds = 1;
+                options.warm_invocations = 20;
+                options.password_invocations = 5;
+                options.argon2_rounds = 1;
+                options.argon2_per_round = 3;
+            } else {
+                positional.push(*arg);
+            }
+        }
+        match positional.as_slice() {
+            [bin, out, rest @ ..] if rest.len() <= 1 => {
+                options.bin_dir = PathBuf::from(bin);
+                options.out = PathBuf::from(out);
+                options.arm64_dir = rest.first().map(PathBuf::from);
+                Ok(options)
+            }
+            _ => Err("usage: devtool bench [--quick] <bin-dir> <report.md> [arm64-dir]".into()),
+        }
+    }
+}
+
+/// Per cold start: exec → first poll, and exec → first response.
+pub struct ColdStart {
+    pub to_poll: Duration,
+    pub to_response: Duration,
+}
+
+/// One warm run of one operation in a fresh process.
+pub struct WarmRun {
+    pub latencies: Vec<Duration>,
+    /// The DynamoDB operations of each measured invocation.
+    pub requests: Vec<Vec<String>>,
+    pub cpu_per_invocation: Duration,
+    pub peak_rss_kib: u64,
+}
+
+struct Bench<'a> {
+    options: &'a Options,
+    workload: Workload,
+    proxy: CountingProxy,
+    mail_dir: PathBuf,
+    clock_ticks_per_second: u64,
+}
+
+pub async fn run(options: &Options) -> Result<(), String> {
+    let template = crate::template::functions(&crate::template::repository_template()?)?;
+    let workload = Workload::new().await?;
+    let proxy = CountingProxy::start(&local_endpoint())?;
+    let mail_dir = std::env::temp_dir().join(format!("bench-mail-{}", std::process::id()));
+    std::fs::create_dir_all(&mail_dir).map_err(|e| format!("{}: {e}", mail_dir.display()))?;
+    let mut bench = Bench {
+        options,
+        workload,
+        proxy,
+        mail_dir,
+        clock_ticks_per_second: clock_ticks_per_second(),
+    };
+    for name in FUNCTIONS.iter().chain([&BASELINE]) {
+        let path = bench.binary(name);
+        if !path.is_file() {
+            return Err(format!("{} is not built", path.display()));
+        }
+    }
+
+    eprintln!("cold starts: {} rounds", options.cold_rounds);
+    let cold = bench.cold_starts().await?;
+    eprintln!(
+        "warm invocations: {} rounds per operation",
+        options.warm_rounds
+    );
+    let mut warm = Vec::new();
+    for op in Op::ALL {
+        let runs = bench.warm(op.function(), op).await?;
+        warm.push((op, runs));
+    }
+    let baseline_warm = bench.warm(BASELINE, Op::Get).await?;
+    eprintln!("argon2: {} rounds", options.argon2_rounds);
+    let argon2 = argon2::compare(options.argon2_rounds, options.argon2_per_round)?;
+    let _ = std::fs::remove_dir_all(&bench.mail_dir);
+
+    let figures = report::Figures {
+        cold,
+        warm,
+        baseline_warm,
+        argon2,
+        sizes: report::sizes(options, &FUNCTIONS),
+        memory: template
+            .iter()
+            .map(|f| (f.binary.clone(), f.memory_mb))
+            .collect(),
+    };
+    let text = report::render(options, &figures);
+    print!("{text}");
+    std::fs::write(&options.out, &text).map_err(|e| format!("{}: {e}", options.out.display()))?;
+    eprintln!("wrote {}", options.out.display());
+    Ok(())
+}
+
+impl Bench<'_> {
+    fn binary(&self, name: &str) -> PathBuf {
+        self.options.bin_dir.join(name)
+    }
+
+    /// The environment each function gets in the template (apigateway auth, JSON logs), with
+    /// DynamoDB behind the counting proxy and mail going to a directory.
+    fn env(&self, function: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = [
+            ("TABLE_NAME", self.workload.table()),
+            ("DYNAMODB_ENDPOINT", &self.proxy.endpoint()),
+            ("AUTH_MODE", "apigateway"),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        if function == "change-email" {
+            for (k, v) in [
+                ("CONFIRMATION_URL_BASE", "http://127.0.0.1:9000"),
+                ("MAIL_TRANSPORT", "directory"),
+                ("MAIL_SENDER", "no-reply@accounts.example.com"),
+                ("MAIL_DIR", &self.mail_dir.display().to_string()),
+            ] {
+                env.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        env
+    }
+
+    fn spawn(&self, name: &str, api: &RuntimeApi) -> Result<FunctionProcess, String> {
+        FunctionProcess::spawn(&self.binary(name), &[], &self.env(name), name, 128, api)
+    }
+
+    /// Rounds of one cold start of each binary, the baseline first, interleaved so that
+    /// the machine's moods fall on all of them alike.
+    async fn cold_starts(&mut self) -> Result<Vec<(String, Vec<ColdStart>)>, String> {
+        let subjects: Vec<(&str, Op)> = [(BASELINE, Op::Get)]
+            .into_iter()
+            .chain([
+                ("get-user", Op::Get),
+                ("set-account-status", Op::Status),
+                ("change-email", Op::EmailNow),
+                ("change-password", Op::PasswordAdmin),
+            ])
+            .collect();
+        let mut results: Vec<(String, Vec<ColdStart>)> = subjects
+            .iter()
+            .map(|(name, _)| ((*name).to_owned(), Vec::new()))
+            .collect();
+        for _ in 0..self.options.cold_rounds {
+            for (i, (name, op)) in subjects.iter().enumerate() {
+                let event = self.workload.event(*op).await?;
+                let api = RuntimeApi::start()?;
+                let process = self.spawn(name, &api)?;
+                let polled = api.next_poll(TIMEOUT)?;
+                let answer = api.invoke(event, TIMEOUT)?;
+                self.workload.observe(*op, &answer)?;
+                results[i].1.push(ColdStart {
+                    to_poll: polled - process.started,
+                    to_response: answer.at - process.started,
+                });
+            }
+        }
+        Ok(results)
+    }
+
+    /// `warm_rounds` fresh processes of `name`, each warmed up, then invoked sequentially.
+    async fn warm(&mut self, name: &str, op: Op) -> Result<Vec<WarmRun>, String> {
+        let invocations = match op {
+            Op::PasswordAdmin | Op::PasswordSelf => self.options.password_invocations,
+            _ => self.options.warm_invocations,
+        };
+        eprintln!("  {name}: {} × {invocations}", op.label());
+        let mut runs = Vec::new();
+        for _ in 0..self.options.warm_rounds {
+            runs.push(self.warm_run(name, op, invocations).await?);
+        }
+        Ok(runs)
+    }
+
+    async fn warm_run(
+        &mut self,
+        name: &str,
+        op: Op,
+        invocations: usize,
+    ) -> Result<WarmRun, String> {
+        const WARM_UP: usize = 5;
+        let api = RuntimeApi::start()?;
+        let process = self.spawn(name, &api)?;
+        api.next_poll(TIMEOUT)?;
+        let mut run = WarmRun {
+            latencies: Vec::with_capacity(invocations),
+            requests: Vec::with_capacity(invocations),
+            cpu_per_invocation: Duration::ZERO,
+            peak_rss_kib: 0,
+        };
+        let mut cpu_start = 0;
+        for i in 0..WARM_UP + invocations {
+            if i == WARM_UP {
+                cpu_start = process.cpu_ticks()?;
+            }
+            // Preparing the event (a confirmation writes its pending change) is not timed.
+            let event = self.workload.event(op).await?;
+            self.proxy.take();
+            let sent = Instant::now();
+            let answer = api.invoke(event, TIMEOUT)?;
+            let latency = answer.at - sent;
+            let requests = self.proxy.take();
+            if name != BASELINE {
+                self.workload.observe(op, &answer)?;
+            } else if answer.status()? != 200 {
+                return Err(format!("the baseline answered {}", answer.status()?));
+            }
+            api.next_poll(TIMEOUT)?;
+            if i >= WARM_UP {
+                run.latencies.push(latency);
+                run.requests.push(requests);
+            }
+        }
+        let ticks = process.cpu_ticks()? - cpu_start;
+        run.cpu_per_invocation = Duration::from_secs_f64(
+            ticks as f64 / self.clock_ticks_per_second as f64 / invocations as f64,
+        );
+        run.peak_rss_kib = process.peak_rss_kib()?;
+        Ok(run)
+    }
+}
+
+/// `getconf CLK_TCK`: the unit of the CPU times in /proc (100 on Linux almost everywhere).
+fn clock_ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+/// Median of `values` (not empty), sorting them.
+pub fn median(values: &mut [f64]) -> f64 {
+    percentile(values, 50.0)
+}
+
+/// Nearest-rank percentile of `values` (not empty), sorting them.
+pub fn percentile(values: &mut [f64], p: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1]
+}
+
+pub fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+pub fn file_size(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut values: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(percentile(&mut values, 50.0), 50.0);
+        assert_eq!(percentile(&mut values, 99.0), 99.0);
+        assert_eq!(percentile(&mut values, 100.0), 100.0);
+        assert_eq!(percentile(&mut values, 0.0), 1.0);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert!(median(&mut []).is_nan());
+    }
+}

@@ -1,0 +1,501 @@
+//! The benchmark's report: Markdown tables, each figure beside its baseline and target.
+
+use std::fmt::Write as _;
+
+use super::argon2::{Argon2Figures, OURS, REFERENCES};
+use super::workload::Op;
+use super::{BASELINE, ColdStart, Options, WarmRun, file_size, median, ms, percentile};
+
+pub struct Figures {
+    /// By binary, the baseline first.
+    pub cold: Vec<(String, Vec<ColdStart>)>,
+    pub warm: Vec<(Op, Vec<WarmRun>)>,
+    pub baseline_warm: Vec<WarmRun>,
+    pub argon2: Argon2Figures,
+    pub sizes: Vec<Size>,
+    /// `MemorySize` of each function in template.yaml.
+    pub memory: Vec<(String, u32)>,
+}
+
+pub struct Size {
+    pub name: String,
+    pub host: Option<u64>,
+    pub arm64: Option<u64>,
+}
+
+/// Targets of issue #7.
+const COLD_START_RATIO: f64 = 1.5;
+const ARGON2_RATIO: f64 = 1.1;
+const SIZE_BYTES: u64 = 6_000_000;
+const RSS_KIB: u64 = 32 * 1024;
+
+/// Lambda prices, us-east-1, arm64, first tier (aws.amazon.com/lambda/pricing, 2026-11).
+const PRICE_GB_SECOND: f64 = 0.000_013_333_4;
+const PRICE_PER_MILLION_REQUESTS: f64 = 0.20;
+/// At this memory size a function gets one full vCPU; below it a share in proportion.
+const FULL_VCPU_MB: f64 = 1769.0;
+const MEMORY_SIZES: [u32; 8] = [128, 256, 512, 768, 1024, 1536, 1769, 2048];
+
+pub fn sizes(options: &Options, functions: &[&str]) -> Vec<Size> {
+    functions
+        .iter()
+        .chain([&BASELINE])
+        .map(|name| Size {
+            name: (*name).to_owned(),
+            host: file_size(&options.bin_dir.join(name)),
+            arm64: options
+                .arm64_dir
+                .as_ref()
+                .and_then(|dir| file_size(&dir.join(name).join("bootstrap"))),
+        })
+        .collect()
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "**missed**" }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1e6)
+}
+
+/// Median of each run's `stat`, then the median over runs.
+fn over_runs(runs: &[WarmRun], stat: impl Fn(&WarmRun) -> f64) -> f64 {
+    let mut values: Vec<f64> = runs.iter().map(stat).collect();
+    median(&mut values)
+}
+
+fn latency_percentile(run: &WarmRun, p: f64) -> f64 {
+    let mut values: Vec<f64> = run.latencies.iter().map(|d| ms(*d)).collect();
+    percentile(&mut values, p)
+}
+
+fn mean_ms(run: &WarmRun) -> f64 {
+    run.latencies.iter().map(|d| ms(*d)).sum::<f64>() / run.latencies.len().max(1) as f64
+}
+
+/// The request counts of an operation over every invocation: (fewest, most, a sample).
+fn request_counts(runs: &[WarmRun]) -> (usize, usize, String) {
+    let all = runs.iter().flat_map(|run| run.requests.iter());
+    let fewest = all.clone().map(Vec::len).min().unwrap_or(0);
+    let most = all.clone().map(Vec::len).max().unwrap_or(0);
+    let sample = all
+        .clone()
+        .max_by_key(|ops| ops.len())
+        .map(|ops| ops.join(" + "))
+        .unwrap_or_default();
+    (fewest, most, sample)
+}
+
+/// Lambda's duration at `memory_mb` for an invocation that took `latency_ms` here, of which
+/// `cpu_ms` on the CPU: the CPU part stretches by the vCPU share, the waiting does not.
+fn modeled_duration_ms(latency_ms: f64, cpu_ms: f64, memory_mb: u32) -> f64 {
+    let share = (f64::from(memory_mb) / FULL_VCPU_MB).min(1.0);
+    cpu_ms / share + (latency_ms - cpu_ms).max(0.0)
+}
+
+/// Dollars per million invocations of `duration_ms` at `memory_mb` (billed per 1 ms).
+fn cost_per_million(duration_ms: f64, memory_mb: u32) -> f64 {
+    let gb_seconds = f64::from(memory_mb) / 1024.0 * duration_ms.ceil() / 1000.0;
+    PRICE_PER_MILLION_REQUESTS + 1e6 * gb_seconds * PRICE_GB_SECOND
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores, {}", std::env::consts::ARCH)
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+pub fn render(options: &Options, figures: &Figures) -> String {
+    let mut out = String::new();
+    let mut summary: Vec<(String, bool)> = Vec::new();
+    let commit = command_output("git", &["rev-parse", "--short", "HEAD"]);
+    let dirty =
+        !command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    let _ = writeln!(out, "# Benchmarks\n");
+    let _ = writeln!(
+        out,
+        "Made by `infra/bench.sh` on {} at commit `{commit}`{}, on {}. Release binaries \
+         (the workspace's release profile) run under a Lambda Runtime API served by \
+         `devtool bench`, with DynamoDB Local behind a proxy that counts requests. Figures are \
+         medians over repeated runs; every ratio compares with a baseline measured in the same \
+         run. The machine is x86_64 while Lambda runs the arm64 builds: times are for comparison \
+         with their baselines, not predictions of Lambda's.\n",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        if dirty {
+            " (with uncommitted changes)"
+        } else {
+            ""
+        },
+        machine()
+    );
+
+    // 1. Cold start.
+    let baseline = &figures.cold[0].1;
+    let base_poll = median(&mut baseline.iter().map(|c| ms(c.to_poll)).collect::<Vec<_>>());
+    let base_response = median(
+        &mut baseline
+            .iter()
+            .map(|c| ms(c.to_response))
+            .collect::<Vec<_>>(),
+    );
+    let _ = writeln!(
+        out,
+        "## 1. Cold start\n\n{} rounds; each round starts every binary once, in turn. \
+         *To first poll*: from exec until the process asks for work \
+         (`GET /2018-06-01/runtime/invocation/next`), i.e. its whole initialisation. \
+         *To first response*: until it posts the answer to its first event (get user; set \
+         status; email change of a user not activated; administrative password set, which \
+         hashes once) — the baseline answers without DynamoDB, so only the first column has \
+         a target (≤ {COLD_START_RATIO} × baseline).\n",
+        options.cold_rounds
+    );
+    let _ = writeln!(
+        out,
+        "| binary | to first poll, ms | × baseline | to first response, ms | × baseline | target |\n|---|---:|---:|---:|---:|---|"
+    );
+    for (name, starts) in &figures.cold {
+        let poll = median(&mut starts.iter().map(|c| ms(c.to_poll)).collect::<Vec<_>>());
+        let response = median(&mut starts.iter().map(|c| ms(c.to_response)).collect::<Vec<_>>());
+        let ratio = poll / base_poll;
+        let target = if name == BASELINE {
+            "—".to_owned()
+        } else {
+            let met = ratio <= COLD_START_RATIO;
+            summary.push((
+                format!("cold start of {name} ≤ {COLD_START_RATIO} × baseline ({ratio:.2} ×)"),
+                met,
+            ));
+            verdict(met).to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {poll:.2} | {ratio:.2} | {response:.2} | {:.2} | {target} |",
+            response / base_response
+        );
+    }
+
+    // 2. Warm invocations.
+    let _ = writeln!(
+        out,
+        "\n## 2. Warm invocations and DynamoDB requests\n\n{} fresh processes per operation, \
+         each warmed up with 5 invocations, then {} sequential invocations ({} for the password \
+         operations). Latency: from handing the event over until the response is posted. \
+         p50 and p99 are medians over the processes. *Per second*: one execution environment's \
+         rate, 1 / mean latency (Lambda runs one invocation at a time per environment). \
+         *CPU*: the process's user + system time per invocation. *Requests*: counted at the \
+         proxy for every measured invocation.\n",
+        options.warm_rounds, options.warm_invocations, options.password_invocations
+    );
+    let _ = writeln!(
+        out,
+        "| operation | function | p50 ms | p99 ms | per second | CPU ms | DynamoDB requests | target | |\n|---|---|---:|---:|---:|---:|---|---:|---|"
+    );
+    let row = |out: &mut String,
+               label: &str,
+               function: &str,
+               runs: &[WarmRun],
+               requests: String,
+               target: String,
+               met: &str| {
+        let _ = writeln!(
+            out,
+            "| {label} | {function} | {:.2} | {:.2} | {:.0} | {:.2} | {requests} | {target} | {met} |",
+            over_runs(runs, |r| latency_percentile(r, 50.0)),
+            over_runs(runs, |r| latency_percentile(r, 99.0)),
+            1000.0 / over_runs(runs, mean_ms),
+            over_runs(runs, |r| ms(r.cpu_per_invocation)),
+        );
+    };
+    row(
+        &mut out,
+        "hello world (baseline)",
+        BASELINE,
+        &figures.baseline_warm,
+        "0".into(),
+        "—".into(),
+        "",
+    );
+    for (op, runs) in &figures.warm {
+        let (fewest, most, sample) = request_counts(runs);
+        let requests = if fewest == most {
+            format!("{most} ({sample})")
+        } else {
+            format!("{fewest}–{most} ({sample})")
+        };
+        let (target, met) = match op.request_target() {
+            Some(target) => {
+                let met = most <= target;
+                summary.push((
+                    format!(
+                        "{}: ≤ {target} DynamoDB request(s) (counted {most})",
+                        op.label()
+                    ),
+                    met,
+                ));
+                (format!("≤ {target}"), verdict(met))
+            }
+            None => ("—".to_owned(), ""),
+        };
+        row(
+            &mut out,
+            op.label(),
+            op.function(),
+            runs,
+            requests,
+            target,
+            met,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nNo operation looks a tenant up: each user item carries its tenant's ancestry \
+         (`tenant_path`), and the subtree check is part of the write's condition, so there is \
+         nothing to cache across invocations."
+    );
+
+    // 3. Argon2.
+    let medians: Vec<(&str, f64, f64, f64)> = figures
+        .argon2
+        .rows
+        .iter()
+        .map(|(name, times)| {
+            let mut t = times.clone();
+            (
+                *name,
+                median(&mut t),
+                percentile(&mut t, 10.0),
+                percentile(&mut t, 90.0),
+            )
+        })
+        .collect();
+    let fastest_reference = medians
+        .iter()
+        .filter(|(name, ..)| REFERENCES.contains(name))
+        .map(|(_, m, ..)| *m)
+        .fold(f64::INFINITY, f64::min);
+    let count = figures.argon2.rows.first().map_or(0, |(_, t)| t.len());
+    let _ = writeln!(
+        out,
+        "\n## 3. Argon2id, one hash\n\nDefaults m = 19456 KiB, t = 2, p = 1, 32-byte output. \
+         {} alternating rounds of {} hashes each ({count} per implementation); only the hash \
+         call is timed. Target: ours ≤ {ARGON2_RATIO} × the fastest C implementation.\n",
+        options.argon2_rounds, options.argon2_per_round
+    );
+    let _ = writeln!(
+        out,
+        "| implementation | median ms | p10–p90 ms | × fastest C | target |\n|---|---:|---:|---:|---|"
+    );
+    for (name, m, p10, p90) in &medians {
+        let target = if *name == OURS {
+            let met = m / fastest_reference <= ARGON2_RATIO;
+            summary.push((
+                format!(
+                    "Argon2 hash ≤ {ARGON2_RATIO} × fastest C ({:.2} ×)",
+                    m / fastest_reference
+                ),
+                met,
+            ));
+            verdict(met)
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {m:.2} | {p10:.2}–{p90:.2} | {:.2} | {target} |",
+            m / fastest_reference
+        );
+    }
+
+    // 4. Size and memory.
+    let _ = writeln!(
+        out,
+        "\n## 4. Size and memory\n\n*arm64*: the stripped `bootstrap` of `cargo lambda build \
+         --release --arm64` (what SAM deploys); *x86_64*: the release binary that was timed. \
+         *Peak RSS*: the largest `VmHWM` of the function's processes after their warm runs. \
+         Targets: bootstrap ≤ 6 MB (10^6 bytes); peak RSS ≤ 32 MiB, plus the Argon2 blocks \
+         (19 MiB) where the function hashes.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| binary | arm64 bootstrap | x86_64 binary | size target | peak RSS | RSS target |\n|---|---:|---:|---|---:|---|"
+    );
+    for size in &figures.sizes {
+        let arm64 = size.arm64.map_or_else(|| "not built".to_owned(), mb);
+        let size_target = match (size.name.as_str(), size.arm64) {
+            (BASELINE, _) | (_, None) => "",
+            (name, Some(bytes)) => {
+                let met = bytes <= SIZE_BYTES;
+                summary.push((
+                    format!("{name} arm64 bootstrap ≤ 6 MB ({})", mb(bytes)),
+                    met,
+                ));
+                verdict(met)
+            }
+        };
+        let runs: Vec<&WarmRun> = if size.name == BASELINE {
+            figures.baseline_warm.iter().collect()
+        } else {
+            figures
+                .warm
+                .iter()
+                .filter(|(op, _)| op.function() == size.name)
+                .flat_map(|(_, runs)| runs.iter())
+                .collect()
+        };
+        let peak = runs.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
+        let limit = RSS_KIB
+            + if size.name == "change-password" {
+                19_456
+            } else {
+                0
+            };
+        let rss_target = if size.name == BASELINE {
+            String::new()
+        } else {
+            let met = peak <= limit;
+            summary.push((
+                format!(
+                    "{} peak RSS ≤ {:.0} MiB ({:.1} MiB)",
+                    size.name,
+                    limit as f64 / 1024.0,
+                    peak as f64 / 1024.0
+                ),
+                met,
+            ));
+            format!("≤ {:.0} MiB: {}", limit as f64 / 1024.0, verdict(met))
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {arm64} | {} | {size_target} | {:.1} MiB | {rss_target} |",
+            size.name,
+            size.host.map_or_else(|| "not built".to_owned(), mb),
+            peak as f64 / 1024.0
+        );
+    }
+
+    // 5. Cost.
+    let _ = writeln!(
+        out,
+        "\n## 5. Cost\n\nLambda arm64 prices (us-east-1): ${PRICE_GB_SECOND} per GB-second, billed \
+         per 1 ms, and ${PRICE_PER_MILLION_REQUESTS:.2} per million requests. A function gets \
+         one vCPU at {FULL_VCPU_MB:.0} MB and a proportional share below, so the duration at a \
+         memory size is modelled from this run as CPU time ÷ share + the rest of the warm p50 \
+         (waiting for DynamoDB, which does not stretch). The API Gateway and DynamoDB charges \
+         are not included.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| operation | memory (template) | modelled duration ms | $ per million |\n|---|---:|---:|---:|"
+    );
+    let memory_of = |function: &str| {
+        figures
+            .memory
+            .iter()
+            .find(|(name, _)| name == function)
+            .map_or(128, |(_, m)| *m)
+    };
+    for (op, runs) in &figures.warm {
+        let memory = memory_of(op.function());
+        let p50 = over_runs(runs, |r| latency_percentile(r, 50.0));
+        let cpu = over_runs(runs, |r| ms(r.cpu_per_invocation));
+        let duration = modeled_duration_ms(p50, cpu, memory);
+        let _ = writeln!(
+            out,
+            "| {} | {memory} MB | {duration:.1} | {:.2} |",
+            op.label(),
+            cost_per_million(duration, memory)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThe password function at other memory sizes (cost × latency in $ per million × ms; \
+         the smallest is marked):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| memory | self-service ms | $ per million | cost × latency | administrative ms | $ per million | cost × latency |\n|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let password_ops: Vec<(f64, f64)> = [Op::PasswordSelf, Op::PasswordAdmin]
+        .iter()
+        .filter_map(|op| figures.warm.iter().find(|(o, _)| o == op))
+        .map(|(_, runs)| {
+            (
+                over_runs(runs, |r| latency_percentile(r, 50.0)),
+                over_runs(runs, |r| ms(r.cpu_per_invocation)),
+            )
+        })
+        .collect();
+    let products = |(p50, cpu): (f64, f64)| -> Vec<(f64, f64, f64)> {
+        MEMORY_SIZES
+            .iter()
+            .map(|m| {
+                let d = modeled_duration_ms(p50, cpu, *m);
+                let c = cost_per_million(d, *m);
+                (d, c, c * d)
+            })
+            .collect()
+    };
+    let columns: Vec<Vec<(f64, f64, f64)>> = password_ops.iter().map(|p| products(*p)).collect();
+    let best: Vec<usize> = columns
+        .iter()
+        .map(|col| {
+            col.iter()
+                .enumerate()
+                .min_by(|a, b| a.1.2.total_cmp(&b.1.2))
+                .map_or(0, |(i, _)| i)
+        })
+        .collect();
+    for (i, memory) in MEMORY_SIZES.iter().enumerate() {
+        let mut line = format!("| {memory} MB |");
+        for (c, col) in columns.iter().enumerate() {
+            let (d, cost, product) = col[i];
+            let mark = if best[c] == i { " **← least**" } else { "" };
+            let _ = write!(line, " {d:.1} | {cost:.2} | {product:.0}{mark} |");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+
+    // Summary first would be nicer to read, but it is only known now.
+    let _ = writeln!(out, "\n## Targets\n");
+    for (what, met) in &summary {
+        let _ = writeln!(out, "- {}: {what}", if *met { "met" } else { "MISSED" });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cost_model_stretches_only_the_cpu_time() {
+        // A full vCPU and more: as measured.
+        assert_eq!(modeled_duration_ms(30.0, 20.0, 1769), 30.0);
+        assert_eq!(modeled_duration_ms(30.0, 20.0, 3008), 30.0);
+        // A quarter of a vCPU: the CPU part takes four times as long, the waiting does not.
+        let quarter = (1769.0_f64 / 4.0) as u32;
+        let stretched = modeled_duration_ms(30.0, 20.0, quarter);
+        assert!((stretched - 90.0).abs() < 0.1, "{stretched}");
+        // 128 MB for 10 ms (billed per ms): requests plus 1e6 × 0.125 GB × 0.010 s.
+        let cost = cost_per_million(9.2, 128);
+        assert!((cost - (0.20 + 1e6 * 0.125 * 0.010 * PRICE_GB_SECOND)).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,255 @@
+//! The operations the benchmark drives, and the API Gateway (payload 2.0) events for each:
+//! valid requests that succeed one after another, so that every invocation does the full
+//! work of its kind (versions follow the responses, passwords change in a chain, every
+//! confirmation has a fresh token).
+
+use serde_json::{Value, json};
+use shared::email::PendingEmail;
+use shared::testing::{Claims, Event, Fixture, Payload, new_user, put_user};
+use shared::token::ConfirmationToken;
+use shared::{ClientId, TenantPath, UserId, UserItem};
+
+use crate::runtime_api::Answer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Get,
+    Status,
+    EmailNow,
+    EmailPending,
+    Confirm,
+    PasswordAdmin,
+    PasswordSelf,
+}
+
+impl Op {
+    pub const ALL: [Op; 7] = [
+        Op::Get,
+        Op::Status,
+        Op::EmailNow,
+        Op::EmailPending,
+        Op::Confirm,
+        Op::PasswordAdmin,
+        Op::PasswordSelf,
+    ];
+
+    pub fn function(self) -> &'static str {
+        match self {
+            Op::Get => "get-user",
+            Op::Status => "set-account-status",
+            Op::EmailNow | Op::EmailPending | Op::Confirm => "change-email",
+            Op::PasswordAdmin | Op::PasswordSelf => "change-password",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Op::Get => "get user",
+            Op::Status => "set status",
+            Op::EmailNow => "email, not activated",
+            Op::EmailPending => "email, activated (+ mail)",
+            Op::Confirm => "email confirmation",
+            Op::PasswordAdmin => "password, administrative",
+            Op::PasswordSelf => "password, self-service",
+        }
+    }
+
+    /// Most DynamoDB requests the operation may make (issue #7); `None`: no target.
+    pub fn request_target(self) -> Option<usize> {
+        match self {
+            Op::Get | Op::Status | Op::EmailNow | Op::Confirm => Some(1),
+            Op::PasswordAdmin | Op::PasswordSelf => Some(2),
+            Op::EmailPending => None,
+        }
+    }
+
+    fn expected_status(self) -> u16 {
+        match self {
+            Op::PasswordAdmin | Op::PasswordSelf => 204,
+            _ => 200,
+        }
+    }
+}
+
+/// What the events of every operation need: users in a tenant tree, the callers, and for
+/// each operation the state that the next valid request depends on.
+pub struct Workload {
+    pub fixture: Fixture,
+    partner_reader: Claims,
+    partner_writer: Claims,
+    customer: TenantPath,
+    get: UserId,
+    status: Tracked,
+    email_now: Tracked,
+    email_pending: Tracked,
+    password_admin: (UserId, u64),
+    password_self: (UserId, u64),
+    enabled: bool,
+    count: u64,
+}
+
+/// A user and the `version` its next change must name.
+struct Tracked {
+    id: UserId,
+    version: u64,
+}
+
+/// The `n`th password of a chain: long enough, not common, without the login.
+fn passphrase(n: u64) -> String {
+    format!("benchmark passphrase number {n} of a chain")
+}
+
+impl Workload {
+    pub async fn new() -> Result<Self, String> {
+        let fixture = Fixture::new().await;
+        let partner = fixture.partner.clone();
+        let customer = fixture.customer.clone();
+        let client = ClientId::parse("bench-partner-client")?;
+        let partner_reader = Claims::client(client.as_str(), partner.tenant(), "users:read");
+        let partner_writer = Claims::client(client.as_str(), partner.tenant(), "users:write");
+        let get = fixture.user(&customer).await.id;
+        let status = fixture.user(&customer).await.id;
+        let email_now = fixture
+            .user_with(&customer, |u| u.activated = false)
+            .await
+            .id;
+        let email_pending = fixture.user(&customer).await.id;
+        let password_admin = fixture.user(&customer).await.id;
+        let password_self = fixture
+            .user_with_password(&customer, &passphrase(0), |_| {})
+            .await
+            .id;
+        let first = shared::Version::FIRST.get();
+        Ok(Self {
+            fixture,
+            partner_reader,
+            partner_writer,
+            customer,
+            get,
+            status: Tracked {
+                id: status,
+                version: first,
+            },
+            email_now: Tracked {
+                id: email_now,
+                version: first,
+            },
+            email_pending: Tracked {
+                id: email_pending,
+                version: first,
+            },
+            password_admin: (password_admin, 0),
+            password_self: (password_self, 0),
+            enabled: true,
+            count: 0,
+        })
+    }
+
+    pub fn table(&self) -> &str {
+        self.fixture.table.name()
+    }
+
+    /// The next valid event of `op`, as the Runtime API hands it over.
+    pub async fn event(&mut self, op: Op) -> Result<String, String> {
+        self.count += 1;
+        let n = self.count;
+        let event = match op {
+            Op::Get => Event::new(Payload::V2, "GET", "/users/{user_id}")
+                .user_id(self.get)
+                .claims(&self.partner_reader),
+            Op::Status => Event::new(Payload::V2, "PUT", "/users/{user_id}/status")
+                .user_id(self.status.id)
+                .claims(&self.partner_writer)
+                .json(json!({"enabled": !self.enabled, "version": self.status.version})),
+            Op::EmailNow | Op::EmailPending => {
+                let tracked = if op == Op::EmailNow {
+                    &self.email_now
+                } else {
+                    &self.email_pending
+                };
+                Event::new(Payload::V2, "PUT", "/users/{user_id}/email")
+                    .user_id(tracked.id)
+                    .claims(&self.partner_writer)
+                    .json(json!({
+                        "contact": {"email": format!("renamed-{n}@new.example")},
+                        "version": tracked.version,
+                    }))
+            }
+            Op::Confirm => {
+                let (id, token) = self.pending_change().await?;
+                Event::new(Payload::V2, "POST", "/users/{user_id}/email/confirmation")
+                    .user_id(id)
+                    .json(json!({"token": token.as_str()}))
+            }
+            Op::PasswordAdmin => {
+                let (id, step) = self.password_admin;
+                Event::new(Payload::V2, "POST", "/users/{user_id}/password")
+                    .user_id(id)
+                    .claims(&self.partner_writer)
+                    .json(json!({"password": passphrase(step + 1)}))
+            }
+            Op::PasswordSelf => {
+                let (id, step) = self.password_self;
+                Event::new(Payload::V2, "POST", "/users/{user_id}/password")
+                    .user_id(id)
+                    .claims(&Claims::user(id, self.customer.tenant(), ""))
+                    .json(json!({
+                        "password": passphrase(step + 1),
+                        "current_password": passphrase(step),
+                    }))
+            }
+        };
+        Ok(event.to_json().to_string())
+    }
+
+    /// Checks the function's answer to the last event of `op`, and follows the state.
+    pub fn observe(&mut self, op: Op, answer: &Answer) -> Result<(), String> {
+        let status = answer.status()?;
+        if status != op.expected_status() {
+            let body = answer.body_json().unwrap_or(Value::Null);
+            return Err(format!(
+                "{}: expected {}, got {status} {body}",
+                op.label(),
+                op.expected_status()
+            ));
+        }
+        let version = || {
+            answer
+                .body_json()
+                .and_then(|body| body["version"].as_u64())
+                .ok_or_else(|| format!("{}: no version in the response", op.label()))
+        };
+        match op {
+            Op::Status => {
+                self.status.version = version()?;
+                self.enabled = !self.enabled;
+            }
+            Op::EmailNow => self.email_now.version = version()?,
+            Op::EmailPending => self.email_pending.version = version()?,
+            Op::PasswordAdmin => self.password_admin.1 += 1,
+            Op::PasswordSelf => self.password_self.1 += 1,
+            Op::Get | Op::Confirm => {}
+        }
+        Ok(())
+    }
+
+    /// A new activated user with a pending email change, and its token (written before the
+    /// invocation, outside the timing).
+    async fn pending_change(&mut self) -> Result<(UserId, ConfirmationToken), String> {
+        let id = UserId::new_random();
+        let login = format!("confirm-{}", &id.to_string()[..8]);
+        let user = new_user(id, &login, &format!("{login}@example.com"), &self.customer);
+        let token = ConfirmationToken::generate().map_err(|e| e.to_string())?;
+        let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let mut item = UserItem::new(user, self.customer.clone());
+        item.pending_email = Some(PendingEmail {
+            email: format!("{login}@new.example"),
+            token_hash: token.hash(),
+            requested_at: shared::now_timestamp(),
+            expires_at: shared::user::format_timestamp(expires),
+            expires_epoch: expires.unix_timestamp(),
+        });
+        put_user(self.fixture.store(), &item).await?;
+        Ok((id, token))
+    }
+}
