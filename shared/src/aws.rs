@@ -58,10 +58,6 @@ impl AwsRegion {
         .ok_or_else(|| ConfigError::new(Self::VAR, "is required".to_owned()))
     }
 
-    pub fn new(region: &str) -> Self {
-        Self(region.to_owned())
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

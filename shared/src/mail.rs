@@ -21,14 +21,8 @@ pub struct Mail {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailConfig {
-    Ses {
-        sender: EmailAddress,
-        region: AwsRegion,
-    },
-    Directory {
-        sender: EmailAddress,
-        dir: PathBuf,
-    },
+    Ses { sender: EmailAddress },
+    Directory { sender: EmailAddress, dir: PathBuf },
 }
 
 impl MailConfig {
@@ -40,10 +34,7 @@ impl MailConfig {
         let sender = EmailAddress::parse(&env.required(Self::SENDER)?)
             .map_err(|_| ConfigError::new(Self::SENDER, "is not an email address"))?;
         match env.required(Self::TRANSPORT)?.trim() {
-            "ses" => Ok(Self::Ses {
-                sender,
-                region: AwsRegion::load(env)?,
-            }),
+            "ses" => Ok(Self::Ses { sender }),
             "directory" => Ok(Self::Directory {
                 sender,
                 dir: PathBuf::from(env.required(Self::DIR)?),
@@ -69,11 +60,11 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    /// The mailer of a function, built once per cold start. A mail directory is created if
-    /// it does not exist.
-    pub async fn connect(config: &MailConfig) -> Result<Self, ConfigError> {
+    /// The mailer of a function, built once per cold start, for SES in the function's
+    /// `region`. A mail directory is created if it does not exist.
+    pub async fn connect(config: &MailConfig, region: &AwsRegion) -> Result<Self, ConfigError> {
         match config {
-            MailConfig::Ses { sender, region } => {
+            MailConfig::Ses { sender } => {
                 let sdk = crate::aws::sdk_config(region)?;
                 Ok(Self::Ses {
                     client: aws_sdk_sesv2::Client::new(&sdk),

@@ -53,7 +53,7 @@ impl State {
         Ok(Self {
             core: Core::connect(&config.core)?,
             email: config.email.clone(),
-            mailer: Mailer::connect(&config.mail).await?,
+            mailer: Mailer::connect(&config.mail, &config.core.region).await?,
         })
     }
 }
