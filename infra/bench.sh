@@ -41,15 +41,7 @@ if [ "${BENCH_ARM64:-1}" = 1 ]; then
     if [ "$built" = 1 ]; then arm64=(target/lambda); else log "the arm64 build failed: the report gives x86_64 sizes only"; fi
 fi
 
-work="$(mktemp -d)"
-cleanup() {
-    [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-port="$(free_port)"
-log "starting DynamoDB Local on port $port"
-start_dynamodb "$port" "$work/dynamodb.log"
+start_own_dynamodb
 
 mkdir -p "$(dirname "$out")"
 target/release/devtool bench "${quick[@]}" target/release "$out" "${arm64[@]}"

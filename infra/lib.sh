@@ -93,3 +93,19 @@ start_dynamodb() {
     done
     export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 }
+
+# A DynamoDB Local of the calling script's own, on a free port, with its log in a temporary
+# directory; both go when the script exits (this sets its EXIT trap).
+start_own_dynamodb() {
+    DYNAMODB_WORK="$(mktemp -d)"
+    trap 'stop_own_dynamodb' EXIT
+    local port
+    port="$(free_port)"
+    log "starting DynamoDB Local on port $port"
+    start_dynamodb "$port" "$DYNAMODB_WORK/dynamodb.log"
+}
+
+stop_own_dynamodb() {
+    [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true
+    rm -rf "${DYNAMODB_WORK:-}"
+}

@@ -11,16 +11,7 @@ cd "$REPO_DIR"
 ensure_cargo_lambda
 ensure_dynamodb_local
 
-work="$(mktemp -d)"
-cleanup() {
-    [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-port="$(free_port)"
-log "starting DynamoDB Local on port $port"
-start_dynamodb "$port" "$work/dynamodb.log"
+start_own_dynamodb
 
 # The end-to-end tests run the functions under `cargo lambda watch`, which builds them with
 # `cargo run`: build them first, with the features they are deployed with, so the tests do
