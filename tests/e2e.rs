@@ -293,13 +293,19 @@ async fn the_binaries_serve_every_route_over_http() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a token works once");
 
-    // The functions logged at debug level, and no token, password or hash reached a line.
+    // The functions ran at the most verbose level they accept (TRACE, capped at DEBUG), and
+    // no token, password or hash reached a line.
     drop(api);
     let logs = watch.logs();
     assert!(
         logs.contains("request handled"),
         "function logs captured:\n{logs}"
     );
+    assert!(
+        logs.contains("logging at DEBUG"),
+        "debug lines captured:\n{logs}"
+    );
+    assert!(!logs.contains(" TRACE "), "nothing below DEBUG:\n{logs}");
     assert!(
         !logs.contains(&email_token),
         "a confirmation token reached the logs"

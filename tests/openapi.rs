@@ -96,7 +96,19 @@ fn the_document_the_router_and_the_template_have_the_same_routes() {
 
 /// Checks a response against the document: the status is documented for the operation,
 /// with the response's media type, and the body validates against its schema.
-fn assert_documented(doc: &Value, method: &str, path: &str, response: &Response<Body>) {
+fn assert_documented(
+    doc: &Value,
+    method: &str,
+    path: &str,
+    expected: u16,
+    response: &Response<Body>,
+) {
+    assert_eq!(
+        response.status().as_u16(),
+        expected,
+        "{method} {path}: {}",
+        String::from_utf8_lossy(response.body().as_ref())
+    );
     let status = response.status().as_u16().to_string();
     let operation = &doc["paths"][path][method.to_lowercase()];
     assert!(operation.is_object(), "{method} {path} is documented");
@@ -189,12 +201,11 @@ async fn every_handler_answers_as_documented() {
     let confirm_path = "/users/{user_id}/email/confirmation";
 
     let cases = [
-        (v2("GET", user_path, user.id).claims(&me), "GET", user_path),
-        (v2("GET", user_path, user.id), "GET", user_path),
+        (v2("GET", user_path, user.id).claims(&me), 200),
+        (v2("GET", user_path, user.id), 401),
         (
             v2("GET", user_path, UserId::new_random()).claims(&admin),
-            "GET",
-            user_path,
+            404,
         ),
         (
             v2("GET", user_path, user.id).claims(&Claims::client(
@@ -202,36 +213,36 @@ async fn every_handler_answers_as_documented() {
                 fixture.partner.tenant(),
                 "",
             )),
-            "GET",
-            user_path,
+            403,
         ),
         (
             v2("GET", "/users/{user_id}", user.id)
                 .claims(&me)
                 .path_parameter("user_id", "x"),
-            "GET",
-            user_path,
+            400,
         ),
     ];
-    for (event, method, path) in &cases {
+    for (event, expected) in &cases {
         assert_documented(
             &doc,
-            method,
-            path,
+            "GET",
+            user_path,
+            *expected,
             &get_user::handle(get_state, event.request()).await,
         );
     }
-    for body in [
-        json!({"enabled": false, "version": 1}),
-        json!({"enabled": true, "version": 2}),
-        json!({"enabled": true, "version": 1}),
-        json!({"enabled": 1}),
+    for (body, expected) in [
+        (json!({"enabled": false, "version": 1}), 200),
+        (json!({"enabled": true, "version": 2}), 200),
+        (json!({"enabled": true, "version": 1}), 409),
+        (json!({"enabled": 1}), 400),
     ] {
         let event = v2("PUT", status_path, user.id).claims(&admin).json(body);
         assert_documented(
             &doc,
             "PUT",
             status_path,
+            expected,
             &set_account_status::handle(status_state, event.request()).await,
         );
     }
@@ -242,41 +253,60 @@ async fn every_handler_answers_as_documented() {
         &doc,
         "PUT",
         status_path,
+        415,
         &set_account_status::handle(status_state, event.request()).await,
     );
-    for body in [
-        json!({"password": "short", "current_password": old}),
-        json!({"password": "a brand new passphrase", "current_password": "wrong wrong wrong"}),
-        json!({"password": "a brand new passphrase", "current_password": old}),
+    for (body, expected) in [
+        (json!({"password": "short", "current_password": old}), 400),
+        (
+            json!({"password": "a brand new passphrase", "current_password": "wrong wrong wrong"}),
+            403,
+        ),
+        (
+            json!({"password": "a brand new passphrase", "current_password": old}),
+            204,
+        ),
     ] {
         let event = v2("POST", password_path, user.id).claims(&me).json(body);
         assert_documented(
             &doc,
             "POST",
             password_path,
+            expected,
             &change_password::handle(password_state, event.request()).await,
         );
     }
-    for (id, claims, body) in [
+    for (id, claims, body, expected) in [
         (
             fresh.id,
             &admin,
             json!({"contact": {"email": "fresh@new.example"}, "version": 1}),
+            200,
         ),
         (
             user.id,
             &me,
             json!({"contact": {"email": "me@new.example"}, "version": 3}),
+            200,
         ),
         (
             user.id,
             &me,
             json!({"contact": {"email": "me@new.example"}, "version": 1}),
+            409,
         ),
         (
             user.id,
             &me,
             json!({"contact": {"email": "not an address"}, "version": 3}),
+            400,
+        ),
+        // A second confirmation mail within the cool-down.
+        (
+            user.id,
+            &me,
+            json!({"contact": {"email": "again@new.example"}, "version": 3}),
+            429,
         ),
     ] {
         let event = v2("PUT", email_path, id).claims(claims).json(body);
@@ -284,6 +314,7 @@ async fn every_handler_answers_as_documented() {
             &doc,
             "PUT",
             email_path,
+            expected,
             &change_email::handle(email_state, event.request()).await,
         );
     }
@@ -291,29 +322,40 @@ async fn every_handler_answers_as_documented() {
         .pop()
         .expect("a mailed token")
         .token;
-    for event in [
-        v2("GET", confirm_path, user.id).query("token", &token),
-        v2("GET", confirm_path, user.id),
+    for (event, expected) in [
+        (v2("GET", confirm_path, user.id).query("token", &token), 200),
+        (v2("GET", confirm_path, user.id), 400),
     ] {
         assert_documented(
             &doc,
             "GET",
             confirm_path,
+            expected,
             &change_email::handle(email_state, event.request()).await,
         );
     }
-    for event in [
-        v2("POST", confirm_path, user.id).json(json!({"token": token})),
-        v2("POST", confirm_path, user.id).json(json!({"token": token})),
-        v2("POST", confirm_path, user.id).body(
-            &format!("token={token}"),
-            Some("application/x-www-form-urlencoded"),
+    for (event, expected) in [
+        (
+            v2("POST", confirm_path, user.id).json(json!({"token": token})),
+            200,
+        ),
+        (
+            v2("POST", confirm_path, user.id).json(json!({"token": token})),
+            400,
+        ),
+        (
+            v2("POST", confirm_path, user.id).body(
+                &format!("token={token}"),
+                Some("application/x-www-form-urlencoded"),
+            ),
+            400,
         ),
     ] {
         assert_documented(
             &doc,
             "POST",
             confirm_path,
+            expected,
             &change_email::handle(email_state, event.request()).await,
         );
     }

@@ -8,7 +8,7 @@ use shared::email::EmailAddress;
 use shared::password::{PasswordPolicy, PolicyContext};
 use shared::testing::{Event, Payload, TEST_DEV_SECRET};
 use shared::token::ConfirmationToken;
-use shared::{ApiError, AuthMode, Authenticator, UserId};
+use shared::{ApiError, AuthMode, Authenticator, Principal, UserId};
 use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Deserialize)]
@@ -17,6 +17,37 @@ use unicode_normalization::UnicodeNormalization;
 struct StatusBody {
     enabled: bool,
     version: shared::Version,
+}
+
+/// The common-password list entries that are long enough to pass every other rule.
+fn long_common_passwords() -> Vec<&'static str> {
+    include_str!("../shared/data/common-passwords.txt")
+        .lines()
+        .filter(|entry| entry.chars().count() >= 15)
+        .collect()
+}
+
+/// `text` with the case of each letter flipped where `flips` says so.
+fn recased(text: &str, flips: &[bool]) -> String {
+    text.chars()
+        .zip(flips.iter().cycle())
+        .map(|(c, &flip)| if flip { c.to_ascii_uppercase() } else { c })
+        .collect()
+}
+
+fn codes(error: ApiError) -> Vec<&'static str> {
+    match error {
+        ApiError::PasswordPolicy { errors } => errors.iter().map(|e| e.code).collect(),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn uuid_or_not() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string()),
+        any::<String>(),
+        "[a-z0-9-]{1,40}",
+    ]
 }
 
 fn json_like() -> impl Strategy<Value = String> {
@@ -48,10 +79,46 @@ proptest! {
                 prop_assert!((15..=256).contains(&chars));
                 prop_assert!(normalized.len() <= 1024);
                 prop_assert!(!normalized.chars().any(char::is_control));
+                let lowered = normalized.to_lowercase();
+                prop_assert!(login.len() < 3 || !lowered.contains(&login.to_lowercase()));
+                prop_assert!(!lowered.contains("someone"), "the email's local part");
             }
             Err(ApiError::PasswordPolicy { errors }) => prop_assert!(!errors.is_empty()),
             Err(other) => prop_assert!(false, "unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_password_with_the_login_or_the_email_inside_is_refused(
+        prefix in "[a-z0-9 ]{0,12}",
+        login in "[a-z]{3,8}",
+        suffix in "[a-z0-9 ]{12,20}",
+        flips in proptest::collection::vec(any::<bool>(), 1..8),
+        in_email in any::<bool>(),
+    ) {
+        let inside = recased(&login, &flips);
+        let raw = format!("{prefix}{inside}{suffix}");
+        let email = format!("{login}@example.com");
+        let (context, code) = if in_email {
+            (PolicyContext { login: "zz", email: &email, current: None }, "contains-email")
+        } else {
+            (PolicyContext { login: &login, email: "x@example.com", current: None }, "contains-login")
+        };
+        let refused = PasswordPolicy::default().check(&raw, context).expect_err("refused");
+        prop_assert!(codes(refused).contains(&code));
+    }
+
+    #[test]
+    fn a_common_password_is_refused_in_any_case(
+        index in any::<proptest::sample::Index>(),
+        flips in proptest::collection::vec(any::<bool>(), 1..16),
+    ) {
+        let list = long_common_passwords();
+        prop_assert!(list.len() > 100, "the list has long entries");
+        let raw = recased(list[index.index(list.len())], &flips);
+        let context = PolicyContext { login: "zz", email: "x@example.com", current: None };
+        let refused = PasswordPolicy::default().check(&raw, context).expect_err("refused");
+        prop_assert!(codes(refused).contains(&"common-password"), "{raw:?}");
     }
 
     #[test]
@@ -84,6 +151,8 @@ proptest! {
         tenant in any::<String>(),
         kind in prop_oneof![Just("user".to_owned()), Just("client".to_owned()), any::<String>()],
         number in any::<i64>(),
+        good_sub in uuid_or_not(),
+        good_tenant in uuid_or_not(),
     ) {
         let api_gateway = Authenticator::new(&AuthMode::ApiGateway);
         let mut all: serde_json::Map<String, Value> = claims.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
@@ -94,6 +163,30 @@ proptest! {
             let event = Event::new(payload, "GET", "/users/{user_id}").user_id(UserId::new_random()).raw_claims(Value::Object(all.clone()));
             if let Err(error) = api_gateway.caller(&event.request()) {
                 prop_assert_eq!(error.status(), 401);
+            }
+        }
+        // Whatever it accepts is exactly what the claims say: a canonical tenant UUID, a user
+        // whose `sub` is its canonical UUID, or a client, and nothing else.
+        let mut plausible = all.clone();
+        plausible.insert("sub".into(), Value::String(good_sub.clone()));
+        plausible.insert("tenant_id".into(), Value::String(good_tenant.clone()));
+        for payload in [Payload::V1, Payload::V2] {
+            let event = Event::new(payload, "GET", "/users/{user_id}").user_id(UserId::new_random()).raw_claims(Value::Object(plausible.clone()));
+            match api_gateway.caller(&event.request()) {
+                Ok(caller) => {
+                    prop_assert_eq!(caller.tenant_id.to_string(), good_tenant.clone());
+                    match &caller.principal {
+                        Principal::User(id) => {
+                            prop_assert_eq!(all["principal_type"].as_str(), Some("user"));
+                            prop_assert_eq!(id.to_string(), good_sub.clone());
+                        }
+                        Principal::Client(id) => {
+                            prop_assert_eq!(all["principal_type"].as_str(), Some("client"));
+                            prop_assert_eq!(id.as_str(), good_sub.as_str());
+                        }
+                    }
+                }
+                Err(error) => prop_assert_eq!(error.status(), 401),
             }
         }
         // Claims of other JSON types (a Lambda authorizer's context can hold any).

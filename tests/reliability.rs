@@ -116,8 +116,6 @@ async fn fifty_concurrent_writers_of_one_version_have_exactly_one_winner() {
         (stored.version.get(), stored.contact.email.as_str()),
         (2, "new@new.example")
     );
-    // Checked against the logs when the fixture is dropped.
-    fixture.secret(token);
 }
 
 fn count(responses: &[Response<Body>]) -> HashMap<u16, usize> {
@@ -379,6 +377,13 @@ fn hostile_corpus(fixture: &Fixture, target: UserId, clerk: UserId) -> Vec<Case>
         "",
         "john\u{0}@example.com",
         &format!("{}@example.com", "a".repeat(260)),
+        // Addresses SES cannot deliver to, or that carry text of their own into the mail.
+        "jöhn@example.com",
+        "\"john doe\"@example.com",
+        "\"Dear customer, call +1 555\"@example.com",
+        "john@exa_mple.com",
+        "john@xn--.example",
+        &format!("a@{}.example", "ü".repeat(240)),
     ] {
         let event = Route::Email
             .event(Payload::V2, &id)
@@ -760,6 +765,7 @@ async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart(
 
     let response = functions.call(Route::Status, &status(1, false)).await;
     assert_eq!(response.status(), 200);
+    let last_written = store.get_user(user.id).await.expect("read").expect("user");
 
     // DynamoDB goes away: every route answers 503 quickly; nothing is written.
     let (port, data) = dynamodb.stop();
@@ -802,15 +808,16 @@ async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart(
         );
     }
 
-    // Back again: the data is as the last successful write left it, and writes work.
+    // Back again: the whole item is as the last successful write left it, and writes work.
     let _dynamodb = OwnDynamoDb::start(port, data).await;
+    let after = store.get_user(user.id).await.expect("read").expect("user");
+    assert_eq!(
+        after, last_written,
+        "every attribute as the last write left it"
+    );
+    assert_eq!((after.user.version.get(), after.user.enabled), (2, false));
     let response = functions.call(Route::Get, &cases[0].1).await;
     assert_eq!(response.status(), 200);
-    let body = body_json(&response);
-    assert_eq!(
-        (body["version"].as_u64(), body["enabled"].as_bool()),
-        (Some(2), Some(false))
-    );
     let response = functions.call(Route::Status, &status(2, true)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["version"], 3);
@@ -942,7 +949,6 @@ async fn the_authorisation_matrix() {
                     &claims,
                     -60,
                 );
-                fixture.secret(token.rsplit('.').next().unwrap_or_default());
                 dev_functions
                     .call(
                         route,
@@ -991,14 +997,6 @@ async fn the_authorisation_matrix() {
         failures.join("\n")
     );
     assert_eq!(cells, 48);
-    // The secrets the cells produced; the fixture checks the logs for them when dropped.
-    fixture.secret("a brand new passphrase");
-    for id in targets {
-        let item = fixture.stored(id).await.expect("target");
-        let hash = item.password_hash.expect("hash");
-        fixture.secret(hash.as_str().rsplit('$').next().unwrap_or_default());
-        if let Some(pending) = item.pending_email {
-            fixture.secret(pending.token_hash.as_str());
-        }
-    }
+    // Every secret the cells produced (passwords, hashes, tokens) was registered where it
+    // was made; the fixture checks the logs for them when dropped.
 }

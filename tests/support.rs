@@ -40,7 +40,9 @@ pub struct Watch {
 
 impl Watch {
     /// `auth_mode`: `development` (bearer tokens signed with the test secret) or
-    /// `apigateway` (claims in the events).
+    /// `apigateway` (claims in the events). The functions run at the most verbose level
+    /// they accept (`TRACE`, which they cap at DEBUG), so the log checks see everything
+    /// they could ever write.
     pub fn start(table: &str, endpoint: &str, auth_mode: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("e2e-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -51,7 +53,7 @@ impl Watch {
             format!(
                 "TABLE_NAME={table}\nDYNAMODB_ENDPOINT={endpoint}\nAUTH_MODE={auth_mode}\n\
                  DEV_AUTH_SECRET={TEST_DEV_SECRET}\nAWS_ACCESS_KEY_ID=local\n\
-                 AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nRUST_LOG=debug\n\
+                 AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nAWS_LAMBDA_LOG_LEVEL=TRACE\n\
                  CONFIRMATION_URL_BASE=http://127.0.0.1:{port}\nMAIL_TRANSPORT=directory\n\
                  MAIL_SENDER=no-reply@accounts.example.com\nMAIL_DIR={}\n",
                 dir.join("mail").display()
@@ -181,6 +183,7 @@ impl Functions {
                 email: EmailConfig {
                     confirmation_url_base: "https://accounts.example.test".into(),
                     token_ttl_secs: 3600,
+                    confirmation_mails: EmailConfig::mail_limit(60, 5),
                 },
                 mailer: Mailer::Directory {
                     dir: mail_dir.clone(),

@@ -6,19 +6,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, Env};
 use crate::error::ApiError;
+use crate::limit::{Release, SlidingLimit};
 use crate::token::TokenHash;
 
 /// Longest address (RFC 5321's path limit less the angle brackets).
 pub const MAX_EMAIL_LEN: usize = 254;
 
-/// A validated, normalised address: trimmed, domain lower-cased.
+/// A validated, normalised address that Amazon SES can deliver to: trimmed, an ASCII local
+/// part, the domain lower-cased in its ASCII (IDNA) form.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct EmailAddress(String);
 
 impl EmailAddress {
     /// Validates with the `email_address` crate (RFC 5321/5322 syntax, no display name, no
     /// domain literal, a dotted domain) after trimming; refuses control characters anywhere,
-    /// so CR/LF can never reach a mail header.
+    /// so CR/LF can never reach a mail header. SES takes only ASCII local parts and punycode
+    /// domains, so a non-ASCII local part is refused and the domain is stored as IDNA ASCII
+    /// (UTS #46, the `idna` crate); a quoted local part is refused too, since it would carry
+    /// arbitrary text into the platform's own mails.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         let invalid = |message: &str| ApiError::invalid_field("contact.email", "invalid", message);
         if raw.chars().any(char::is_control) {
@@ -37,11 +42,22 @@ impl EmailAddress {
             .with_required_tld();
         let parsed = email_address::EmailAddress::parse_with_options(trimmed, options)
             .map_err(|e| invalid(&format!("is not an email address ({e})")))?;
-        Ok(Self(format!(
-            "{}@{}",
-            parsed.local_part(),
-            parsed.domain().to_lowercase()
-        )))
+        let local = parsed.local_part();
+        if local.starts_with('"') {
+            return Err(invalid("must not have a quoted local part"));
+        }
+        if !local.is_ascii() {
+            return Err(invalid(
+                "the part before @ must be ASCII (mail cannot be delivered to other addresses)",
+            ));
+        }
+        let domain = idna::domain_to_ascii_strict(parsed.domain())
+            .map_err(|_| invalid("the domain is not a valid internationalised domain name"))?;
+        let address = format!("{local}@{}", domain.to_ascii_lowercase());
+        if address.len() > MAX_EMAIL_LEN {
+            return Err(invalid("must be at most 254 bytes long in its ASCII form"));
+        }
+        Ok(Self(address))
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,18 +92,32 @@ impl fmt::Debug for PendingEmail {
     }
 }
 
-/// Where confirmation links point and how long they live.
+/// Where confirmation links point, how long they live, and how many may be mailed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmailConfig {
     /// The API's public base URL, without a trailing slash.
     pub confirmation_url_base: String,
     pub token_ttl_secs: i64,
+    /// Confirmation mails per user: a cool-down between two, and at most so many a day.
+    pub confirmation_mails: SlidingLimit,
 }
 
 impl EmailConfig {
     pub const URL_BASE: &'static str = "CONFIRMATION_URL_BASE";
     pub const TOKEN_TTL: &'static str = "EMAIL_TOKEN_TTL_SECONDS";
     pub const DEFAULT_TTL_SECS: u64 = 24 * 60 * 60;
+    pub const COOLDOWN: &'static str = "EMAIL_CHANGE_COOLDOWN_SECONDS";
+    pub const DAILY_LIMIT: &'static str = "EMAIL_CHANGE_DAILY_LIMIT";
+
+    /// The defaults of SPEC §4: one mail a minute, five a day.
+    pub fn mail_limit(cooldown_secs: i64, daily: usize) -> SlidingLimit {
+        SlidingLimit {
+            max: daily,
+            window_secs: 24 * 60 * 60,
+            cooldown_secs,
+            release: Release::Oldest,
+        }
+    }
 
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         let base = env.required(Self::URL_BASE)?;
@@ -109,9 +139,13 @@ impl EmailConfig {
             Self::DEFAULT_TTL_SECS,
             60..=7 * 24 * 60 * 60,
         )?;
+        let cooldown = env.number(Self::COOLDOWN, 60, 0..=24 * 60 * 60)?;
+        let daily = env.number(Self::DAILY_LIMIT, 5, 1..=100)?;
         Ok(Self {
             confirmation_url_base: base,
             token_ttl_secs: ttl as i64,
+            // Both ranges fit: at most a day of seconds, at most 100 mails.
+            confirmation_mails: Self::mail_limit(cooldown as i64, daily as usize),
         })
     }
 
@@ -143,7 +177,31 @@ mod tests {
             parse("  John.Doe@NewMail.NET ").unwrap(),
             "John.Doe@newmail.net"
         );
-        assert_eq!(parse("jöhn@exämple.com").unwrap(), "jöhn@exämple.com");
+        assert_eq!(
+            parse("john@Exämple.COM").unwrap(),
+            "john@xn--exmple-cua.com"
+        );
+        assert_eq!(
+            parse("john@xn--exmple-cua.com").unwrap(),
+            "john@xn--exmple-cua.com"
+        );
+    }
+
+    #[test]
+    fn addresses_ses_cannot_take_name_the_field() {
+        for bad in [
+            "jöhn@example.com",
+            "\"john doe\"@example.com",
+            "\"john\\\"@example.com",
+            "john@exa_mple.com",
+            "john@xn--.com",
+        ] {
+            let err = parse(bad).unwrap_err();
+            let ApiError::Validation { errors, .. } = &err else {
+                panic!("{bad:?}: {err:?}");
+            };
+            assert_eq!(errors[0].field, "contact.email", "{bad:?}");
+        }
     }
 
     #[test]
@@ -173,6 +231,23 @@ mod tests {
         let config = EmailConfig::load(&Env::new(&vars)).unwrap();
         assert_eq!(config.confirmation_url_base, "https://api.example.com");
         assert_eq!(config.token_ttl_secs, 86_400);
+        assert_eq!(config.confirmation_mails, EmailConfig::mail_limit(60, 5));
+        let vars: &[(&str, &str)] = &[
+            ("CONFIRMATION_URL_BASE", "https://api.example.com"),
+            ("EMAIL_CHANGE_DAILY_LIMIT", "0"),
+        ];
+        assert_eq!(
+            EmailConfig::load(&Env::new(&vars)).unwrap_err().name,
+            "EMAIL_CHANGE_DAILY_LIMIT"
+        );
+        let vars: &[(&str, &str)] = &[
+            ("CONFIRMATION_URL_BASE", "https://api.example.com"),
+            ("EMAIL_CHANGE_COOLDOWN_SECONDS", "-1"),
+        ];
+        assert_eq!(
+            EmailConfig::load(&Env::new(&vars)).unwrap_err().name,
+            "EMAIL_CHANGE_COOLDOWN_SECONDS"
+        );
         for bad in [
             "api.example.com",
             "ftp://x.example",

@@ -35,6 +35,24 @@ impl FieldError {
     }
 }
 
+/// What a `429 too-many-attempts` limited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limited {
+    /// Wrong current passwords (SPEC §4: 5 in 15 minutes, then a 15-minute lockout).
+    PasswordAttempts,
+    /// Confirmation mails of email changes (a cool-down and a daily limit per user).
+    ConfirmationMails,
+}
+
+impl Limited {
+    fn reason(self) -> &'static str {
+        match self {
+            Limited::PasswordAttempts => "too many wrong current passwords",
+            Limited::ConfirmationMails => "too many confirmation mails for this user",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("validation error: {detail}")]
@@ -65,7 +83,14 @@ pub enum ApiError {
     #[error("unsupported media type")]
     UnsupportedMediaType { expected: &'static str },
     #[error("too many attempts")]
-    TooManyAttempts { retry_after_secs: u64 },
+    TooManyAttempts {
+        limited: Limited,
+        retry_after_secs: u64,
+    },
+    /// The mail service refused the message for good (a rejected recipient or sender, a
+    /// suspended account): retrying the request cannot help.
+    #[error("mail rejected: {cause}")]
+    MailRejected { cause: String },
     /// DynamoDB (or another dependency) throttled or could not be reached.
     #[error("unavailable: {cause}")]
     Unavailable { cause: String },
@@ -109,6 +134,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MailRejected { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,6 +156,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
             ApiError::TooManyAttempts { .. } => "too-many-attempts",
             ApiError::Unavailable { .. } => "unavailable",
+            ApiError::MailRejected { .. } => "mail-rejected",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -150,6 +177,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "The request body has the wrong media type",
             ApiError::TooManyAttempts { .. } => "Too many attempts",
             ApiError::Unavailable { .. } => "The service is temporarily unavailable",
+            ApiError::MailRejected { .. } => "The mail service refused the message",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -183,17 +211,28 @@ impl ApiError {
             ApiError::UnsupportedMediaType { expected } => {
                 format!("the body must be sent as {expected}")
             }
-            ApiError::TooManyAttempts { retry_after_secs } => {
-                format!("too many wrong current passwords; try again in {retry_after_secs} seconds")
-            }
+            ApiError::TooManyAttempts {
+                limited,
+                retry_after_secs,
+            } => format!(
+                "{}; try again in {retry_after_secs} seconds",
+                limited.reason()
+            ),
             ApiError::Unavailable { .. } => "try again shortly".into(),
+            ApiError::MailRejected { .. } => {
+                "the confirmation mail could not be delivered and retrying will not help; \
+                 nothing was changed; contact the platform's operator"
+                    .into()
+            }
             ApiError::Internal(_) => "an unexpected error occurred".into(),
         }
     }
 
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            ApiError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::TooManyAttempts {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             ApiError::Unavailable { .. } => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         }
@@ -300,6 +339,7 @@ mod tests {
         assert!(!String::from_utf8_lossy(unavailable.body().as_ref()).contains("throttled"));
 
         let limited = ApiError::TooManyAttempts {
+            limited: Limited::ConfirmationMails,
             retry_after_secs: 600,
         }
         .to_response("/x");

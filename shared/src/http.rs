@@ -98,7 +98,7 @@ pub fn path_user_id(request: &Request) -> Result<UserId, ApiError> {
 /// `200` with the user object and `ETag: "<version>"`.
 pub fn user_response(item: &UserItem) -> Response<Body> {
     let user = &item.user;
-    let body = match serde_json::to_string(&item.view()) {
+    let body = match serde_json::to_string(&item.view(crate::Now::current().epoch)) {
         Ok(body) => body,
         Err(e) => return ApiError::internal(format!("serialising a user: {e}")).to_response(""),
     };

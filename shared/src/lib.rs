@@ -8,8 +8,10 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod limit;
 #[cfg(feature = "mail")]
 pub mod mail;
+pub mod now;
 pub mod password;
 pub mod runtime;
 pub mod store;
@@ -24,17 +26,8 @@ pub use caller::{Authenticator, Caller, Principal};
 pub use config::{AuthMode, ConfigError, CoreConfig};
 pub use error::{ApiError, FieldError};
 pub use ids::{ClientId, TenantId, UserId, Version};
+pub use now::Now;
 pub use runtime::Core;
 pub use store::Store;
 pub use tenant::{TenantPath, TenantRule};
 pub use user::{Contact, User, UserItem};
-
-/// The current time in the platform's timestamp format (`2019-07-25T07:11:02.807354+00:00`).
-pub fn now_timestamp() -> String {
-    user::format_timestamp(time::OffsetDateTime::now_utc())
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}

@@ -1,8 +1,11 @@
 //! Outgoing mail: Amazon SES v2 in AWS; RFC 5322 `.eml` files in a directory locally, which
-//! a person can open and a test can parse. Any failure to send is a 503.
+//! a person can open and a test can parse. A failure worth a retry is a 503, a refusal for
+//! good a 502.
 
 use std::path::PathBuf;
 
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::aws::AwsRegion;
@@ -62,7 +65,7 @@ pub enum Mailer {
 impl Mailer {
     /// The mailer of a function, built once per cold start, for SES in the function's
     /// `region`. A mail directory is created if it does not exist.
-    pub async fn connect(config: &MailConfig, region: &AwsRegion) -> Result<Self, ConfigError> {
+    pub fn connect(config: &MailConfig, region: &AwsRegion) -> Result<Self, ConfigError> {
         match config {
             MailConfig::Ses { sender } => {
                 let sdk = crate::aws::sdk_config(region)?;
@@ -111,12 +114,7 @@ impl Mailer {
                     .content(EmailContent::builder().simple(message).build())
                     .send()
                     .await
-                    .map_err(|e| ApiError::Unavailable {
-                        cause: format!(
-                            "SES SendEmail: {}",
-                            aws_sdk_sesv2::error::DisplayErrorContext(&e)
-                        ),
-                    })?;
+                    .map_err(ses_failure)?;
                 Ok(())
             }
             Mailer::Directory { dir, sender } => {
@@ -141,6 +139,42 @@ impl Mailer {
     }
 }
 
+/// Sorts an SES failure: throttling and transport faults are worth a retry (503); a
+/// refusal of the message, the sender or the account is not (502 `mail-rejected`). The cause
+/// holds the error code only: SES messages may quote the recipient's address, which is
+/// personal data and stays out of the logs.
+fn ses_failure<R>(error: SdkError<SendEmailError, R>) -> ApiError {
+    match &error {
+        SdkError::ServiceError(service) => {
+            let failure = service.err();
+            let code = failure.code().unwrap_or("unknown");
+            let cause = format!("SES SendEmail: {code}");
+            let retryable = failure.is_too_many_requests_exception()
+                || failure.is_limit_exceeded_exception()
+                || TRANSIENT_SES_CODES.contains(&code);
+            if retryable {
+                ApiError::Unavailable { cause }
+            } else {
+                ApiError::MailRejected { cause }
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ApiError::Unavailable {
+                cause: "SES SendEmail: no answer".into(),
+            }
+        }
+        _ => ApiError::internal("SES SendEmail: the request could not be built"),
+    }
+}
+
+/// Codes of SES errors the SDK has no variant for that mean "try again later".
+const TRANSIENT_SES_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "InternalFailure",
+    "ServiceUnavailable",
+];
+
 /// The message as an RFC 5322 text with CRLF line ends.
 fn rfc5322(sender: &EmailAddress, mail: &Mail) -> String {
     let date = time::OffsetDateTime::now_utc()
@@ -155,4 +189,46 @@ fn rfc5322(sender: &EmailAddress, mail: &Mail) -> String {
         subject = mail.subject,
         id = uuid::Uuid::new_v4(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sesv2::types::error::{MessageRejected, TooManyRequestsException};
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn refusal(error: SendEmailError) -> ApiError {
+        let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        ses_failure(SdkError::service_error(error, raw))
+    }
+
+    #[test]
+    fn a_refusal_for_good_is_a_502_and_throttling_a_503() {
+        let rejected = refusal(SendEmailError::MessageRejected(
+            MessageRejected::builder()
+                .message("Email address is not verified: victim@example.com")
+                .meta(
+                    aws_sdk_sesv2::error::ErrorMetadata::builder()
+                        .code("MessageRejected")
+                        .message("Email address is not verified: victim@example.com")
+                        .build(),
+                )
+                .build(),
+        ));
+        assert_eq!(rejected.status(), 502);
+        assert_eq!(rejected.slug(), "mail-rejected");
+        let response = rejected.to_response("/x");
+        assert!(!response.headers().contains_key("retry-after"));
+        assert!(
+            !format!("{rejected} {rejected:?}").contains("victim@example.com"),
+            "the recipient stays out of the logs"
+        );
+
+        let throttled = refusal(SendEmailError::TooManyRequestsException(
+            TooManyRequestsException::builder().build(),
+        ));
+        assert_eq!(throttled.status(), 503);
+    }
 }

@@ -245,6 +245,11 @@ impl PasswordConfig {
     pub const MEMORY_KIB: &'static str = "ARGON2_MEMORY_KIB";
     pub const ITERATIONS: &'static str = "ARGON2_ITERATIONS";
     pub const PARALLELISM: &'static str = "ARGON2_PARALLELISM";
+    /// Set by Lambda: the function's memory in MB.
+    pub const FUNCTION_MEMORY: &'static str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+    /// What the function needs besides the Argon2 memory (binary, runtime, buffers), with a
+    /// wide margin over the measured peak (docs/benchmarks.md).
+    pub const HEADROOM_MIB: u64 = 64;
 
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         let defaults = Self::default();
@@ -271,6 +276,29 @@ impl PasswordConfig {
             },
         };
         Hasher::new(config.argon2).map_err(|e| ConfigError::new(Self::MEMORY_KIB, e))?;
+        // A hash that does not fit would abort the process at every password operation.
+        let function_mb = env.parsed(Self::FUNCTION_MEMORY, None, |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|mb| (128..=10_240).contains(mb))
+                .map(Some)
+                .ok_or_else(|| format!("{raw:?} is not a Lambda memory size (128-10240 MB)"))
+        })?;
+        let memory_kib = u64::from(config.argon2.memory_kib);
+        if let Some(function_mb) = function_mb
+            && memory_kib.div_ceil(1024) + Self::HEADROOM_MIB > function_mb
+        {
+            return Err(ConfigError::new(
+                Self::MEMORY_KIB,
+                format!(
+                    "{memory_kib} KiB of Argon2 memory and {} MiB for the rest do not fit in \
+                     {} = {function_mb} MB: lower {} or give the function more memory",
+                    Self::HEADROOM_MIB,
+                    Self::FUNCTION_MEMORY,
+                    Self::MEMORY_KIB,
+                ),
+            ));
+        }
         Ok(config)
     }
 }
@@ -715,6 +743,41 @@ mod tests {
         assert_eq!(
             PasswordConfig::load(&Env::new(&vars)).unwrap(),
             PasswordConfig::default()
+        );
+    }
+
+    #[test]
+    fn argon2_memory_must_fit_in_the_function_with_headroom() {
+        let fits: &[(&str, &str)] = &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")];
+        assert!(
+            PasswordConfig::load(&Env::new(&fits)).is_ok(),
+            "19 MiB + 64 in 128"
+        );
+        let too_big: &[(&str, &str)] = &[
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+            ("ARGON2_MEMORY_KIB", "462848"),
+        ];
+        let err = PasswordConfig::load(&Env::new(&too_big)).unwrap_err();
+        assert_eq!(err.name, "ARGON2_MEMORY_KIB");
+        assert!(
+            err.problem
+                .contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE = 512 MB"),
+            "{err}"
+        );
+        let just: &[(&str, &str)] = &[
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+            ("ARGON2_MEMORY_KIB", "458752"),
+        ];
+        assert!(
+            PasswordConfig::load(&Env::new(&just)).is_ok(),
+            "448 MiB + 64 in 512"
+        );
+        let malformed: &[(&str, &str)] = &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots")];
+        assert_eq!(
+            PasswordConfig::load(&Env::new(&malformed))
+                .unwrap_err()
+                .name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
         );
     }
 }

@@ -73,15 +73,21 @@ pub struct UserItem {
     /// Argon2id PHC string; absent until a password is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<PasswordHashString>,
-    /// Current-password checks begun in the window that starts at `password_window_start`
-    /// (Unix seconds); see [`crate::store::Store::begin_password_check`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_attempts: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password_window_start: Option<i64>,
+    /// When current-password checks began (Unix seconds), for
+    /// [`crate::limit::PASSWORD_ATTEMPTS`]; cleared by a right current password.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub password_attempt_times: Vec<i64>,
     /// An email change waiting for confirmation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_email: Option<PendingEmail>,
+    /// When confirmation mails were sent (Unix seconds), for the email change's limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmation_mail_times: Vec<i64>,
+    /// When the password last changed or the account was last disabled (the platform's
+    /// timestamp): a token checker can refuse tokens issued before it. Not part of the
+    /// user object, whose `version` counts profile changes only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_changed_at: Option<String>,
 }
 
 impl UserItem {
@@ -95,21 +101,27 @@ impl UserItem {
             user,
             tenant_path,
             password_hash: None,
-            password_attempts: None,
-            password_window_start: None,
+            password_attempt_times: Vec::new(),
             pending_email: None,
+            confirmation_mail_times: Vec::new(),
+            credentials_changed_at: None,
         }
     }
 
-    /// The user object as responses show it: the public fields, and when an email change
-    /// waits for confirmation, when it was asked for and when it expires (not the address).
-    pub fn view(&self) -> UserView<'_> {
+    /// The user object as responses show it at `now` (Unix seconds): the public fields, and
+    /// when an email change waits for confirmation, when it was asked for and when it expires
+    /// (not the address). An expired change no longer waits for anything, so it is not shown.
+    pub fn view(&self, now: i64) -> UserView<'_> {
         UserView {
             user: &self.user,
-            pending_email_change: self.pending_email.as_ref().map(|pending| PendingView {
-                requested_at: &pending.requested_at,
-                expires_at: &pending.expires_at,
-            }),
+            pending_email_change: self
+                .pending_email
+                .as_ref()
+                .filter(|pending| pending.expires_epoch > now)
+                .map(|pending| PendingView {
+                    requested_at: &pending.requested_at,
+                    expires_at: &pending.expires_at,
+                }),
         }
     }
 }
@@ -142,6 +154,31 @@ impl std::fmt::Debug for UserItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expired_pending_change_is_not_shown() {
+        let path = TenantPath::root(TenantId::new_random());
+        let user: User = serde_json::from_value(serde_json::json!({
+            "id": UserId::new_random(), "login": "JohnDoe", "tenant_id": path.tenant(),
+            "contact": {"email": "john@example.com"}, "activated": true, "enabled": true,
+            "language": "en", "mfa_status": "disabled", "notifications": [],
+            "business_types": [], "idp_id": null, "personal_tenant_id": null,
+            "terms_accepted": false, "created_at": "", "updated_at": "", "version": 1
+        }))
+        .unwrap();
+        let mut item = UserItem::new(user, path);
+        item.pending_email = Some(PendingEmail {
+            email: "new@new.example".into(),
+            token_hash: crate::token::ConfirmationToken::generate().unwrap().hash(),
+            requested_at: "2026-01-01T00:00:00.000000+00:00".into(),
+            expires_at: "2026-01-01T01:00:00.000000+00:00".into(),
+            expires_epoch: 1_000,
+        });
+        let shown = |now| serde_json::to_value(item.view(now)).unwrap();
+        assert!(shown(999)["pending_email_change"].is_object());
+        assert!(shown(1_000).get("pending_email_change").is_none());
+        assert!(shown(999).get("credentials_changed_at").is_none());
+    }
 
     #[test]
     fn timestamps_match_the_platform_format() {

@@ -11,17 +11,15 @@
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
-use shared::config::{ConfigError, Env};
+use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::email::{EmailAddress, EmailConfig, PendingEmail};
 use shared::http::{
     body_bytes, finish, json_body, media_type, parse_json, path_user_id, user_response,
 };
 use shared::mail::{Mail, MailConfig, Mailer};
-use shared::store::EmailChange;
+use shared::store::{DirectChange, EmailChange};
 use shared::token::ConfirmationToken;
-use shared::user::format_timestamp;
-use shared::{ApiError, Core, CoreConfig, UserId, UserItem, Version};
-use time::OffsetDateTime;
+use shared::{ApiError, Core, CoreConfig, Now, UserId, UserItem, Version};
 
 pub const FORM: &str = "application/x-www-form-urlencoded";
 pub const MAIL_SUBJECT: &str = "Confirm the new email address of your account";
@@ -33,6 +31,10 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&Env::new(&ProcessEnv))
+    }
+
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             core: CoreConfig::load(env)?,
@@ -49,11 +51,11 @@ pub struct State {
 }
 
 impl State {
-    pub async fn connect(config: &Config) -> Result<Self, ConfigError> {
+    pub fn connect(config: &Config) -> Result<Self, ConfigError> {
         Ok(Self {
             core: Core::connect(&config.core)?,
             email: config.email.clone(),
-            mailer: Mailer::connect(&config.mail, &config.core.region).await?,
+            mailer: Mailer::connect(&config.mail, &config.core.region)?,
         })
     }
 }
@@ -109,27 +111,28 @@ async fn request_change(state: &State, request: &Request) -> Result<Response<Bod
         expected: body.version,
         email: &email,
         acting_on_self,
+        now: Now::current(),
     };
-    let now = OffsetDateTime::now_utc();
     let store = &state.core.store;
-    if let Ok(item) = store
-        .change_email_now(&change, &format_timestamp(now))
-        .await?
-    {
-        return Ok(user_response(&item));
-    }
+    let item = match store.change_email_now(&change).await? {
+        DirectChange::Changed(item) => return Ok(user_response(&item)),
+        DirectChange::NeedsConfirmation(item) => item,
+    };
 
-    // Activated: store the pending change, then mail the link to the old address.
+    // Activated: store the pending change (within the mail limit), then mail the link to
+    // the old address.
     let token = ConfirmationToken::generate()?;
-    let expires = now + time::Duration::seconds(state.email.token_ttl_secs);
+    let expires = change.now.later(state.email.token_ttl_secs);
     let pending = PendingEmail {
         email: email.to_string(),
         token_hash: token.hash(),
-        requested_at: format_timestamp(now),
-        expires_at: format_timestamp(expires),
-        expires_epoch: expires.unix_timestamp(),
+        requested_at: change.now.timestamp.clone(),
+        expires_at: expires.timestamp,
+        expires_epoch: expires.epoch,
     };
-    let item = store.set_pending_email(&change, &pending).await?;
+    let item = store
+        .set_pending_email(&change, &item, &pending, &state.email.confirmation_mails)
+        .await?;
     if let Err(error) = send_confirmation(state, &item, &email, &token).await {
         // Nobody may confirm a token that never reached the user.
         if let Err(withdrawal) = store
@@ -201,16 +204,10 @@ fn confirmation_page(request: &Request) -> Result<Response<Body>, ApiError> {
 
 async fn confirm(state: &State, user_id: UserId, raw_token: &str) -> Result<UserItem, ApiError> {
     let token = ConfirmationToken::parse(raw_token).ok_or(ApiError::InvalidToken)?;
-    let now = OffsetDateTime::now_utc();
     state
         .core
         .store
-        .confirm_email(
-            user_id,
-            &token.hash(),
-            now.unix_timestamp(),
-            &format_timestamp(now),
-        )
+        .confirm_email(user_id, &token.hash(), &Now::current())
         .await
 }
 

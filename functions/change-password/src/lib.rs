@@ -4,10 +4,10 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::config::{ConfigError, Env};
+use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::http::{finish, json_body, no_content, path_user_id};
 use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
-use shared::{ApiError, Caller, Core, CoreConfig, TenantRule, UserId, UserItem};
+use shared::{ApiError, Caller, Core, CoreConfig, Now, TenantRule, UserId, UserItem};
 
 pub struct Config {
     pub core: CoreConfig,
@@ -15,6 +15,10 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&Env::new(&ProcessEnv))
+    }
+
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             core: CoreConfig::load(env)?,
@@ -40,7 +44,7 @@ impl State {
         })
     }
 
-    pub async fn connect(config: &Config) -> Result<Self, ConfigError> {
+    pub fn connect(config: &Config) -> Result<Self, ConfigError> {
         Self::new(Core::connect(&config.core)?, config.passwords)
     }
 }
@@ -109,9 +113,8 @@ async fn self_service(
     })?;
     let store = &state.core.store;
     let rule = caller.subtree();
-    let item = store
-        .begin_password_check(user_id, rule, shared::unix_now())
-        .await?;
+    let now = Now::current();
+    let item = store.begin_password_check(user_id, rule, &now).await?;
     let Some(stored_hash) = item.password_hash.clone() else {
         return Err(ApiError::InvalidCurrentPassword);
     };
@@ -135,7 +138,7 @@ async fn self_service(
     };
     let new_hash = state.hasher.hash(new_password).await?;
     store
-        .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash)
+        .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash, &now)
         .await
 }
 
@@ -163,6 +166,6 @@ async fn administrative(
     let new_password = state.policy.check(&body.password, context(&item, None))?;
     let new_hash = state.hasher.hash(new_password).await?;
     store
-        .set_password_hash(user_id, rule, None, &new_hash)
+        .set_password_hash(user_id, rule, None, &new_hash, &Now::current())
         .await
 }

@@ -5,6 +5,7 @@ use lambda_http::{Body, Request, Response};
 use shared::http::{finish, path_user_id, user_response};
 use shared::{ApiError, Core};
 
+pub type Config = shared::CoreConfig;
 pub type State = Core;
 
 pub async fn handle(state: &State, request: Request) -> Response<Body> {

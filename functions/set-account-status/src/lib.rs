@@ -7,6 +7,7 @@ use shared::http::{finish, json_body, path_user_id, user_response};
 use shared::store::StatusChange;
 use shared::{ApiError, Core, Version};
 
+pub type Config = shared::CoreConfig;
 pub type State = Core;
 
 #[derive(Debug, Deserialize)]
@@ -44,7 +45,7 @@ async fn set_status(state: &State, request: &Request) -> Result<Response<Body>, 
             expected: body.version,
             enabled: body.enabled,
             acting_on_self,
-            now: shared::now_timestamp(),
+            now: shared::Now::current(),
         })
         .await?;
     Ok(user_response(&item))

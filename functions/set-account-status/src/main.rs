@@ -1,11 +1,11 @@
 use lambda_http::Error;
-use shared::CoreConfig;
+use set_account_status::{Config, State, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::runtime::init_tracing();
-    let config = CoreConfig::from_env().inspect_err(|e| tracing::error!("{e}"))?;
-    let state =
-        set_account_status::State::connect(&config).inspect_err(|e| tracing::error!("{e}"))?;
-    shared::runtime::serve(state, set_account_status::handle).await
+    shared::runtime::init_tracing()?;
+    let state = Config::from_env()
+        .and_then(|config| State::connect(&config))
+        .inspect_err(|e| tracing::error!("{e}"))?;
+    shared::runtime::serve(state, handle).await
 }

@@ -410,3 +410,53 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after() {
         "well before the Lambda timeout"
     );
 }
+
+#[tokio::test]
+async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let state = state(&fixture);
+        // A user with a pending change, as change-email stores it.
+        let id = UserId::new_random();
+        let user = shared::testing::new_user(id, "pending", "old@example.com", &fixture.customer);
+        let mut item = shared::UserItem::new(user.clone(), fixture.customer.clone());
+        let token = shared::token::ConfirmationToken::generate().unwrap();
+        let expires = shared::Now::current().later(3600);
+        item.pending_email = Some(shared::email::PendingEmail {
+            email: "new@new.example".into(),
+            token_hash: token.hash(),
+            requested_at: shared::Now::current().timestamp,
+            expires_at: expires.timestamp,
+            expires_epoch: expires.epoch,
+        });
+        shared::testing::put_user(fixture.store(), &item)
+            .await
+            .unwrap();
+        let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+
+        fixture.table.counter.reset();
+        let body = json!({"enabled": false, "version": 1});
+        let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(fixture.table.counter.get(), 1, "one write");
+        assert!(body_json(&response).get("pending_email_change").is_none());
+        assert!(body_json(&response).get("credentials_changed_at").is_none());
+        let stored = fixture.stored(user.id).await.unwrap();
+        assert!(stored.pending_email.is_none());
+        let marked = stored.credentials_changed_at.clone();
+        assert!(marked.is_some());
+
+        // Enabling again leaves the mark as it was.
+        let body = json!({"enabled": true, "version": 2});
+        let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            fixture
+                .stored(user.id)
+                .await
+                .unwrap()
+                .credentials_changed_at,
+            marked
+        );
+    }
+}

@@ -52,12 +52,15 @@ pub fn mint_dev_token(secret: &[u8], claims: &Claims, ttl_secs: i64) -> String {
     body["iss"] = json!(DEV_TOKEN_ISSUER);
     body["iat"] = json!(now);
     body["exp"] = json!(now + ttl_secs);
-    jsonwebtoken::encode(
+    let token = jsonwebtoken::encode(
         &Header::new(jsonwebtoken::Algorithm::HS256),
         &body,
         &EncodingKey::from_secret(secret),
     )
-    .expect("HS256 signing cannot fail")
+    .expect("HS256 signing cannot fail");
+    // The signature is what makes the token a credential.
+    super::logs::register(token.rsplit('.').next().unwrap_or_default());
+    token
 }
 
 /// API Gateway payload format.
@@ -122,6 +125,9 @@ impl Event {
     }
 
     pub fn query(mut self, name: &str, value: &str) -> Self {
+        if name == "token" {
+            super::logs::register_token(value);
+        }
         self.query.push((name.to_owned(), value.to_owned()));
         self
     }
@@ -149,7 +155,16 @@ impl Event {
     }
 
     /// A JSON body with `Content-Type: application/json`.
+    /// A JSON body; its passwords and tokens become secrets that no log may show.
     pub fn json(self, body: Value) -> Self {
+        for field in ["password", "current_password"] {
+            if let Some(password) = body.get(field).and_then(Value::as_str) {
+                super::logs::register(password);
+            }
+        }
+        if let Some(token) = body.get("token").and_then(Value::as_str) {
+            super::logs::register_token(token);
+        }
         self.body(&body.to_string(), Some("application/json"))
     }
 

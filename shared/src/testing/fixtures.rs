@@ -12,7 +12,7 @@ use super::table::TestTable;
 
 /// A user as the platform creates one: activated, enabled, version 1.
 pub fn new_user(id: UserId, login: &str, email: &str, path: &TenantPath) -> User {
-    let now = crate::now_timestamp();
+    let now = crate::Now::current().timestamp;
     User {
         id,
         login: login.to_owned(),
@@ -102,8 +102,6 @@ pub async fn put_tenant(store: &Store, path: &TenantPath, name: &str) -> Result<
 /// partner beside the first.
 pub struct Fixture {
     pub table: TestTable,
-    /// Secrets of this test that must never reach a log line (see [`super::logs`]).
-    secrets: std::sync::Mutex<Vec<String>>,
     pub partner: TenantPath,
     pub customer: TenantPath,
     pub sub_customer: TenantPath,
@@ -129,7 +127,6 @@ impl Fixture {
         super::logs::capture();
         Self {
             table,
-            secrets: Default::default(),
             partner,
             customer,
             sub_customer,
@@ -170,10 +167,9 @@ impl Fixture {
         let mut user = new_user(id, &login, &format!("{login}@example.com"), path);
         edit(&mut user);
         let mut item = UserItem::new(user.clone(), path.clone());
-        let hash = hash_password(password);
-        self.secret(password);
-        self.secret(hash.as_str().rsplit('$').next().unwrap_or_default());
-        item.password_hash = Some(hash);
+        // The hash is registered as a secret when it is written (see `super::logs`).
+        super::logs::register(password);
+        item.password_hash = Some(hash_password(password));
         put_user(self.store(), &item).await.expect("user");
         self.table.counter.reset();
         user
@@ -206,17 +202,6 @@ impl Fixture {
         self.table.counter.reset();
     }
 
-    /// Tells the fixture a secret of the test (a password, a token) that must never be
-    /// logged; checked when the fixture is dropped.
-    pub fn secret(&self, secret: impl Into<String>) {
-        let secret = secret.into();
-        if !secret.is_empty()
-            && let Ok(mut secrets) = self.secrets.lock()
-        {
-            secrets.push(secret);
-        }
-    }
-
     /// The stored item of a user, read directly.
     pub async fn stored(&self, id: UserId) -> Option<UserItem> {
         let item = self.store().get_user(id).await.expect("GetItem");
@@ -225,20 +210,51 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// Sets a list of numbers on a user item directly (an event log, say).
+    pub async fn set_numbers(&self, id: UserId, attribute: &str, values: &[i64]) {
+        let list = values
+            .iter()
+            .map(|value| AttributeValue::N(value.to_string()))
+            .collect();
+        self.store()
+            .client()
+            .update_item()
+            .table_name(self.store().table())
+            .key("pk", AttributeValue::S(UserItem::key(id)))
+            .update_expression("SET #list = :list")
+            .expression_attribute_names("#list", attribute)
+            .expression_attribute_values(":list", AttributeValue::L(list))
+            .send()
+            .await
+            .expect("UpdateItem");
+        self.table.counter.reset();
+    }
+
+    /// Sets `enabled` of a user item directly, as an operator's tool might.
+    pub async fn set_enabled_directly(&self, id: UserId, enabled: bool) {
+        self.store()
+            .client()
+            .update_item()
+            .table_name(self.store().table())
+            .key("pk", AttributeValue::S(UserItem::key(id)))
+            .update_expression("SET enabled = :enabled")
+            .expression_attribute_values(":enabled", AttributeValue::Bool(enabled))
+            .send()
+            .await
+            .expect("UpdateItem");
+        self.table.counter.reset();
+    }
+}
+
+/// The leak check: no secret registered in this process (see [`super::logs`]) may be in
+/// its logs.
 impl Drop for Fixture {
     fn drop(&mut self) {
         if std::thread::panicking() {
             return;
         }
-        let logs = super::logs::captured();
-        let secrets = self.secrets.lock().map(|s| s.clone()).unwrap_or_default();
-        let leaked = secrets
-            .iter()
-            .filter(|secret| logs.contains(secret.as_str()))
-            .count();
-        assert_eq!(
-            leaked, 0,
-            "{leaked} secret(s) of this test reached the logs"
-        );
+        let leaked = super::logs::leaks();
+        assert_eq!(leaked, 0, "{leaked} secret(s) reached the logs");
     }
 }

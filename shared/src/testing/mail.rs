@@ -13,7 +13,8 @@ pub struct ReceivedMail {
     pub token: String,
 }
 
-/// The messages in `dir`, oldest first (file names start with the time of sending).
+/// The messages in `dir`, oldest first (file names start with the time of sending). Their
+/// tokens become secrets that no log may show.
 pub fn received_mails(dir: &Path) -> Vec<ReceivedMail> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("the mail directory")
@@ -42,6 +43,7 @@ pub fn received_mails(dir: &Path) -> Vec<ReceivedMail> {
                 })
                 .expect("a confirmation link")
                 .to_owned();
+            super::logs::register_token(&token);
             ReceivedMail {
                 to: header("To"),
                 subject: header("Subject"),

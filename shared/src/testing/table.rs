@@ -12,7 +12,9 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use serde::Deserialize;
 
 use crate::store::Store;
@@ -59,6 +61,42 @@ impl Intercept for RequestCounter {
     }
 }
 
+/// Registers the secrets of every DynamoDB request and response body (see
+/// [`super::logs`]): whatever a test or a handler stores or reads is covered by the leak
+/// check without anyone naming it.
+#[derive(Clone, Debug, Default)]
+struct RegisterSecrets;
+
+impl Intercept for RegisterSecrets {
+    fn name(&self) -> &'static str {
+        "RegisterSecrets"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(body) = context.request().body().bytes() {
+            super::logs::register_secrets_in(body);
+        }
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(body) = context.response().body().bytes() {
+            super::logs::register_secrets_in(body);
+        }
+        Ok(())
+    }
+}
+
 /// A client for DynamoDB Local with the functions' timeouts and retries.
 pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
@@ -76,6 +114,7 @@ pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
         .timeout_config(crate::aws::timeouts())
         .retry_config(crate::aws::retries())
         .interceptor(counter.clone())
+        .interceptor(RegisterSecrets)
         .build();
     Client::from_conf(config)
 }

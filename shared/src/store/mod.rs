@@ -1,0 +1,121 @@
+//! The DynamoDB store.
+//!
+//! Every write that depends on what was read is a single conditional write: the condition
+//! checks existence, the caller's tenant rule and the expected `version` inside DynamoDB, and
+//! `ReturnValuesOnConditionCheckFailure = ALL_OLD` hands back the item as it was, so a failed
+//! write is explained (404, 409, no-op …) without a second request and without a window in
+//! which another writer could slip in.
+//!
+//! `write.rs` builds those writes and explains their failures, `errors.rs` sorts SDK
+//! failures into 503 and 500; the operations follow, one file per concern.
+
+mod email;
+mod errors;
+mod password;
+mod status;
+mod write;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::config::{ConfigError, CoreConfig};
+use crate::error::ApiError;
+use crate::ids::UserId;
+use crate::user::UserItem;
+
+pub use email::{DirectChange, EmailChange};
+pub use errors::sdk_error;
+pub use status::StatusChange;
+use write::UserWrite;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+/// What one conditional `UpdateItem` did.
+enum Written {
+    /// It applied: the item as it is now.
+    Applied(UserItem),
+    /// Its condition failed: the item as it was, if there is one.
+    Refused(Option<UserItem>),
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The store of a function: one client per cold start.
+    pub fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
+        let sdk = crate::aws::sdk_config(&config.region)?;
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(endpoint) = &config.dynamodb_endpoint {
+            dynamodb = dynamodb.endpoint_url(endpoint);
+        }
+        Ok(Self::new(
+            Client::from_conf(dynamodb.build()),
+            config.table_name.clone(),
+        ))
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One strongly consistent `GetItem`.
+    pub async fn get_user(&self, id: UserId) -> Result<Option<UserItem>, ApiError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(UserItem::key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        output.item.map(decode_user).transpose()
+    }
+
+    /// Sends one conditional `UpdateItem` to a user item.
+    async fn update_user(&self, id: UserId, write: UserWrite) -> Result<Written, ApiError> {
+        let (update, condition, names, values) = write.into_parts();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(UserItem::key(id)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output
+                    .attributes
+                    .ok_or_else(|| ApiError::internal("UpdateItem returned no attributes"))?;
+                Ok(Written::Applied(decode_user(item)?))
+            }
+            Err(error) => errors::condition_failure_item(error).map(Written::Refused),
+        }
+    }
+}
+
+fn decode_user(item: HashMap<String, AttributeValue>) -> Result<UserItem, ApiError> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| ApiError::internal(format!("malformed user item: {e}")))
+}

@@ -1,0 +1,112 @@
+//! The password hash and the log of current-password checks.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::write::{ATTEMPT_LOG, UserWrite, explain};
+use super::{Store, Written};
+use crate::error::{ApiError, Limited};
+use crate::ids::UserId;
+use crate::limit::PASSWORD_ATTEMPTS;
+use crate::now::Now;
+use crate::password::PasswordHashString;
+use crate::tenant::TenantRule;
+use crate::user::UserItem;
+
+impl Store {
+    /// Begins a check of the current password: logs it against [`PASSWORD_ATTEMPTS`] and
+    /// returns the user item (with its hash) in the same conditional `UpdateItem`.
+    ///
+    /// The attempt is logged before the password is verified, and the log is replaced only
+    /// while it is the one the limit was checked against, so concurrent guesses cannot slip
+    /// past the limit: each verification needs an entry that a conditional write granted.
+    /// The first write assumes an empty log (one request in the common case); a refused one
+    /// tells the real log, and the next write is made on it. Refused with 429 (and the
+    /// seconds until the lockout ends) once the limit is reached, 403 for a disabled account.
+    pub async fn begin_password_check(
+        &self,
+        user_id: UserId,
+        rule: TenantRule,
+        now: &Now,
+    ) -> Result<UserItem, ApiError> {
+        let mut seen = Vec::new();
+        // Each refusal means another check got its entry in between; after `max` of them
+        // the log is full and the limit answers. The bound only guards against a log that
+        // keeps being cleared by right passwords.
+        for _ in 0..PASSWORD_ATTEMPTS.max + 3 {
+            let log = PASSWORD_ATTEMPTS
+                .admit(&seen, now.epoch)
+                .map_err(|retry_after_secs| ApiError::TooManyAttempts {
+                    limited: Limited::PasswordAttempts,
+                    retry_after_secs,
+                })?;
+            let mut write = UserWrite::new("", rule, None);
+            write.condition("#enabled = :true");
+            write.replace_log(&ATTEMPT_LOG, &seen, &log);
+            let old = match self.update_user(user_id, write).await? {
+                Written::Applied(item) => return Ok(item),
+                Written::Refused(old) => explain(old, rule, None)?,
+            };
+            if !old.user.enabled {
+                return Err(ApiError::AccountDisabled);
+            }
+            seen = old.password_attempt_times;
+        }
+        Err(ApiError::Unavailable {
+            cause: "the password attempt log kept changing".into(),
+        })
+    }
+
+    /// Stores a new password hash, clears the attempt log and sets
+    /// `credentials_changed_at`, in one conditional write.
+    ///
+    /// Self-service passes `verified`, the hash the current password was verified against:
+    /// the write only happens while that hash is still stored and the account is enabled,
+    /// so of two concurrent changes exactly one wins (the other is told its current password
+    /// is no longer current), and a change verified just before the account was disabled
+    /// writes nothing. An API client's reset (`None`) may recover a disabled account.
+    pub async fn set_password_hash(
+        &self,
+        user_id: UserId,
+        rule: TenantRule,
+        verified: Option<&PasswordHashString>,
+        new_hash: &PasswordHashString,
+        now: &Now,
+    ) -> Result<(), ApiError> {
+        let mut write = UserWrite::new("SET #hash = :hash, #credentials = :now", rule, None);
+        write.update("REMOVE #attempts");
+        write.value(":hash", AttributeValue::S(new_hash.as_str().to_owned()));
+        write.now(now);
+        if let Some(verified) = verified {
+            write.condition("#enabled = :true");
+            write.condition("#hash = :verified_hash");
+            write.value(
+                ":verified_hash",
+                AttributeValue::S(verified.as_str().to_owned()),
+            );
+        }
+        match self.update_user(user_id, write).await? {
+            Written::Applied(_) => Ok(()),
+            Written::Refused(old) => {
+                let old = explain(old, rule, None)?;
+                if verified.is_some() && !old.user.enabled {
+                    Err(ApiError::AccountDisabled)
+                } else {
+                    Err(ApiError::InvalidCurrentPassword)
+                }
+            }
+        }
+    }
+
+    /// Clears the attempt log: the current password was right, though nothing changed.
+    pub async fn clear_password_attempts(
+        &self,
+        user_id: UserId,
+        rule: TenantRule,
+    ) -> Result<(), ApiError> {
+        let write = UserWrite::new("REMOVE #attempts", rule, None);
+        match self.update_user(user_id, write).await? {
+            Written::Applied(_) => Ok(()),
+            Written::Refused(old) => explain(old, rule, None).map(|_| ()),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Enabling and disabling an account.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::write::{UserWrite, explain};
+use super::{Store, Written};
+use crate::error::ApiError;
+use crate::ids::{UserId, Version};
+use crate::now::Now;
+use crate::tenant::TenantRule;
+use crate::user::UserItem;
+
+/// A request to enable or disable an account.
+#[derive(Clone, Debug)]
+pub struct StatusChange {
+    pub user_id: UserId,
+    /// Which users the caller may change.
+    pub rule: TenantRule,
+    pub expected: Version,
+    pub enabled: bool,
+    /// The caller is the user itself: a disabled account may not re-enable itself.
+    pub acting_on_self: bool,
+    pub now: Now,
+}
+
+impl Store {
+    /// One conditional `UpdateItem`: sets `enabled`, grows `version` by one. Disabling also
+    /// withdraws a pending email change (its link must not apply to a disabled account) and
+    /// sets `credentials_changed_at`, in the same write.
+    ///
+    /// Asking for the value the account already has, with the right version, changes
+    /// nothing and returns the user as it is.
+    pub async fn set_enabled(&self, change: &StatusChange) -> Result<UserItem, ApiError> {
+        let mut write = UserWrite::new(
+            "SET #enabled = :enabled, #version = #version + :one, #updated_at = :now",
+            change.rule,
+            Some(change.expected),
+        );
+        if !change.enabled {
+            write.update("SET #credentials = :now");
+            write.update("REMOVE #pending");
+        }
+        write.condition("#enabled <> :enabled");
+        if change.acting_on_self {
+            write.condition("#enabled = :true");
+        }
+        write.value(":enabled", AttributeValue::Bool(change.enabled));
+        write.now(&change.now);
+
+        let old = match self.update_user(change.user_id, write).await? {
+            Written::Applied(item) => return Ok(item),
+            Written::Refused(old) => explain(old, change.rule, Some(change.expected))?,
+        };
+        if change.acting_on_self && !old.user.enabled {
+            Err(ApiError::AccountDisabled)
+        } else if old.user.enabled == change.enabled {
+            Ok(old)
+        } else {
+            Err(ApiError::internal(
+                "status condition failed although the item satisfies it",
+            ))
+        }
+    }
+}

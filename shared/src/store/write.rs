@@ -1,0 +1,256 @@
+//! The conditional update of a user item, and the explanation of a failed one.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::error::ApiError;
+use crate::ids::Version;
+use crate::now::Now;
+use crate::tenant::TenantRule;
+use crate::user::UserItem;
+
+/// A conditional update of a user item. Every such write starts with the same conditions:
+/// the item exists, the caller's tenant rule admits it, and (for writes that change the user
+/// object) its `version` is the one the caller read.
+pub(super) struct UserWrite {
+    update: Vec<&'static str>,
+    conditions: Vec<Cow<'static, str>>,
+    values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl UserWrite {
+    /// Placeholder names → attribute names; only those the expressions use are sent,
+    /// since DynamoDB refuses unused ones.
+    const NAMES: &'static [(&'static str, &'static str)] = &[
+        ("#pk", "pk"),
+        ("#tenant_path", "tenant_path"),
+        ("#tenant_id", "tenant_id"),
+        ("#version", "version"),
+        ("#enabled", "enabled"),
+        ("#updated_at", "updated_at"),
+        ("#hash", "password_hash"),
+        ("#attempts", "password_attempt_times"),
+        ("#contact", "contact"),
+        ("#email", "email"),
+        ("#pending", "pending_email"),
+        ("#mails", "confirmation_mail_times"),
+        ("#token_hash", "token_hash"),
+        ("#expires", "expires_epoch"),
+        ("#activated", "activated"),
+        ("#credentials", "credentials_changed_at"),
+    ];
+
+    /// `expected`: the version the caller read, for writes that change the user object.
+    pub fn new(update: &'static str, rule: TenantRule, expected: Option<Version>) -> Self {
+        let mut write = Self::unscoped(update);
+        write.condition("contains(#tenant_path, :tenant)");
+        if let TenantRule::SubTenantsOf(_) = rule {
+            write.condition("#tenant_id <> :tenant");
+        }
+        write.value(":tenant", AttributeValue::S(rule.tenant().to_string()));
+        if let Some(expected) = expected {
+            write.condition("#version = :expected");
+            write.value(":expected", AttributeValue::N(expected.get().to_string()));
+        }
+        write
+    }
+
+    /// A write that only needs the item to exist: the confirmation, whose token is the
+    /// credential.
+    pub fn unscoped(update: &'static str) -> Self {
+        Self {
+            update: vec![update],
+            conditions: vec![Cow::Borrowed("attribute_exists(#pk)")],
+            values: vec![
+                (":one", AttributeValue::N("1".into())),
+                (":true", AttributeValue::Bool(true)),
+            ],
+        }
+    }
+
+    /// Adds a clause to the update expression (`SET …` or `REMOVE …`).
+    pub fn update(&mut self, clause: &'static str) {
+        self.update.push(clause);
+    }
+
+    pub fn condition(&mut self, condition: &'static str) {
+        self.conditions.push(Cow::Borrowed(condition));
+    }
+
+    pub fn value(&mut self, placeholder: &'static str, value: AttributeValue) {
+        self.values.push((placeholder, value));
+    }
+
+    /// Sets the platform timestamp `:now` (for `updated_at` and the like).
+    pub fn now(&mut self, now: &Now) {
+        self.value(":now", AttributeValue::S(now.timestamp.clone()));
+    }
+
+    /// Stores `log` as the event log `attribute`, only while the stored log is still `seen`:
+    /// the one a limit was checked against (see [`crate::limit`]).
+    pub fn replace_log(&mut self, attribute: &LogAttribute, seen: &[i64], log: &[i64]) {
+        let LogAttribute {
+            name,
+            value,
+            seen: seen_value,
+            set,
+        } = *attribute;
+        if seen.is_empty() {
+            self.conditions
+                .push(Cow::Owned(format!("attribute_not_exists({name})")));
+        } else {
+            self.conditions
+                .push(Cow::Owned(format!("{name} = {seen_value}")));
+            self.value(seen_value, numbers(seen));
+        }
+        self.update(set);
+        self.value(value, numbers(log));
+    }
+
+    fn uses(&self, placeholder: &str) -> bool {
+        self.update
+            .iter()
+            .copied()
+            .chain(self.conditions.iter().map(|c| c.as_ref()))
+            .any(|expression| mentions(expression, placeholder))
+    }
+
+    /// The update expression, the condition expression and their placeholders.
+    pub fn into_parts(
+        self,
+    ) -> (
+        String,
+        String,
+        HashMap<String, String>,
+        HashMap<String, AttributeValue>,
+    ) {
+        let names = Self::NAMES
+            .iter()
+            .filter(|(placeholder, _)| self.uses(placeholder))
+            .map(|(placeholder, name)| ((*placeholder).to_owned(), (*name).to_owned()))
+            .collect();
+        let values = self
+            .values
+            .iter()
+            .filter(|(placeholder, _)| self.uses(placeholder))
+            .map(|(placeholder, value)| ((*placeholder).to_owned(), value.clone()))
+            .collect();
+        (
+            update_expression(&self.update),
+            self.conditions.join(" AND "),
+            names,
+            values,
+        )
+    }
+}
+
+/// An attribute that holds an event log, with its placeholders.
+pub(super) struct LogAttribute {
+    name: &'static str,
+    value: &'static str,
+    seen: &'static str,
+    set: &'static str,
+}
+
+/// The times of current-password checks.
+pub(super) const ATTEMPT_LOG: LogAttribute = LogAttribute {
+    name: "#attempts",
+    value: ":attempts",
+    seen: ":seen_attempts",
+    set: "SET #attempts = :attempts",
+};
+
+/// The times of confirmation mails.
+pub(super) const MAIL_LOG: LogAttribute = LogAttribute {
+    name: "#mails",
+    value: ":mails",
+    seen: ":seen_mails",
+    set: "SET #mails = :mails",
+};
+
+/// Joins clauses into one update expression: every `SET` action after one `SET`, every
+/// `REMOVE` after one `REMOVE` (DynamoDB allows each keyword once).
+fn update_expression(clauses: &[&str]) -> String {
+    let mut set = Vec::new();
+    let mut remove = Vec::new();
+    for clause in clauses {
+        if let Some(actions) = clause.strip_prefix("SET ") {
+            set.push(actions);
+        } else if let Some(actions) = clause.strip_prefix("REMOVE ") {
+            remove.push(actions);
+        }
+    }
+    let mut expression = String::new();
+    if !set.is_empty() {
+        expression.push_str("SET ");
+        expression.push_str(&set.join(", "));
+    }
+    if !remove.is_empty() {
+        if !expression.is_empty() {
+            expression.push(' ');
+        }
+        expression.push_str("REMOVE ");
+        expression.push_str(&remove.join(", "));
+    }
+    expression
+}
+
+fn numbers(times: &[i64]) -> AttributeValue {
+    AttributeValue::L(
+        times
+            .iter()
+            .map(|at| AttributeValue::N(at.to_string()))
+            .collect(),
+    )
+}
+
+/// True when `expression` mentions `placeholder` as a whole token (`:one`, not `:ones`).
+fn mentions(expression: &str, placeholder: &str) -> bool {
+    expression.match_indices(placeholder).any(|(at, _)| {
+        expression[at + placeholder.len()..]
+            .chars()
+            .next()
+            .is_none_or(|next| !(next.is_ascii_alphanumeric() || next == '_'))
+    })
+}
+
+/// Why a conditional write to a user failed, when the reason is shared by every write:
+/// missing or outside the caller's reach (both 404, indistinguishable), or a stale version.
+/// Returns the old item when neither applies, for the operation's own reasons.
+pub(super) fn explain(
+    old: Option<UserItem>,
+    rule: TenantRule,
+    expected: Option<Version>,
+) -> Result<UserItem, ApiError> {
+    let old = old
+        .filter(|item| rule.admits(&item.tenant_path))
+        .ok_or(ApiError::NotFound)?;
+    if expected.is_some_and(|expected| old.user.version != expected) {
+        return Err(ApiError::VersionConflict {
+            current: old.user.version,
+        });
+    }
+    Ok(old)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clauses_join_into_one_set_and_one_remove() {
+        assert_eq!(
+            update_expression(&["SET a = :a", "REMOVE b", "SET c = :c", "REMOVE d"]),
+            "SET a = :a, c = :c REMOVE b, d"
+        );
+        assert_eq!(update_expression(&["REMOVE b"]), "REMOVE b");
+    }
+
+    #[test]
+    fn placeholders_are_matched_whole() {
+        assert!(mentions("SET a = :one", ":one"));
+        assert!(!mentions("SET a = :ones", ":one"));
+    }
+}
