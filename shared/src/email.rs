@@ -232,22 +232,16 @@ mod tests {
         assert_eq!(config.confirmation_url_base, "https://api.example.com");
         assert_eq!(config.token_ttl_secs, 86_400);
         assert_eq!(config.confirmation_mails, EmailConfig::mail_limit(60, 5));
-        let vars: &[(&str, &str)] = &[
-            ("CONFIRMATION_URL_BASE", "https://api.example.com"),
+        for (name, bad) in [
             ("EMAIL_CHANGE_DAILY_LIMIT", "0"),
-        ];
-        assert_eq!(
-            EmailConfig::load(&Env::new(&vars)).unwrap_err().name,
-            "EMAIL_CHANGE_DAILY_LIMIT"
-        );
-        let vars: &[(&str, &str)] = &[
-            ("CONFIRMATION_URL_BASE", "https://api.example.com"),
             ("EMAIL_CHANGE_COOLDOWN_SECONDS", "-1"),
-        ];
-        assert_eq!(
-            EmailConfig::load(&Env::new(&vars)).unwrap_err().name,
-            "EMAIL_CHANGE_COOLDOWN_SECONDS"
-        );
+        ] {
+            let vars: &[(&str, &str)] = &[
+                ("CONFIRMATION_URL_BASE", "https://api.example.com"),
+                (name, bad),
+            ];
+            assert_eq!(EmailConfig::load(&Env::new(&vars)).unwrap_err().name, name);
+        }
         for bad in [
             "api.example.com",
             "ftp://x.example",

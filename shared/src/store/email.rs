@@ -88,39 +88,36 @@ impl Store {
     ) -> Result<UserItem, ApiError> {
         let pending: AttributeValue = serde_dynamo::to_attribute_value(pending)
             .map_err(|e| ApiError::internal(format!("encoding a pending email: {e}")))?;
-        let mut seen = item.confirmation_mail_times.clone();
-        // A refusal with the right version means another request logged a mail in between;
-        // the cool-down or the daily limit then answers, so the loop ends within `max`.
-        for _ in 0..limit.max + 3 {
-            let log = limit
-                .admit(&seen, change.now.epoch)
-                .map_err(|retry_after_secs| ApiError::TooManyAttempts {
-                    limited: Limited::ConfirmationMails,
-                    retry_after_secs,
-                })?;
-            let mut write = UserWrite::new(
-                "SET #pending = :pending",
-                change.rule,
-                Some(change.expected),
-            );
-            write.replace_log(&MAIL_LOG, &seen, &log);
-            write.condition("#activated = :true");
-            if change.acting_on_self {
-                write.condition("#enabled = :true");
-            }
-            write.value(":pending", pending.clone());
-            let old = match self.update_user(change.user_id, write).await? {
-                Written::Applied(item) => return Ok(item),
-                Written::Refused(old) => explain(old, change.rule, Some(change.expected))?,
-            };
-            if change.acting_on_self && !old.user.enabled {
-                return Err(ApiError::AccountDisabled);
-            }
-            seen = old.confirmation_mail_times;
-        }
-        Err(ApiError::Unavailable {
-            cause: "the confirmation mail log kept changing".into(),
-        })
+        self.write_logged(
+            change.user_id,
+            limit,
+            Limited::ConfirmationMails,
+            &MAIL_LOG,
+            item.confirmation_mail_times.clone(),
+            &change.now,
+            || {
+                let mut write = UserWrite::new(
+                    "SET #pending = :pending",
+                    change.rule,
+                    Some(change.expected),
+                );
+                write.condition("#activated = :true");
+                if change.acting_on_self {
+                    write.condition("#enabled = :true");
+                }
+                write.value(":pending", pending.clone());
+                write
+            },
+            |old| {
+                let old = explain(old, change.rule, Some(change.expected))?;
+                if change.acting_on_self && !old.user.enabled {
+                    Err(ApiError::AccountDisabled)
+                } else {
+                    Ok(old)
+                }
+            },
+        )
+        .await
     }
 
     /// Removes a pending change if it is still the one with `token_hash` (its mail could not

@@ -21,14 +21,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::config::{ConfigError, CoreConfig};
-use crate::error::ApiError;
+use crate::error::{ApiError, Limited};
 use crate::ids::UserId;
+use crate::limit::SlidingLimit;
+use crate::now::Now;
 use crate::user::UserItem;
 
 pub use email::{DirectChange, EmailChange};
 pub use errors::sdk_error;
 pub use status::StatusChange;
-use write::UserWrite;
+use write::{LogAttribute, UserWrite};
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -85,6 +87,44 @@ impl Store {
             .await
             .map_err(|e| sdk_error("GetItem", e))?;
         output.item.map(decode_user).transpose()
+    }
+
+    /// A write limited by an event log (see [`crate::limit`]): admits the event to the log
+    /// `seen`, then sends `write` (made anew each time) with the new log, on the condition
+    /// that the stored log is still `seen`. A refusal is explained by `explain` (404, 409,
+    /// 403 …, or the item as it is); the item's log then becomes `seen` for the next try.
+    /// Each refusal of that kind means another request logged its event in between, so
+    /// within `limit.max` of them the limit itself answers (429); the bound only guards
+    /// against a log that keeps being cleared.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_logged(
+        &self,
+        user_id: UserId,
+        limit: &SlidingLimit,
+        limited: Limited,
+        log: &LogAttribute,
+        mut seen: Vec<i64>,
+        now: &Now,
+        write: impl Fn() -> UserWrite,
+        explain: impl Fn(Option<UserItem>) -> Result<UserItem, ApiError>,
+    ) -> Result<UserItem, ApiError> {
+        for _ in 0..limit.max + 3 {
+            let next = limit.admit(&seen, now.epoch).map_err(|retry_after_secs| {
+                ApiError::TooManyAttempts {
+                    limited,
+                    retry_after_secs,
+                }
+            })?;
+            let mut attempt = write();
+            attempt.replace_log(log, &seen, &next);
+            match self.update_user(user_id, attempt).await? {
+                Written::Applied(item) => return Ok(item),
+                Written::Refused(old) => seen = (log.read)(explain(old)?),
+            }
+        }
+        Err(ApiError::Unavailable {
+            cause: "an event log kept changing".into(),
+        })
     }
 
     /// Sends one conditional `UpdateItem` to a user item.

@@ -19,41 +19,37 @@ impl Store {
     /// The attempt is logged before the password is verified, and the log is replaced only
     /// while it is the one the limit was checked against, so concurrent guesses cannot slip
     /// past the limit: each verification needs an entry that a conditional write granted.
-    /// The first write assumes an empty log (one request in the common case); a refused one
-    /// tells the real log, and the next write is made on it. Refused with 429 (and the
-    /// seconds until the lockout ends) once the limit is reached, 403 for a disabled account.
+    /// Refused with 429 (and the seconds until the lockout ends) once the limit is reached,
+    /// 403 for a disabled account.
     pub async fn begin_password_check(
         &self,
         user_id: UserId,
         rule: TenantRule,
         now: &Now,
     ) -> Result<UserItem, ApiError> {
-        let mut seen = Vec::new();
-        // Each refusal means another check got its entry in between; after `max` of them
-        // the log is full and the limit answers. The bound only guards against a log that
-        // keeps being cleared by right passwords.
-        for _ in 0..PASSWORD_ATTEMPTS.max + 3 {
-            let log = PASSWORD_ATTEMPTS
-                .admit(&seen, now.epoch)
-                .map_err(|retry_after_secs| ApiError::TooManyAttempts {
-                    limited: Limited::PasswordAttempts,
-                    retry_after_secs,
-                })?;
-            let mut write = UserWrite::new("", rule, None);
-            write.condition("#enabled = :true");
-            write.replace_log(&ATTEMPT_LOG, &seen, &log);
-            let old = match self.update_user(user_id, write).await? {
-                Written::Applied(item) => return Ok(item),
-                Written::Refused(old) => explain(old, rule, None)?,
-            };
-            if !old.user.enabled {
-                return Err(ApiError::AccountDisabled);
-            }
-            seen = old.password_attempt_times;
-        }
-        Err(ApiError::Unavailable {
-            cause: "the password attempt log kept changing".into(),
-        })
+        // The first write assumes an empty log: one request in the common case.
+        self.write_logged(
+            user_id,
+            &PASSWORD_ATTEMPTS,
+            Limited::PasswordAttempts,
+            &ATTEMPT_LOG,
+            Vec::new(),
+            now,
+            || {
+                let mut write = UserWrite::new("", rule, None);
+                write.condition("#enabled = :true");
+                write
+            },
+            |old| {
+                let old = explain(old, rule, None)?;
+                if old.user.enabled {
+                    Ok(old)
+                } else {
+                    Err(ApiError::AccountDisabled)
+                }
+            },
+        )
+        .await
     }
 
     /// Stores a new password hash, clears the attempt log and sets

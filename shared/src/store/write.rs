@@ -96,6 +96,7 @@ impl UserWrite {
             value,
             seen: seen_value,
             set,
+            ..
         } = *attribute;
         if seen.is_empty() {
             self.conditions
@@ -152,6 +153,8 @@ pub(super) struct LogAttribute {
     value: &'static str,
     seen: &'static str,
     set: &'static str,
+    /// The log as an item holds it.
+    pub read: fn(UserItem) -> Vec<i64>,
 }
 
 /// The times of current-password checks.
@@ -160,6 +163,7 @@ pub(super) const ATTEMPT_LOG: LogAttribute = LogAttribute {
     value: ":attempts",
     seen: ":seen_attempts",
     set: "SET #attempts = :attempts",
+    read: |item| item.password_attempt_times,
 };
 
 /// The times of confirmation mails.
@@ -168,6 +172,7 @@ pub(super) const MAIL_LOG: LogAttribute = LogAttribute {
     value: ":mails",
     seen: ":seen_mails",
     set: "SET #mails = :mails",
+    read: |item| item.confirmation_mail_times,
 };
 
 /// Joins clauses into one update expression: every `SET` action after one `SET`, every

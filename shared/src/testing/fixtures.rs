@@ -217,29 +217,25 @@ impl Fixture {
             .iter()
             .map(|value| AttributeValue::N(value.to_string()))
             .collect();
-        self.store()
-            .client()
-            .update_item()
-            .table_name(self.store().table())
-            .key("pk", AttributeValue::S(UserItem::key(id)))
-            .update_expression("SET #list = :list")
-            .expression_attribute_names("#list", attribute)
-            .expression_attribute_values(":list", AttributeValue::L(list))
-            .send()
-            .await
-            .expect("UpdateItem");
-        self.table.counter.reset();
+        self.set_attribute(id, attribute, AttributeValue::L(list))
+            .await;
     }
 
     /// Sets `enabled` of a user item directly, as an operator's tool might.
     pub async fn set_enabled_directly(&self, id: UserId, enabled: bool) {
+        self.set_attribute(id, "enabled", AttributeValue::Bool(enabled))
+            .await;
+    }
+
+    async fn set_attribute(&self, id: UserId, attribute: &str, value: AttributeValue) {
         self.store()
             .client()
             .update_item()
             .table_name(self.store().table())
             .key("pk", AttributeValue::S(UserItem::key(id)))
-            .update_expression("SET enabled = :enabled")
-            .expression_attribute_values(":enabled", AttributeValue::Bool(enabled))
+            .update_expression("SET #attribute = :value")
+            .expression_attribute_names("#attribute", attribute)
+            .expression_attribute_values(":value", value)
             .send()
             .await
             .expect("UpdateItem");
