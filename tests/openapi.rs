@@ -9,6 +9,7 @@ mod support;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shared::UserId;
+use shared::runtime::respond;
 use shared::testing::{Claims, Event, Fixture, Payload, received_mails};
 use support::Functions;
 
@@ -228,7 +229,7 @@ async fn every_handler_answers_as_documented() {
             "GET",
             user_path,
             *expected,
-            &get_user::handle(get_state, event.request()).await,
+            &respond(get_state, event.request()).await,
         );
     }
     for (body, expected) in [
@@ -243,7 +244,7 @@ async fn every_handler_answers_as_documented() {
             "PUT",
             status_path,
             expected,
-            &set_account_status::handle(status_state, event.request()).await,
+            &respond(status_state, event.request()).await,
         );
     }
     let event = v2("PUT", status_path, user.id)
@@ -254,7 +255,7 @@ async fn every_handler_answers_as_documented() {
         "PUT",
         status_path,
         415,
-        &set_account_status::handle(status_state, event.request()).await,
+        &respond(status_state, event.request()).await,
     );
     for (body, expected) in [
         (json!({"password": "short", "current_password": old}), 400),
@@ -273,7 +274,7 @@ async fn every_handler_answers_as_documented() {
             "POST",
             password_path,
             expected,
-            &change_password::handle(password_state, event.request()).await,
+            &respond(password_state, event.request()).await,
         );
     }
     for (id, claims, body, expected) in [
@@ -315,7 +316,7 @@ async fn every_handler_answers_as_documented() {
             "PUT",
             email_path,
             expected,
-            &change_email::handle(email_state, event.request()).await,
+            &respond(email_state, event.request()).await,
         );
     }
     let token = received_mails(mail_dir)
@@ -331,7 +332,7 @@ async fn every_handler_answers_as_documented() {
             "GET",
             confirm_path,
             expected,
-            &change_email::handle(email_state, event.request()).await,
+            &respond(email_state, event.request()).await,
         );
     }
     for (event, expected) in [
@@ -356,7 +357,7 @@ async fn every_handler_answers_as_documented() {
             "POST",
             confirm_path,
             expected,
-            &change_email::handle(email_state, event.request()).await,
+            &respond(email_state, event.request()).await,
         );
     }
 }

@@ -869,8 +869,14 @@ async fn the_authorisation_matrix() {
             secret: shared::config::DevSecret::new(shared::testing::TEST_DEV_SECRET.into())
                 .expect("secret"),
         };
-        dev.get = Core::new(fixture.store().clone(), Authenticator::new(&mode));
-        dev.status = Core::new(fixture.store().clone(), Authenticator::new(&mode));
+        dev.get = get_user::State(Core::new(
+            fixture.store().clone(),
+            Authenticator::new(&mode),
+        ));
+        dev.status = set_account_status::State(Core::new(
+            fixture.store().clone(),
+            Authenticator::new(&mode),
+        ));
         dev.password.core = Core::new(fixture.store().clone(), Authenticator::new(&mode));
         dev.email.core = Core::new(fixture.store().clone(), Authenticator::new(&mode));
         dev

@@ -12,6 +12,7 @@ use lambda_http::{Body, Response};
 use shared::email::{EmailAddress, EmailConfig};
 use shared::mail::Mailer;
 use shared::password::PasswordConfig;
+use shared::runtime::respond;
 use shared::testing::{Event, Payload, TEST_DEV_SECRET, received_mails};
 use shared::{AuthMode, Authenticator, Core, Store};
 
@@ -161,8 +162,8 @@ impl Route {
 
 /// Every function's handler, with state built as in `main.rs`.
 pub struct Functions {
-    pub get: Core,
-    pub status: Core,
+    pub get: get_user::State,
+    pub status: set_account_status::State,
     pub password: change_password::State,
     pub email: change_email::State,
     pub mail_dir: PathBuf,
@@ -174,8 +175,8 @@ impl Functions {
         let mail_dir = std::env::temp_dir().join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&mail_dir).expect("mail dir");
         Self {
-            get: core(),
-            status: core(),
+            get: get_user::State(core()),
+            status: set_account_status::State(core()),
             password: change_password::State::new(core(), PasswordConfig::default())
                 .expect("state"),
             email: change_email::State {
@@ -197,11 +198,11 @@ impl Functions {
     pub async fn call(&self, route: Route, event: &Event) -> Response<Body> {
         let request = event.request();
         match route {
-            Route::Get => get_user::handle(&self.get, request).await,
-            Route::Status => set_account_status::handle(&self.status, request).await,
-            Route::Password => change_password::handle(&self.password, request).await,
+            Route::Get => respond(&self.get, request).await,
+            Route::Status => respond(&self.status, request).await,
+            Route::Password => respond(&self.password, request).await,
             Route::Email | Route::ConfirmPage | Route::Confirm => {
-                change_email::handle(&self.email, request).await
+                respond(&self.email, request).await
             }
         }
     }

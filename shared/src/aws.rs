@@ -19,7 +19,7 @@ use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use crate::config::{ConfigError, Env};
+use crate::config::{AwsRegion, ConfigError};
 
 /// Amazon Root CA 1–4 and Starfield Services Root CA G2, as published at
 /// <https://www.amazontrust.com/repository/> (copied from Debian's ca-certificates).
@@ -35,33 +35,6 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// The region every function runs in (Lambda sets `AWS_REGION`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsRegion(String);
-
-impl AwsRegion {
-    pub const VAR: &'static str = "AWS_REGION";
-
-    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        env.parsed(Self::VAR, None, |raw| {
-            let valid = (2..=32).contains(&raw.len())
-                && raw
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if valid {
-                Ok(Some(Self(raw.to_owned())))
-            } else {
-                Err(format!("{raw:?} is not an AWS region (like us-east-1)"))
-            }
-        })?
-        .ok_or_else(|| ConfigError::new(Self::VAR, "is required".to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// The HTTPS client of every AWS client: rustls, Amazon Trust Services roots only.
 pub fn http_client() -> Result<SharedHttpClient, String> {
@@ -95,7 +68,7 @@ pub fn sdk_config(region: &AwsRegion) -> Result<SdkConfig, ConfigError> {
     let http = http_client().map_err(|e| ConfigError::new(BUILT_IN_ROOTS, e))?;
     Ok(SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.0.clone()))
+        .region(Region::new(region.as_str().to_owned()))
         .credentials_provider(SharedCredentialsProvider::new(
             EnvironmentVariableCredentialsProvider::new(),
         ))

@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::aws::AwsRegion;
-
 /// Where configuration comes from: the process environment in Lambda, a map in tests.
 pub trait Source {
     fn get(&self, name: &str) -> Option<String>;
@@ -108,6 +106,33 @@ impl<'a> Env<'a> {
                 ))
             }
         })
+    }
+}
+
+/// The region every function runs in (Lambda sets `AWS_REGION`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsRegion(String);
+
+impl AwsRegion {
+    pub const VAR: &'static str = "AWS_REGION";
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        env.parsed(Self::VAR, None, |raw| {
+            let valid = (2..=32).contains(&raw.len())
+                && raw
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if valid {
+                Ok(Some(Self(raw.to_owned())))
+            } else {
+                Err(format!("{raw:?} is not an AWS region (like us-east-1)"))
+            }
+        })?
+        .ok_or_else(|| ConfigError::new(Self::VAR, "is required".to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

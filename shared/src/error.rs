@@ -1,8 +1,8 @@
 //! The one error type of the functions, and its one rendering as RFC 9457 problem details.
 //!
 //! Handlers return `Result<_, ApiError>` and use `?`; [`ApiError::to_response`] is the only
-//! place that turns an error into HTTP. Details meant for operators (SDK errors, causes of
-//! 500s) go to `tracing`, never into a body.
+//! place that turns an error into problem+json. Details meant for operators (SDK errors,
+//! causes of 500s) are logged by `runtime::respond`, never put into a body.
 
 use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Response};
@@ -161,7 +161,8 @@ impl ApiError {
         }
     }
 
-    fn title(&self) -> &'static str {
+    /// A short summary a person can read (problem `title`, page heading).
+    pub fn title(&self) -> &'static str {
         match self {
             ApiError::Validation { .. } => "The request is not valid",
             ApiError::PasswordPolicy { .. } => "The new password breaks the password policy",
@@ -183,7 +184,7 @@ impl ApiError {
     }
 
     /// What the caller reads in `detail`: specific, but never internals.
-    fn detail(&self) -> String {
+    pub fn detail(&self) -> String {
         match self {
             ApiError::Validation { detail, .. } => detail.clone(),
             ApiError::PasswordPolicy { errors } => format!(
@@ -228,7 +229,7 @@ impl ApiError {
         }
     }
 
-    fn retry_after_secs(&self) -> Option<u64> {
+    pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::TooManyAttempts {
                 retry_after_secs, ..
@@ -241,18 +242,6 @@ impl ApiError {
     /// The problem+json response. `instance` is the request path.
     pub fn to_response(&self, instance: &str) -> Response<Body> {
         let status = self.status();
-        if status.is_server_error() {
-            // The one place where causes are logged; they never contain secrets because no
-            // error is built from a password, hash or token.
-            tracing::error!(status = status.as_u16(), slug = self.slug(), error = %self, "request failed");
-        } else {
-            tracing::info!(
-                status = status.as_u16(),
-                slug = self.slug(),
-                "request refused"
-            );
-        }
-
         let mut body = json!({
             "type": format!("{PROBLEM_TYPE_BASE}{}", self.slug()),
             "title": self.title(),

@@ -122,23 +122,6 @@ pub fn no_content() -> Response<Body> {
     response
 }
 
-/// Turns a handler's result into the response, rendering errors as problem+json, and logs
-/// one line per request (method, path, status — never the query, headers or body).
-pub fn finish(request: &Request, result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    let path = request.uri().path();
-    let response = match result {
-        Ok(response) => response,
-        Err(error) => error.to_response(path),
-    };
-    tracing::info!(
-        method = %request.method(),
-        path,
-        status = response.status().as_u16(),
-        "request handled"
-    );
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

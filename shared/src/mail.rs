@@ -8,7 +8,7 @@ use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use crate::aws::AwsRegion;
+use crate::config::AwsRegion;
 use crate::config::{ConfigError, Env};
 use crate::email::EmailAddress;
 use crate::error::ApiError;

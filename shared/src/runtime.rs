@@ -1,9 +1,11 @@
-//! What every `main.rs` does: set up logging, and serve a handler with state built once per
-//! cold start.
+//! What every `main.rs` does: set up logging, and serve a [`Function`] whose state is built
+//! once per cold start.
 
 use std::future::Future;
 
 use lambda_http::{Body, Error, Request, Response, service_fn};
+
+use crate::error::ApiError;
 
 use crate::caller::Authenticator;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
@@ -66,20 +68,73 @@ pub fn init_tracing() -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// One Lambda function: its configuration, its state (built once per cold start) and its
+/// handler, a plain async function of (state, request) that tests call directly.
+pub trait Function: Sized + Send + Sync + 'static {
+    type Config;
+
+    /// The configuration from the process environment, checked.
+    fn config() -> Result<Self::Config, ConfigError>;
+
+    /// The state of an execution environment: clients and settings, built synchronously.
+    fn connect(config: &Self::Config) -> Result<Self, ConfigError>;
+
+    fn handle(
+        &self,
+        request: &Request,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+
+    /// How an error is shown: problem+json, unless the function serves pages.
+    fn render_error(&self, request: &Request, error: &ApiError) -> Response<Body> {
+        error.to_response(request.uri().path())
+    }
+}
+
+/// What every `main.rs` runs: logging, configuration and state once per cold start (a
+/// failed start is logged, naming the variable), then the Lambda runtime loop.
+pub async fn run<F: Function>() -> Result<(), Error> {
+    init_tracing()?;
+    let function = F::config()
+        .and_then(|config| F::connect(&config))
+        .inspect_err(|e| tracing::error!("{e}"))?;
+    serve(function).await
+}
+
 /// Runs the Lambda runtime loop. The state lives as long as the execution environment, so it
 /// is leaked once instead of being reference-counted on every request.
-pub async fn serve<S, H, F>(state: S, handler: H) -> Result<(), Error>
-where
-    S: Send + Sync + 'static,
-    H: Fn(&'static S, Request) -> F,
-    F: Future<Output = Response<Body>> + Send,
-{
-    let state: &'static S = Box::leak(Box::new(state));
-    lambda_http::run(service_fn(|request: Request| {
-        let response = handler(state, request);
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
+pub async fn serve<F: Function>(function: F) -> Result<(), Error> {
+    let function: &'static F = Box::leak(Box::new(function));
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, std::convert::Infallible>(respond(function, request).await)
     }))
     .await
+}
+
+/// One request through a function: the handler's answer, or its error rendered, and one log
+/// line (method, path, status and, for errors, the slug and for 5xx the cause — never the
+/// query, headers or body).
+pub async fn respond<F: Function>(function: &F, request: Request) -> Response<Body> {
+    let result = function.handle(&request).await;
+    let method = request.method();
+    let path = request.uri().path();
+    match result {
+        Ok(response) => {
+            tracing::info!(%method, path, status = response.status().as_u16(), "request handled");
+            response
+        }
+        Err(error) => {
+            let status = error.status().as_u16();
+            let slug = error.slug();
+            if error.status().is_server_error() {
+                // Causes never contain secrets: no error is built from a password, hash or
+                // token.
+                tracing::error!(%method, path, status, slug, error = %error, "request failed");
+            } else {
+                tracing::info!(%method, path, status, slug, "request refused");
+            }
+            function.render_error(&request, &error)
+        }
+    }
 }
 
 /// What the simplest functions need: the store and the authenticator.

@@ -13,10 +13,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
 use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::email::{EmailAddress, EmailConfig, PendingEmail};
-use shared::http::{
-    body_bytes, finish, json_body, media_type, parse_json, path_user_id, user_response,
-};
+use shared::http::{body_bytes, json_body, media_type, path_user_id, user_response};
 use shared::mail::{Mail, MailConfig, Mailer};
+use shared::runtime::Function;
 use shared::store::{DirectChange, EmailChange};
 use shared::token::ConfirmationToken;
 use shared::{ApiError, Core, CoreConfig, Now, UserId, UserItem, Version};
@@ -31,10 +30,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::load(&Env::new(&ProcessEnv))
-    }
-
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             core: CoreConfig::load(env)?,
@@ -48,16 +43,6 @@ pub struct State {
     pub core: Core,
     pub email: EmailConfig,
     pub mailer: Mailer,
-}
-
-impl State {
-    pub fn connect(config: &Config) -> Result<Self, ConfigError> {
-        Ok(Self {
-            core: Core::connect(&config.core)?,
-            email: config.email.clone(),
-            mailer: Mailer::connect(&config.mail, &config.core.region)?,
-        })
-    }
 }
 
 #[derive(Deserialize)]
@@ -79,19 +64,45 @@ struct TokenRequest {
     token: String,
 }
 
-pub async fn handle(state: &State, request: Request) -> Response<Body> {
-    let confirmation = request.uri().path().ends_with("/email/confirmation");
-    let is_form = media_type(&request).as_deref() == Some(FORM);
-    let response = match (request.method().clone(), confirmation) {
-        (Method::PUT, false) => request_change(state, &request).await,
-        (Method::GET, true) => confirmation_page(&request).or_else(|e| Ok(error_page(&e))),
-        (Method::POST, true) if is_form => confirm_form(state, &request)
-            .await
-            .or_else(|e| Ok(error_page(&e))),
-        (Method::POST, true) => confirm_json(state, &request).await,
-        _ => Err(ApiError::NotFound),
-    };
-    finish(&request, response)
+/// The confirmation routes that a person's browser opens: their errors are pages too.
+fn is_page(request: &Request) -> bool {
+    request.uri().path().ends_with("/email/confirmation")
+        && (request.method() == Method::GET || media_type(request).as_deref() == Some(FORM))
+}
+
+impl Function for State {
+    type Config = Config;
+
+    fn config() -> Result<Config, ConfigError> {
+        Config::load(&Env::new(&ProcessEnv))
+    }
+
+    fn connect(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self {
+            core: Core::connect(&config.core)?,
+            email: config.email.clone(),
+            mailer: Mailer::connect(&config.mail, &config.core.region)?,
+        })
+    }
+
+    async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let confirmation = request.uri().path().ends_with("/email/confirmation");
+        match (request.method().clone(), confirmation) {
+            (Method::PUT, false) => request_change(self, request).await,
+            (Method::GET, true) => confirmation_page(request),
+            (Method::POST, true) if is_page(request) => confirm_form(self, request).await,
+            (Method::POST, true) => confirm_json(self, request).await,
+            _ => Err(ApiError::NotFound),
+        }
+    }
+
+    fn render_error(&self, request: &Request, error: &ApiError) -> Response<Body> {
+        if is_page(request) {
+            error_page(error)
+        } else {
+            error.to_response(request.uri().path())
+        }
+    }
 }
 
 async fn request_change(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -232,15 +243,10 @@ async fn confirm_form(state: &State, request: &Request) -> Result<Response<Body>
 
 /// An error of the confirmation pages, as a page a person can read.
 fn error_page(error: &ApiError) -> Response<Body> {
-    // Render once as problem+json to log it and reuse its wording, then as HTML.
-    let problem = error.to_response("");
-    let status = problem.status();
-    let detail: serde_json::Value = parse_json(problem.body().as_ref()).unwrap_or_default();
-    let text = |key: &str| detail[key].as_str().unwrap_or_default().to_owned();
     html(
-        status,
-        &escape(&text("title")),
-        &format!("<p>{}.</p>", escape(&text("detail"))),
+        error.status(),
+        &escape(error.title()),
+        &format!("<p>{}.</p>", escape(&error.detail())),
     )
 }
 

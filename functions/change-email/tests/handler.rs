@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use change_email::{FORM, MAIL_SUBJECT, State, handle};
+use change_email::{FORM, MAIL_SUBJECT, State};
 use serde_json::json;
 use shared::email::{EmailAddress, EmailConfig};
 use shared::limit::SlidingLimit;
 use shared::mail::Mailer;
+use shared::runtime::respond;
 use shared::store::StatusChange;
 use shared::testing::{
     Claims, Event, Fixture, Payload, ReceivedMail, assert_problem, body_json, received_mails,
@@ -79,7 +80,7 @@ async fn an_account_that_is_not_activated_changes_at_once_in_one_request() {
         let user = fixture
             .user_with(&fixture.customer, |u| u.activated = false)
             .await;
-        let response = handle(
+        let response = respond(
             &state,
             put(
                 payload,
@@ -122,7 +123,7 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
         let old_email = user.contact.email.clone();
 
         // Request: 200, the address and version stay, a pending change is shown.
-        let response = handle(
+        let response = respond(
             &state,
             put(payload, user.id, &own(&user), NEW_EMAIL, 1).request(),
         )
@@ -167,7 +168,7 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
         let page = Event::new(payload, "GET", CONFIRM_ROUTE)
             .user_id(user.id)
             .query("token", &mail.token);
-        let response = handle(&state, page.request()).await;
+        let response = respond(&state, page.request()).await;
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.headers()["content-type"],
@@ -184,7 +185,7 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
 
         // Pressing the button: the new address, version + 1, in one request.
         fixture.table.counter.reset();
-        let response = handle(
+        let response = respond(
             &state,
             confirm_json(payload, user.id, &mail.token).request(),
         )
@@ -200,7 +201,7 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
         assert!(stored.pending_email.is_none());
 
         // The token works once.
-        let response = handle(
+        let response = respond(
             &state,
             confirm_json(payload, user.id, &mail.token).request(),
         )
@@ -215,7 +216,7 @@ async fn the_page_form_confirms_and_answers_with_pages() {
     let dir = mail_dir();
     let state = state_with(&fixture, &dir);
     let user = fixture.user(&fixture.customer).await;
-    handle(
+    respond(
         &state,
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
@@ -226,7 +227,7 @@ async fn the_page_form_confirms_and_answers_with_pages() {
             .user_id(user.id)
             .body(&format!("token={token}"), Some(FORM))
     };
-    let response = handle(&state, form(&token).request()).await;
+    let response = respond(&state, form(&token).request()).await;
     assert_eq!(response.status(), 200);
     assert!(String::from_utf8_lossy(response.body().as_ref()).contains("confirmed"));
     assert_eq!(
@@ -234,14 +235,14 @@ async fn the_page_form_confirms_and_answers_with_pages() {
         NEW_EMAIL
     );
 
-    let response = handle(&state, form(&token).request()).await;
+    let response = respond(&state, form(&token).request()).await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         response.headers()["content-type"],
         "text/html; charset=utf-8"
     );
     for bad in ["", "x", "<script>alert(1)</script>"] {
-        let response = handle(&state, form(bad).request()).await;
+        let response = respond(&state, form(bad).request()).await;
         assert_eq!(response.status(), 400);
         assert!(!String::from_utf8_lossy(response.body().as_ref()).contains("<script>"));
     }
@@ -255,7 +256,7 @@ async fn a_newer_request_replaces_the_older_token() {
     let state = limited_state(&fixture, &dir, EmailConfig::mail_limit(0, 5));
     let user = fixture.user(&fixture.customer).await;
     for email in ["first@new.example", "second@new.example"] {
-        let response = handle(
+        let response = respond(
             &state,
             put(Payload::V1, user.id, &own(&user), email, 1).request(),
         )
@@ -265,13 +266,13 @@ async fn a_newer_request_replaces_the_older_token() {
     let received = mails(&fixture, &dir);
     assert_eq!(received.len(), 2);
     assert!(received[1].text.contains("second@new.example"));
-    let response = handle(
+    let response = respond(
         &state,
         confirm_json(Payload::V2, user.id, &received[0].token).request(),
     )
     .await;
     assert_problem(&response, 400, "invalid-token");
-    let response = handle(
+    let response = respond(
         &state,
         confirm_json(Payload::V2, user.id, &received[1].token).request(),
     )
@@ -289,7 +290,7 @@ async fn an_expired_token_is_gone() {
     let dir = mail_dir();
     let state = state_with(&fixture, &dir);
     let user = fixture.user(&fixture.customer).await;
-    handle(
+    respond(
         &state,
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
@@ -302,7 +303,7 @@ async fn an_expired_token_is_gone() {
             shared::Now::current().epoch - 1,
         )
         .await;
-    let response = handle(&state, confirm_json(Payload::V1, user.id, &token).request()).await;
+    let response = respond(&state, confirm_json(Payload::V1, user.id, &token).request()).await;
     assert_problem(&response, 410, "token-expired");
     assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
 }
@@ -313,14 +314,14 @@ async fn concurrent_confirmations_of_one_token_have_one_winner() {
     let dir = mail_dir();
     let state = state_with(&fixture, &dir);
     let user = fixture.user(&fixture.customer).await;
-    handle(
+    respond(
         &state,
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
     .await;
     let token = mails(&fixture, &dir).remove(0).token;
     let confirmations =
-        (0..10).map(|_| handle(&state, confirm_json(Payload::V2, user.id, &token).request()));
+        (0..10).map(|_| respond(&state, confirm_json(Payload::V2, user.id, &token).request()));
     let responses = futures::future::join_all(confirmations).await;
     let ok = responses.iter().filter(|r| r.status() == 200).count();
     let invalid = responses.iter().filter(|r| r.status() == 400).count();
@@ -340,7 +341,7 @@ async fn a_mail_that_cannot_be_sent_is_a_503_and_leaves_no_token() {
         *dir = not_a_dir;
     }
     let user = fixture.user(&fixture.customer).await;
-    let response = handle(
+    let response = respond(
         &state,
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
@@ -370,7 +371,7 @@ async fn who_may_change_whose_email() {
     for payload in PAYLOADS {
         let current = fixture.stored(target.id).await.unwrap().user.version.get();
         // Another user without users:write: 403.
-        let response = handle(
+        let response = respond(
             &state,
             put(
                 payload,
@@ -385,7 +386,7 @@ async fn who_may_change_whose_email() {
         assert_problem(&response, 403, "forbidden");
         // A client outside the subtree: 404, even with a wrong version.
         let outsider = Claims::client("globex", fixture.other_partner.tenant(), "users:write");
-        let response = handle(
+        let response = respond(
             &state,
             put(payload, target.id, &outsider, "x@new.example", current + 5).request(),
         )
@@ -393,7 +394,7 @@ async fn who_may_change_whose_email() {
         assert_problem(&response, 404, "not-found");
         // A stale version: 409 with the current one.
         let admin = Claims::client("partner", fixture.partner.tenant(), "users:write");
-        let response = handle(
+        let response = respond(
             &state,
             put(payload, target.id, &admin, "x@new.example", current + 1).request(),
         )
@@ -403,7 +404,7 @@ async fn who_may_change_whose_email() {
             current
         );
         // The admin with the right version: changed at once (not activated).
-        let response = handle(
+        let response = respond(
             &state,
             put(payload, target.id, &admin, "x@new.example", current).request(),
         )
@@ -411,7 +412,7 @@ async fn who_may_change_whose_email() {
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(&response)["version"], current + 1);
         // A disabled account cannot change its own address.
-        let response = handle(
+        let response = respond(
             &state,
             put(payload, disabled.id, &own(&disabled), "y@new.example", 1).request(),
         )
@@ -421,7 +422,7 @@ async fn who_may_change_whose_email() {
         let event = Event::new(payload, "PUT", PUT_ROUTE)
             .user_id(target.id)
             .json(json!({"contact": {"email": "z@new.example"}, "version": 1}));
-        assert_problem(&handle(&state, event.request()).await, 401, "unauthorized");
+        assert_problem(&respond(&state, event.request()).await, 401, "unauthorized");
     }
     assert_eq!(fixture.stored(disabled.id).await.unwrap().user, disabled);
     assert!(mails(&fixture, &dir).is_empty());
@@ -446,7 +447,7 @@ async fn bad_addresses_and_bodies_are_refused() {
             "john@exa_mple.com",
         ] {
             let response =
-                handle(&state, put(payload, user.id, &own(&user), bad, 1).request()).await;
+                respond(&state, put(payload, user.id, &own(&user), bad, 1).request()).await;
             let problem = assert_problem(&response, 400, "validation-error");
             assert_eq!(problem["errors"][0]["field"], "contact.email", "{bad:?}");
         }
@@ -462,7 +463,7 @@ async fn bad_addresses_and_bodies_are_refused() {
                 .claims(&own(&user))
                 .json(body.clone());
             assert_problem(
-                &handle(&state, event.request()).await,
+                &respond(&state, event.request()).await,
                 400,
                 "validation-error",
             );
@@ -487,10 +488,10 @@ async fn malformed_or_unknown_tokens_are_invalid() {
             &well_formed_unknown,
             "../../etc/passwd",
         ] {
-            let response = handle(&state, confirm_json(payload, user.id, token).request()).await;
+            let response = respond(&state, confirm_json(payload, user.id, token).request()).await;
             assert_problem(&response, 400, "invalid-token");
         }
-        let response = handle(
+        let response = respond(
             &state,
             confirm_json(payload, UserId::new_random(), &well_formed_unknown).request(),
         )
@@ -500,7 +501,7 @@ async fn malformed_or_unknown_tokens_are_invalid() {
             .user_id(user.id)
             .json(json!({}));
         assert_problem(
-            &handle(&state, event.request()).await,
+            &respond(&state, event.request()).await,
             400,
             "validation-error",
         );
@@ -508,12 +509,12 @@ async fn malformed_or_unknown_tokens_are_invalid() {
             .user_id(user.id)
             .body("token", Some("text/plain"));
         assert_problem(
-            &handle(&state, event.request()).await,
+            &respond(&state, event.request()).await,
             415,
             "unsupported-media-type",
         );
         let page = Event::new(payload, "GET", CONFIRM_ROUTE).user_id(user.id);
-        let response = handle(&state, page.request()).await;
+        let response = respond(&state, page.request()).await;
         assert_eq!(response.status(), 400);
         assert_eq!(
             response.headers()["content-type"],
@@ -530,7 +531,7 @@ async fn two_requests_within_a_minute_send_one_mail_then_429() {
         let dir = mail_dir();
         let state = state_with(&fixture, &dir);
         let user = fixture.user(&fixture.customer).await;
-        let first = handle(
+        let first = respond(
             &state,
             put(payload, user.id, &own(&user), NEW_EMAIL, 1).request(),
         )
@@ -540,7 +541,7 @@ async fn two_requests_within_a_minute_send_one_mail_then_429() {
         assert!(pending.is_some());
 
         fixture.table.counter.reset();
-        let second = handle(
+        let second = respond(
             &state,
             put(payload, user.id, &own(&user), "other@new.example", 1).request(),
         )
@@ -573,7 +574,7 @@ async fn twenty_concurrent_requests_send_exactly_one_mail() {
     let state = state_with(&fixture, &dir);
     let user = fixture.user(&fixture.customer).await;
     let requests = (0..20).map(|i| {
-        handle(
+        respond(
             &state,
             put(
                 Payload::V2,
@@ -623,14 +624,14 @@ async fn at_most_the_daily_limit_of_mails_in_any_24_hours() {
         )
         .await;
     for _ in 0..3 {
-        let response = handle(
+        let response = respond(
             &state,
             put(Payload::V1, user.id, &own(&user), NEW_EMAIL, 1).request(),
         )
         .await;
         assert_eq!(response.status(), 200);
     }
-    let response = handle(
+    let response = respond(
         &state,
         put(Payload::V1, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
@@ -665,7 +666,7 @@ async fn disabling_withdraws_a_pending_change_and_its_token() {
     let dir = mail_dir();
     let state = state_with(&fixture, &dir);
     let user = fixture.user(&fixture.customer).await;
-    let response = handle(
+    let response = respond(
         &state,
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
@@ -689,7 +690,7 @@ async fn disabling_withdraws_a_pending_change_and_its_token() {
         "removed in the same write"
     );
     assert!(disabled.credentials_changed_at.is_some());
-    let response = handle(&state, confirm_json(Payload::V2, user.id, &token).request()).await;
+    let response = respond(&state, confirm_json(Payload::V2, user.id, &token).request()).await;
     assert_problem(&response, 400, "invalid-token");
     let stored = fixture.stored(user.id).await.unwrap();
     assert_eq!(stored.user.contact.email, user.contact.email);
@@ -701,7 +702,7 @@ async fn a_token_never_applies_to_a_disabled_account() {
     let dir = mail_dir();
     let state = state_with(&fixture, &dir);
     let user = fixture.user(&fixture.customer).await;
-    handle(
+    respond(
         &state,
         put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
     )
@@ -711,7 +712,7 @@ async fn a_token_never_applies_to_a_disabled_account() {
     fixture.set_enabled_directly(user.id, false).await;
     let before = fixture.stored(user.id).await.unwrap();
     for payload in PAYLOADS {
-        let response = handle(&state, confirm_json(payload, user.id, &token).request()).await;
+        let response = respond(&state, confirm_json(payload, user.id, &token).request()).await;
         assert_problem(&response, 403, "account-disabled");
     }
     assert_eq!(fixture.stored(user.id).await.unwrap(), before);
@@ -725,7 +726,7 @@ async fn internationalised_domains_are_stored_in_their_ascii_form() {
     let user = fixture
         .user_with(&fixture.customer, |u| u.activated = false)
         .await;
-    let response = handle(
+    let response = respond(
         &state,
         put(Payload::V2, user.id, &own(&user), "Jo@Bücher.Example", 1).request(),
     )

@@ -5,8 +5,9 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::config::{ConfigError, Env, ProcessEnv};
-use shared::http::{finish, json_body, no_content, path_user_id};
+use shared::http::{json_body, no_content, path_user_id};
 use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
+use shared::runtime::Function;
 use shared::{ApiError, Caller, Core, CoreConfig, Now, TenantRule, UserId, UserItem};
 
 pub struct Config {
@@ -15,10 +16,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::load(&Env::new(&ProcessEnv))
-    }
-
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             core: CoreConfig::load(env)?,
@@ -43,10 +40,6 @@ impl State {
             hasher,
         })
     }
-
-    pub fn connect(config: &Config) -> Result<Self, ConfigError> {
-        Self::new(Core::connect(&config.core)?, config.passwords)
-    }
 }
 
 #[derive(Deserialize)]
@@ -57,9 +50,20 @@ struct PasswordRequest {
     current_password: Option<String>,
 }
 
-pub async fn handle(state: &State, request: Request) -> Response<Body> {
-    let result = change_password(state, &request).await;
-    finish(&request, result)
+impl Function for State {
+    type Config = Config;
+
+    fn config() -> Result<Config, ConfigError> {
+        Config::load(&Env::new(&ProcessEnv))
+    }
+
+    fn connect(config: &Config) -> Result<Self, ConfigError> {
+        Self::new(Core::connect(&config.core)?, config.passwords)
+    }
+
+    async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        change_password(self, request).await
+    }
 }
 
 async fn change_password(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {

@@ -1,9 +1,10 @@
 //! `POST /users/{user_id}/password` through the real handler, with API Gateway events of
 //! both payload versions, against DynamoDB Local.
 
-use change_password::{State, handle};
+use change_password::State;
 use serde_json::{Value, json};
 use shared::password::{Argon2Config, Hasher, Password, PasswordConfig};
+use shared::runtime::respond;
 use shared::testing::{Claims, Event, Fixture, Payload, assert_problem};
 use shared::{AuthMode, Authenticator, Core, User, UserId, UserItem};
 
@@ -55,7 +56,7 @@ async fn self_service_change_then_log_in_with_the_new_password_only() {
             .user_with_password(&fixture.customer, OLD, |_| {})
             .await;
         let body = json!({"password": NEW, "current_password": OLD});
-        let response = handle(&state, post(payload, user.id, &own(&user), body).request()).await;
+        let response = respond(&state, post(payload, user.id, &own(&user), body).request()).await;
         assert_eq!(response.status(), 204, "{payload:?}");
         assert!(response.body().is_empty());
         assert_eq!(
@@ -91,7 +92,7 @@ async fn self_service_needs_the_right_current_password() {
         .user_with_password(&fixture.customer, OLD, |_| {})
         .await;
     for payload in PAYLOADS {
-        let response = handle(
+        let response = respond(
             &state,
             post(payload, user.id, &own(&user), json!({"password": NEW})).request(),
         )
@@ -100,11 +101,11 @@ async fn self_service_needs_the_right_current_password() {
         assert_eq!(problem["errors"][0]["field"], "current_password");
 
         let body = json!({"password": NEW, "current_password": "not the password at all"});
-        let response = handle(&state, post(payload, user.id, &own(&user), body).request()).await;
+        let response = respond(&state, post(payload, user.id, &own(&user), body).request()).await;
         assert_problem(&response, 403, "invalid-current-password");
 
         let body = json!({"password": NEW, "current_password": "x".repeat(1025)});
-        let response = handle(&state, post(payload, user.id, &own(&user), body).request()).await;
+        let response = respond(&state, post(payload, user.id, &own(&user), body).request()).await;
         assert_problem(&response, 400, "validation-error");
     }
     assert!(can_log_in(&fixture, user.id, OLD).await);
@@ -124,14 +125,14 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
 
     // Four failures, then the right password: the count starts over.
     for _ in 0..4 {
-        let response = handle(
+        let response = respond(
             &state,
             post(Payload::V2, user.id, &own(&user), wrong.clone()).request(),
         )
         .await;
         assert_problem(&response, 403, "invalid-current-password");
     }
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V2, user.id, &own(&user), right).request(),
     )
@@ -140,7 +141,7 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
     let back = json!({"password": OLD, "current_password": NEW});
 
     for _ in 0..5 {
-        let response = handle(
+        let response = respond(
             &state,
             post(Payload::V1, user.id, &own(&user), wrong.clone()).request(),
         )
@@ -148,7 +149,7 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
         assert_problem(&response, 403, "invalid-current-password");
     }
     // Locked now, even with the right password.
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V1, user.id, &own(&user), back.clone()).request(),
     )
@@ -167,7 +168,7 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
     fixture
         .set_numbers(user.id, "password_attempt_times", &[ended; 5])
         .await;
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V1, user.id, &own(&user), back).request(),
     )
@@ -185,7 +186,7 @@ async fn twenty_concurrent_wrong_guesses_get_at_most_five_verifications() {
         .await;
     let wrong = json!({"password": NEW, "current_password": "a guess that is wrong"});
     let requests = (0..20).map(|_| {
-        handle(
+        respond(
             &state,
             post(Payload::V2, user.id, &own(&user), wrong.clone()).request(),
         )
@@ -215,11 +216,11 @@ async fn two_concurrent_changes_with_the_right_password_have_one_winner() {
     let first = json!({"password": "first candidate passphrase", "current_password": OLD});
     let second = json!({"password": "second candidate passphrase", "current_password": OLD});
     let (a, b) = tokio::join!(
-        handle(
+        respond(
             &state,
             post(Payload::V2, user.id, &own(&user), first).request()
         ),
-        handle(
+        respond(
             &state,
             post(Payload::V1, user.id, &own(&user), second).request()
         ),
@@ -251,7 +252,7 @@ async fn a_disabled_account_cannot_change_its_own_password() {
         .await;
     for payload in PAYLOADS {
         let body = json!({"password": NEW, "current_password": OLD});
-        let response = handle(&state, post(payload, user.id, &own(&user), body).request()).await;
+        let response = respond(&state, post(payload, user.id, &own(&user), body).request()).await;
         assert_problem(&response, 403, "account-disabled");
     }
     assert!(can_log_in(&fixture, user.id, OLD).await);
@@ -267,7 +268,7 @@ async fn policy_violations_are_all_reported_and_a_right_current_password_resets_
         .user_with_password(&fixture.customer, OLD, |_| {})
         .await;
     let wrong = json!({"password": NEW, "current_password": "wrong wrong wrong"});
-    handle(
+    respond(
         &state,
         post(Payload::V2, user.id, &own(&user), wrong).request(),
     )
@@ -275,7 +276,7 @@ async fn policy_violations_are_all_reported_and_a_right_current_password_resets_
 
     let bad = format!("{}\u{7}", user.login);
     let body = json!({"password": bad, "current_password": OLD});
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V2, user.id, &own(&user), body).request(),
     )
@@ -305,7 +306,7 @@ async fn policy_violations_are_all_reported_and_a_right_current_password_resets_
 
     // NFKC: the current password with another normalisation is still the current one.
     let body = json!({"password": OLD.replace('a', "\u{ff41}"), "current_password": OLD});
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V1, user.id, &own(&user), body).request(),
     )
@@ -329,7 +330,7 @@ async fn nfc_and_nfd_spellings_are_one_password() {
         .user_with_password(&fixture.customer, nfd, |_| {})
         .await;
     let body = json!({"password": NEW, "current_password": nfc});
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V2, user.id, &own(&user), body).request(),
     )
@@ -337,7 +338,7 @@ async fn nfc_and_nfd_spellings_are_one_password() {
     assert_eq!(response.status(), 204);
     // And back: set an NFC password, log in with NFD.
     let body = json!({"password": nfc, "current_password": NEW});
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V1, user.id, &own(&user), body).request(),
     )
@@ -352,7 +353,7 @@ async fn nfc_and_nfd_spellings_are_one_password() {
         "كلمة مرور طويلة جدا للاختبار",
     ] {
         let body = json!({"password": password, "current_password": current});
-        let response = handle(
+        let response = respond(
             &state,
             post(Payload::V2, user.id, &own(&user), body).request(),
         )
@@ -388,7 +389,7 @@ async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
             (&customer_client, &deep),
         ] {
             fixture.table.counter.reset();
-            let response = handle(
+            let response = respond(
                 &state,
                 post(payload, target.id, client, json!({"password": NEW})).request(),
             )
@@ -403,7 +404,7 @@ async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
         }
 
         // Its own tenant: forbidden by the platform's rule.
-        let response = handle(
+        let response = respond(
             &state,
             post(
                 payload,
@@ -416,7 +417,7 @@ async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
         .await;
         assert_problem(&response, 403, "forbidden");
         // Outside its subtree: like a missing user.
-        let response = handle(
+        let response = respond(
             &state,
             post(
                 payload,
@@ -428,7 +429,7 @@ async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
         )
         .await;
         assert_problem(&response, 404, "not-found");
-        let response = handle(
+        let response = respond(
             &state,
             post(
                 payload,
@@ -442,21 +443,21 @@ async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
         assert_problem(&response, 404, "not-found");
         // Without users:write, or as a user principal: forbidden.
         let reader = Claims::client("reader", fixture.partner.tenant(), "users:read");
-        let response = handle(
+        let response = respond(
             &state,
             post(payload, deep.id, &reader, json!({"password": OLD})).request(),
         )
         .await;
         assert_problem(&response, 403, "forbidden");
         let admin_user = Claims::user(customer_user.id, fixture.customer.tenant(), "users:write");
-        let response = handle(
+        let response = respond(
             &state,
             post(payload, deep.id, &admin_user, json!({"password": OLD})).request(),
         )
         .await;
         assert_problem(&response, 403, "forbidden");
         // The policy applies to administrative changes too.
-        let response = handle(
+        let response = respond(
             &state,
             post(
                 payload,
@@ -485,19 +486,19 @@ async fn bad_requests_are_refused() {
         let event = Event::new(payload, "POST", ROUTE)
             .user_id(user.id)
             .json(json!({"password": NEW, "current_password": OLD}));
-        assert_problem(&handle(&state, event.request()).await, 401, "unauthorized");
+        assert_problem(&respond(&state, event.request()).await, 401, "unauthorized");
         let event = Event::new(payload, "POST", ROUTE)
             .user_id(user.id)
             .claims(&own(&user))
             .body("password=x", Some("application/x-www-form-urlencoded"));
         assert_problem(
-            &handle(&state, event.request()).await,
+            &respond(&state, event.request()).await,
             415,
             "unsupported-media-type",
         );
         let huge = json!({"password": "x".repeat(17 * 1024), "current_password": OLD});
         assert_problem(
-            &handle(&state, post(payload, user.id, &own(&user), huge).request()).await,
+            &respond(&state, post(payload, user.id, &own(&user), huge).request()).await,
             413,
             "payload-too-large",
         );
@@ -506,7 +507,7 @@ async fn bad_requests_are_refused() {
             .claims(&own(&user))
             .body(r#"{"password": "#, Some("application/json"));
         assert_problem(
-            &handle(&state, event.request()).await,
+            &respond(&state, event.request()).await,
             400,
             "validation-error",
         );
@@ -518,7 +519,7 @@ async fn bad_requests_are_refused() {
                 Some("application/json"),
             );
         assert_problem(
-            &handle(&state, event.request()).await,
+            &respond(&state, event.request()).await,
             400,
             "validation-error",
         );
@@ -575,7 +576,7 @@ async fn a_change_verified_just_before_the_account_was_disabled_writes_nothing()
     // An API client may still reset the password of the disabled account (a recovery).
     let client = Claims::client("partner", fixture.partner.tenant(), "users:write");
     let body = json!({"password": NEW});
-    let response = handle(&state, post(Payload::V2, user.id, &client, body).request()).await;
+    let response = respond(&state, post(Payload::V2, user.id, &client, body).request()).await;
     assert_eq!(response.status(), 204);
     assert!(can_log_in(&fixture, user.id, NEW).await);
 }
@@ -593,7 +594,7 @@ async fn no_window_boundary_lets_more_than_five_guesses_through() {
         .set_numbers(user.id, "password_attempt_times", &[now - 895; 4])
         .await;
     let wrong = json!({"password": NEW, "current_password": "wrong wrong wrong"});
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V2, user.id, &own(&user), wrong.clone()).request(),
     )
@@ -602,7 +603,7 @@ async fn no_window_boundary_lets_more_than_five_guesses_through() {
     // … and the fifth locks for 15 minutes from itself, though the four leave the window in
     // seconds: even the right password waits.
     let right = json!({"password": NEW, "current_password": OLD});
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V1, user.id, &own(&user), right).request(),
     )
@@ -625,7 +626,7 @@ async fn a_password_change_marks_the_credentials_but_not_the_version() {
         .user_with_password(&fixture.customer, OLD, |_| {})
         .await;
     let body = json!({"password": NEW, "current_password": OLD});
-    let response = handle(
+    let response = respond(
         &state,
         post(Payload::V2, user.id, &own(&user), body).request(),
     )

@@ -2,32 +2,42 @@
 //! `users:read` or `users:write` whose subtree holds the user.
 
 use lambda_http::{Body, Request, Response};
-use shared::http::{finish, path_user_id, user_response};
-use shared::{ApiError, Core};
+use shared::config::ConfigError;
+use shared::http::{path_user_id, user_response};
+use shared::runtime::Function;
+use shared::{ApiError, Core, CoreConfig};
 
-pub type Config = shared::CoreConfig;
-pub type State = Core;
+/// The store and the authenticator.
+pub struct State(pub Core);
 
-pub async fn handle(state: &State, request: Request) -> Response<Body> {
-    let result = get_user(state, &request).await;
-    finish(&request, result)
-}
+impl Function for State {
+    type Config = CoreConfig;
 
-async fn get_user(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = state.auth.caller(request)?;
-    let user_id = path_user_id(request)?;
-    if !caller.is_user(user_id) && !caller.can_read() {
-        return Err(ApiError::Forbidden(
-            "reading another user requires the scope users:read or users:write".into(),
-        ));
+    fn config() -> Result<CoreConfig, ConfigError> {
+        CoreConfig::from_env()
     }
-    // Even the user itself is checked against its claimed tenant; a user outside the
-    // caller's subtree is reported exactly like a missing one.
-    let item = state
-        .store
-        .get_user(user_id)
-        .await?
-        .filter(|item| caller.subtree().admits(&item.tenant_path))
-        .ok_or(ApiError::NotFound)?;
-    Ok(user_response(&item))
+
+    fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
+        Core::connect(config).map(Self)
+    }
+
+    async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = self.0.auth.caller(request)?;
+        let user_id = path_user_id(request)?;
+        if !caller.is_user(user_id) && !caller.can_read() {
+            return Err(ApiError::Forbidden(
+                "reading another user requires the scope users:read or users:write".into(),
+            ));
+        }
+        // Even the user itself is checked against its claimed tenant; a user outside the
+        // caller's subtree is reported exactly like a missing one.
+        let item = self
+            .0
+            .store
+            .get_user(user_id)
+            .await?
+            .filter(|item| caller.subtree().admits(&item.tenant_path))
+            .ok_or(ApiError::NotFound)?;
+        Ok(user_response(&item))
+    }
 }

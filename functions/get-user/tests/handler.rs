@@ -1,8 +1,9 @@
 //! `GET /users/{user_id}` through the real handler, with API Gateway events of both payload
 //! versions, against DynamoDB Local.
 
-use get_user::{State, handle};
+use get_user::State;
 use serde_json::json;
+use shared::runtime::respond;
 use shared::testing::{
     Claims, ClaimsShape, Event, Fixture, Payload, assert_looks_missing, assert_problem, body_json,
 };
@@ -12,10 +13,10 @@ const ROUTE: &str = "/users/{user_id}";
 const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
 
 fn state(fixture: &Fixture) -> State {
-    Core::new(
+    State(Core::new(
         fixture.store().clone(),
         Authenticator::new(&AuthMode::ApiGateway),
-    )
+    ))
 }
 
 fn get(payload: Payload, id: impl ToString) -> Event {
@@ -30,7 +31,7 @@ async fn a_user_reads_itself_without_any_scope_in_one_request() {
     for payload in PAYLOADS {
         fixture.table.counter.reset();
         let claims = Claims::user(user.id, fixture.customer.tenant(), "");
-        let response = handle(&state, get(payload, user.id).claims(&claims).request()).await;
+        let response = respond(&state, get(payload, user.id).claims(&claims).request()).await;
         assert_eq!(response.status(), 200, "{payload:?}");
         assert_eq!(response.headers()["etag"], "\"1\"");
         assert_eq!(response.headers()["content-type"], "application/json");
@@ -55,7 +56,7 @@ async fn a_reader_sees_users_of_its_whole_subtree() {
         for scope in ["users:read", "users:write", "openid users:read"] {
             let claims = Claims::client("reporting", fixture.partner.tenant(), scope);
             let event = get(payload, deep.id).claims(&claims).claims_shape(shape);
-            let response = handle(&state, event.request()).await;
+            let response = respond(&state, event.request()).await;
             assert_eq!(response.status(), 200, "{payload:?} {shape:?} {scope}");
             assert_eq!(body_json(&response)["id"], json!(deep.id));
         }
@@ -74,13 +75,13 @@ async fn outside_the_subtree_looks_exactly_like_missing() {
             fixture.sub_customer.tenant(),
         ] {
             let claims = Claims::client("reader", tenant, "users:read");
-            let outside = handle(
+            let outside = respond(
                 &state,
                 get(payload, customer_user.id).claims(&claims).request(),
             )
             .await;
             let missing_id = UserId::new_random();
-            let missing = handle(&state, get(payload, missing_id).claims(&claims).request()).await;
+            let missing = respond(&state, get(payload, missing_id).claims(&claims).request()).await;
             assert_looks_missing(&outside, &missing);
         }
     }
@@ -94,7 +95,7 @@ async fn another_user_without_a_read_scope_is_forbidden() {
     let bob = fixture.user(&fixture.customer).await;
     for payload in PAYLOADS {
         let claims = Claims::user(bob.id, fixture.customer.tenant(), "openid");
-        let response = handle(&state, get(payload, alice.id).claims(&claims).request()).await;
+        let response = respond(&state, get(payload, alice.id).claims(&claims).request()).await;
         assert_problem(&response, 403, "forbidden");
     }
 }
@@ -105,7 +106,7 @@ async fn missing_or_malformed_claims_are_unauthorized() {
     let state = state(&fixture);
     let user = fixture.user(&fixture.customer).await;
     for payload in PAYLOADS {
-        let response = handle(&state, get(payload, user.id).request()).await;
+        let response = respond(&state, get(payload, user.id).request()).await;
         assert_problem(&response, 401, "unauthorized");
         for claims in [
             json!({"sub": user.id, "tenant_id": "not-a-uuid", "principal_type": "user"}),
@@ -114,7 +115,7 @@ async fn missing_or_malformed_claims_are_unauthorized() {
             json!({"sub": "someone", "tenant_id": user.tenant_id, "principal_type": "user"}),
         ] {
             let event = get(payload, user.id).raw_claims(claims.clone());
-            let response = handle(&state, event.request()).await;
+            let response = respond(&state, event.request()).await;
             assert_problem(&response, 401, "unauthorized");
         }
     }
@@ -131,7 +132,7 @@ async fn a_malformed_user_id_is_a_validation_error() {
             "1C234E69-5469-424A-A6D1-FF5658B387A6",
             "..%2F..%2Fetc",
         ] {
-            let response = handle(&state, get(payload, id).claims(&claims).request()).await;
+            let response = respond(&state, get(payload, id).claims(&claims).request()).await;
             let body = assert_problem(&response, 400, "validation-error");
             assert_eq!(body["errors"][0]["field"], "user_id");
         }

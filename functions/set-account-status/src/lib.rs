@@ -3,12 +3,14 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::http::{finish, json_body, path_user_id, user_response};
+use shared::config::ConfigError;
+use shared::http::{json_body, path_user_id, user_response};
+use shared::runtime::Function;
 use shared::store::StatusChange;
-use shared::{ApiError, Core, Version};
+use shared::{ApiError, Core, CoreConfig, Version};
 
-pub type Config = shared::CoreConfig;
-pub type State = Core;
+/// The store and the authenticator.
+pub struct State(pub Core);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,36 +19,44 @@ struct StatusRequest {
     version: Version,
 }
 
-pub async fn handle(state: &State, request: Request) -> Response<Body> {
-    let result = set_status(state, &request).await;
-    finish(&request, result)
-}
+impl Function for State {
+    type Config = CoreConfig;
 
-async fn set_status(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = state.auth.caller(request)?;
-    let user_id = path_user_id(request)?;
-    if !caller.can_write() {
-        return Err(ApiError::Forbidden(
-            "changing an account's status requires the scope users:write".into(),
-        ));
+    fn config() -> Result<CoreConfig, ConfigError> {
+        CoreConfig::from_env()
     }
-    let body: StatusRequest = json_body(request)?;
-    let acting_on_self = caller.is_user(user_id);
-    if acting_on_self && !body.enabled {
-        return Err(ApiError::Forbidden(
-            "a caller cannot disable its own account".into(),
-        ));
+
+    fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
+        Core::connect(config).map(Self)
     }
-    let item = state
-        .store
-        .set_enabled(&StatusChange {
-            user_id,
-            rule: caller.subtree(),
-            expected: body.version,
-            enabled: body.enabled,
-            acting_on_self,
-            now: shared::Now::current(),
-        })
-        .await?;
-    Ok(user_response(&item))
+
+    async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = self.0.auth.caller(request)?;
+        let user_id = path_user_id(request)?;
+        if !caller.can_write() {
+            return Err(ApiError::Forbidden(
+                "changing an account's status requires the scope users:write".into(),
+            ));
+        }
+        let body: StatusRequest = json_body(request)?;
+        let acting_on_self = caller.is_user(user_id);
+        if acting_on_self && !body.enabled {
+            return Err(ApiError::Forbidden(
+                "a caller cannot disable its own account".into(),
+            ));
+        }
+        let item = self
+            .0
+            .store
+            .set_enabled(&StatusChange {
+                user_id,
+                rule: caller.subtree(),
+                expected: body.version,
+                enabled: body.enabled,
+                acting_on_self,
+                now: shared::Now::current(),
+            })
+            .await?;
+        Ok(user_response(&item))
+    }
 }

@@ -1,11 +1,4 @@
-use lambda_http::Error;
-use set_account_status::{Config, State, handle};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    shared::runtime::init_tracing()?;
-    let state = Config::from_env()
-        .and_then(|config| State::connect(&config))
-        .inspect_err(|e| tracing::error!("{e}"))?;
-    shared::runtime::serve(state, handle).await
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::run::<set_account_status::State>().await
 }

@@ -2,7 +2,8 @@
 //! payload versions, against DynamoDB Local.
 
 use serde_json::{Value, json};
-use set_account_status::{State, handle};
+use set_account_status::State;
+use shared::runtime::respond;
 use shared::testing::{
     Claims, ClaimsShape, Event, Fixture, Payload, RequestCounter, assert_looks_missing,
     assert_problem, body_json, local_client,
@@ -13,10 +14,10 @@ const ROUTE: &str = "/users/{user_id}/status";
 const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
 
 fn state(fixture: &Fixture) -> State {
-    Core::new(
+    State(Core::new(
         fixture.store().clone(),
         Authenticator::new(&AuthMode::ApiGateway),
-    )
+    ))
 }
 
 fn put(payload: Payload, id: impl ToString, claims: &Claims, body: Value) -> Event {
@@ -35,7 +36,7 @@ async fn disable_then_enable_grows_version_by_one_each_in_one_request() {
         let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
 
         let body = json!({"enabled": false, "version": 1});
-        let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+        let response = respond(&state, put(payload, user.id, &admin, body).request()).await;
         assert_eq!(response.status(), 200, "{payload:?}");
         assert_eq!(response.headers()["etag"], "\"2\"");
         assert_eq!(
@@ -54,7 +55,7 @@ async fn disable_then_enable_grows_version_by_one_each_in_one_request() {
         assert_eq!(serde_json::to_value(&stored.user).unwrap(), returned);
 
         let body = json!({"enabled": true, "version": 2});
-        let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+        let response = respond(&state, put(payload, user.id, &admin, body).request()).await;
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(&response)["version"], 3);
         assert_eq!(body_json(&response)["enabled"], true);
@@ -76,7 +77,7 @@ async fn a_stale_version_is_a_conflict_that_tells_the_current_version() {
         for stale in [1, 4, 6, 99] {
             fixture.table.counter.reset();
             let body = json!({"enabled": false, "version": stale});
-            let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+            let response = respond(&state, put(payload, user.id, &admin, body).request()).await;
             let problem = assert_problem(&response, 409, "version-conflict");
             assert_eq!(problem["current_version"], 5);
             assert_eq!(
@@ -102,7 +103,7 @@ async fn asking_for_the_current_status_changes_nothing() {
         for (user, value) in [(&enabled, true), (&disabled, false)] {
             fixture.table.counter.reset();
             let body = json!({"enabled": value, "version": 1});
-            let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+            let response = respond(&state, put(payload, user.id, &admin, body).request()).await;
             assert_eq!(response.status(), 200);
             assert_eq!(body_json(&response), serde_json::to_value(user).unwrap());
             assert_eq!(fixture.table.counter.get(), 1);
@@ -110,7 +111,7 @@ async fn asking_for_the_current_status_changes_nothing() {
         }
         // The same request with a stale version is still a conflict.
         let body = json!({"enabled": true, "version": 2});
-        let response = handle(&state, put(payload, enabled.id, &admin, body).request()).await;
+        let response = respond(&state, put(payload, enabled.id, &admin, body).request()).await;
         assert_problem(&response, 409, "version-conflict");
     }
 }
@@ -127,12 +128,12 @@ async fn only_the_callers_subtree_is_reachable_and_outside_looks_missing() {
         ] {
             let outsider = Claims::client("admin", tenant, "users:write");
             let body = json!({"enabled": false, "version": 1});
-            let outside = handle(
+            let outside = respond(
                 &state,
                 put(payload, customer_user.id, &outsider, body.clone()).request(),
             )
             .await;
-            let missing = handle(
+            let missing = respond(
                 &state,
                 put(payload, UserId::new_random(), &outsider, body).request(),
             )
@@ -142,7 +143,7 @@ async fn only_the_callers_subtree_is_reachable_and_outside_looks_missing() {
         // A wrong version from outside must not reveal the current version either.
         let outsider = Claims::client("admin", fixture.other_partner.tenant(), "users:write");
         let body = json!({"enabled": false, "version": 7});
-        let response = handle(
+        let response = respond(
             &state,
             put(payload, customer_user.id, &outsider, body).request(),
         )
@@ -170,7 +171,7 @@ async fn a_user_with_users_write_manages_its_subtree() {
         let current = fixture.stored(target.id).await.unwrap().user;
         let body = json!({"enabled": !current.enabled, "version": current.version.get()});
         let event = put(payload, target.id, &claims, body).claims_shape(shape);
-        let response = handle(&state, event.request()).await;
+        let response = respond(&state, event.request()).await;
         assert_eq!(response.status(), 200, "{payload:?}");
         assert_eq!(body_json(&response)["version"], current.version.get() + 1);
     }
@@ -185,7 +186,7 @@ async fn without_users_write_it_is_forbidden() {
         for scope in ["", "users:read", "users:writer"] {
             let claims = Claims::client("reader", fixture.partner.tenant(), scope);
             let body = json!({"enabled": false, "version": 1});
-            let response = handle(&state, put(payload, user.id, &claims, body).request()).await;
+            let response = respond(&state, put(payload, user.id, &claims, body).request()).await;
             assert_problem(&response, 403, "forbidden");
         }
     }
@@ -203,12 +204,12 @@ async fn a_caller_cannot_disable_itself_nor_revive_itself() {
     for payload in PAYLOADS {
         let claims = Claims::user(me.id, fixture.customer.tenant(), "users:write");
         let body = json!({"enabled": false, "version": 1});
-        let response = handle(&state, put(payload, me.id, &claims, body).request()).await;
+        let response = respond(&state, put(payload, me.id, &claims, body).request()).await;
         let problem = assert_problem(&response, 403, "forbidden");
         assert!(problem["detail"].as_str().unwrap().contains("own account"));
 
         let body = json!({"enabled": true, "version": 1});
-        let response = handle(&state, put(payload, me.id, &claims, body).request()).await;
+        let response = respond(&state, put(payload, me.id, &claims, body).request()).await;
         assert_eq!(
             response.status(),
             200,
@@ -217,7 +218,7 @@ async fn a_caller_cannot_disable_itself_nor_revive_itself() {
 
         let claims = Claims::user(disabled_me.id, fixture.customer.tenant(), "users:write");
         let body = json!({"enabled": true, "version": 1});
-        let response = handle(
+        let response = respond(
             &state,
             put(payload, disabled_me.id, &claims, body).request(),
         )
@@ -240,7 +241,7 @@ async fn no_claims_is_unauthorized() {
         let event = Event::new(payload, "PUT", ROUTE)
             .user_id(user.id)
             .json(json!({"enabled": false, "version": 1}));
-        let response = handle(&state, event.request()).await;
+        let response = respond(&state, event.request()).await;
         assert_problem(&response, 401, "unauthorized");
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
     }
@@ -369,7 +370,7 @@ async fn bad_bodies_are_refused_and_change_nothing() {
                 .user_id(user.id)
                 .claims(&admin)
                 .body(body, *content_type);
-            let response = handle(&state, event.request()).await;
+            let response = respond(&state, event.request()).await;
             let problem = assert_problem(&response, *status, slug);
             if let Some(field) = field {
                 assert_eq!(problem["errors"][0]["field"], *field, "{body:?}: {problem}");
@@ -384,7 +385,7 @@ async fn bad_bodies_are_refused_and_change_nothing() {
             r#"{"enabled": true, "version": 1}"#,
             Some("Application/JSON; charset=utf-8"),
         );
-    assert_eq!(handle(&state, event.request()).await.status(), 200);
+    assert_eq!(respond(&state, event.request()).await.status(), 200);
     assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
 }
 
@@ -393,11 +394,11 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after() {
     let counter = RequestCounter::default();
     // Nothing listens on port 9 (discard) here: every attempt fails to connect.
     let store = Store::new(local_client("http://127.0.0.1:9", &counter), "accounts");
-    let state = Core::new(store, Authenticator::new(&AuthMode::ApiGateway));
+    let state = State(Core::new(store, Authenticator::new(&AuthMode::ApiGateway)));
     let admin = Claims::client("admin", shared::TenantId::new_random(), "users:write");
     let started = std::time::Instant::now();
     let body = json!({"enabled": false, "version": 1});
-    let response = handle(
+    let response = respond(
         &state,
         put(Payload::V2, UserId::new_random(), &admin, body).request(),
     )
@@ -436,7 +437,7 @@ async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() 
 
         fixture.table.counter.reset();
         let body = json!({"enabled": false, "version": 1});
-        let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+        let response = respond(&state, put(payload, user.id, &admin, body).request()).await;
         assert_eq!(response.status(), 200);
         assert_eq!(fixture.table.counter.get(), 1, "one write");
         assert!(body_json(&response).get("pending_email_change").is_none());
@@ -448,7 +449,7 @@ async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() 
 
         // Enabling again leaves the mark as it was.
         let body = json!({"enabled": true, "version": 2});
-        let response = handle(&state, put(payload, user.id, &admin, body).request()).await;
+        let response = respond(&state, put(payload, user.id, &admin, body).request()).await;
         assert_eq!(response.status(), 200);
         assert_eq!(
             fixture
