@@ -332,7 +332,7 @@ async fn every_handler_answers_as_documented() {
             "GET",
             confirm_path,
             expected,
-            &respond(email_state, event.request()).await,
+            &respond(&functions.confirm, event.request()).await,
         );
     }
     for (event, expected) in [
@@ -357,7 +357,7 @@ async fn every_handler_answers_as_documented() {
             "POST",
             confirm_path,
             expected,
-            &respond(email_state, event.request()).await,
+            &respond(&functions.confirm, event.request()).await,
         );
     }
 }

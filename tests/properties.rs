@@ -4,10 +4,10 @@
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
+use shared::confirmation::ConfirmationToken;
 use shared::email::EmailAddress;
 use shared::password::{PasswordPolicy, PolicyContext};
 use shared::testing::{Event, Payload, TEST_DEV_SECRET};
-use shared::token::ConfirmationToken;
 use shared::{ApiError, AuthMode, Authenticator, Principal, UserId};
 use unicode_normalization::UnicodeNormalization;
 

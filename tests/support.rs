@@ -166,6 +166,7 @@ pub struct Functions {
     pub status: set_account_status::State,
     pub password: change_password::State,
     pub email: change_email::State,
+    pub confirm: confirm_email::State,
     pub mail_dir: PathBuf,
 }
 
@@ -179,6 +180,7 @@ impl Functions {
             status: set_account_status::State(core()),
             password: change_password::State::new(core(), PasswordConfig::default())
                 .expect("state"),
+            confirm: confirm_email::State(store.clone()),
             email: change_email::State {
                 core: core(),
                 email: EmailConfig {
@@ -201,9 +203,8 @@ impl Functions {
             Route::Get => respond(&self.get, request).await,
             Route::Status => respond(&self.status, request).await,
             Route::Password => respond(&self.password, request).await,
-            Route::Email | Route::ConfirmPage | Route::Confirm => {
-                respond(&self.email, request).await
-            }
+            Route::Email => respond(&self.email, request).await,
+            Route::ConfirmPage | Route::Confirm => respond(&self.confirm, request).await,
         }
     }
 }

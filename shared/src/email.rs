@@ -1,13 +1,10 @@
-//! Email addresses and pending email changes.
+//! Email addresses, and the settings of the email change.
 
 use std::fmt;
-
-use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, Env};
 use crate::error::ApiError;
 use crate::limit::{Release, SlidingLimit};
-use crate::token::TokenHash;
 
 /// Longest address (RFC 5321's path limit less the angle brackets).
 pub const MAX_EMAIL_LEN: usize = 254;
@@ -71,27 +68,6 @@ impl fmt::Display for EmailAddress {
     }
 }
 
-/// An email change waiting for confirmation, stored on the user item.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingEmail {
-    /// The new address.
-    pub email: String,
-    pub token_hash: TokenHash,
-    pub requested_at: String,
-    pub expires_at: String,
-    /// `expires_at` in Unix seconds, for the confirmation's condition expression.
-    pub expires_epoch: i64,
-}
-
-impl fmt::Debug for PendingEmail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingEmail")
-            .field("requested_at", &self.requested_at)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Where confirmation links point, how long they live, and how many may be mailed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EmailConfig {
@@ -147,19 +123,6 @@ impl EmailConfig {
             // Both ranges fit: at most a day of seconds, at most 100 mails.
             confirmation_mails: Self::mail_limit(cooldown as i64, daily as usize),
         })
-    }
-
-    /// The link that goes out by mail.
-    pub fn confirmation_link(
-        &self,
-        user_id: crate::UserId,
-        token: &crate::token::ConfirmationToken,
-    ) -> String {
-        format!(
-            "{}/users/{user_id}/email/confirmation?token={}",
-            self.confirmation_url_base,
-            token.as_str()
-        )
     }
 }
 

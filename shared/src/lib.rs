@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod caller;
 pub mod config;
+pub mod confirmation;
 pub mod email;
 pub mod error;
 pub mod http;
@@ -16,7 +17,6 @@ pub mod password;
 pub mod runtime;
 pub mod store;
 pub mod tenant;
-pub mod token;
 pub mod user;
 
 #[cfg(feature = "test-support")]

@@ -6,7 +6,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use uuid::Uuid;
 
-use crate::email::PendingEmail;
+use crate::confirmation::PendingEmail;
 use crate::ids::{TenantId, UserId, Version};
 use crate::password::PasswordHashString;
 use crate::tenant::TenantPath;
@@ -169,7 +169,9 @@ mod tests {
         let mut item = UserItem::new(user, path);
         item.pending_email = Some(PendingEmail {
             email: "new@new.example".into(),
-            token_hash: crate::token::ConfirmationToken::generate().unwrap().hash(),
+            token_hash: crate::confirmation::ConfirmationToken::generate()
+                .unwrap()
+                .hash(),
             requested_at: "2026-01-01T00:00:00.000000+00:00".into(),
             expires_at: "2026-01-01T01:00:00.000000+00:00".into(),
             expires_epoch: 1_000,

@@ -421,9 +421,9 @@ async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() 
         let id = UserId::new_random();
         let user = shared::testing::new_user(id, "pending", "old@example.com", &fixture.customer);
         let mut item = shared::UserItem::new(user.clone(), fixture.customer.clone());
-        let token = shared::token::ConfirmationToken::generate().unwrap();
+        let token = shared::confirmation::ConfirmationToken::generate().unwrap();
         let expires = shared::Now::current().later(3600);
-        item.pending_email = Some(shared::email::PendingEmail {
+        item.pending_email = Some(shared::confirmation::PendingEmail {
             email: "new@new.example".into(),
             token_hash: token.hash(),
             requested_at: shared::Now::current().timestamp,

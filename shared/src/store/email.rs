@@ -5,13 +5,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::write::{MAIL_LOG, UserWrite, explain};
 use super::{Store, Written};
-use crate::email::{EmailAddress, PendingEmail};
+use crate::confirmation::{PendingEmail, TokenHash};
+use crate::email::EmailAddress;
 use crate::error::{ApiError, Limited};
 use crate::ids::{UserId, Version};
 use crate::limit::SlidingLimit;
 use crate::now::Now;
 use crate::tenant::TenantRule;
-use crate::token::TokenHash;
 use crate::user::UserItem;
 
 /// A request to change a user's email address.

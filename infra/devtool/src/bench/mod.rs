@@ -21,10 +21,11 @@ use workload::{Op, Workload};
 
 /// The baseline binary: a minimal `lambda_http` hello world (infra/baseline).
 pub const BASELINE: &str = "baseline";
-const FUNCTIONS: [&str; 4] = [
+const FUNCTIONS: [&str; 5] = [
     "get-user",
     "set-account-status",
     "change-email",
+    "confirm-email",
     "change-password",
 ];
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -208,6 +209,7 @@ impl Bench<'_> {
                 ("get-user", Op::Get),
                 ("set-account-status", Op::Status),
                 ("change-email", Op::EmailNow),
+                ("confirm-email", Op::Confirm),
                 ("change-password", Op::PasswordAdmin),
             ])
             .collect();

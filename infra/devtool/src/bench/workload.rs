@@ -4,9 +4,9 @@
 //! confirmation has a fresh token).
 
 use serde_json::{Value, json};
-use shared::email::PendingEmail;
+use shared::confirmation::ConfirmationToken;
+use shared::confirmation::PendingEmail;
 use shared::testing::{Claims, Event, Fixture, Payload, new_user, put_user};
-use shared::token::ConfirmationToken;
 use shared::{ClientId, TenantPath, UserId, UserItem};
 
 use crate::runtime_api::Answer;
@@ -37,7 +37,8 @@ impl Op {
         match self {
             Op::Get => "get-user",
             Op::Status => "set-account-status",
-            Op::EmailNow | Op::EmailPending | Op::Confirm => "change-email",
+            Op::EmailNow | Op::EmailPending => "change-email",
+            Op::Confirm => "confirm-email",
             Op::PasswordAdmin | Op::PasswordSelf => "change-password",
         }
     }

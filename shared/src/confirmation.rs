@@ -1,4 +1,6 @@
-//! Email confirmation tokens: 256 random bits, sent once by mail, stored only as SHA-256.
+//! The life of an email change's confirmation: its token (256 random bits, sent once by mail,
+//! stored only as SHA-256), the pending change stored on the user item, the link and the
+//! text of the mail. The store only writes what this module makes.
 
 use std::fmt;
 
@@ -6,7 +8,10 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::email::EmailAddress;
 use crate::error::ApiError;
+use crate::ids::UserId;
+use crate::now::Now;
 
 /// Random bytes in a token.
 pub const TOKEN_BYTES: usize = 32;
@@ -64,6 +69,71 @@ impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenHash(..)")
     }
+}
+
+/// An email change waiting for confirmation, stored on the user item.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEmail {
+    /// The new address.
+    pub email: String,
+    pub token_hash: TokenHash,
+    pub requested_at: String,
+    pub expires_at: String,
+    /// `expires_at` in Unix seconds, for the confirmation's condition expression.
+    pub expires_epoch: i64,
+}
+
+impl fmt::Debug for PendingEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingEmail")
+            .field("requested_at", &self.requested_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingEmail {
+    /// The change to `email`, confirmed by `token` until `ttl_secs` after `now`.
+    pub fn new(email: &EmailAddress, token: &ConfirmationToken, now: &Now, ttl_secs: i64) -> Self {
+        let expires = now.later(ttl_secs);
+        Self {
+            email: email.to_string(),
+            token_hash: token.hash(),
+            requested_at: now.timestamp.clone(),
+            expires_at: expires.timestamp,
+            expires_epoch: expires.epoch,
+        }
+    }
+}
+
+/// The subject of the confirmation mail (ASCII: no header encoding needed).
+pub const MAIL_SUBJECT: &str = "Confirm the new email address of your account";
+
+/// The link of the confirmation mail: `base` is the API's public URL.
+pub fn link(base: &str, user_id: UserId, token: &ConfirmationToken) -> String {
+    format!(
+        "{base}/users/{user_id}/email/confirmation?token={}",
+        token.as_str()
+    )
+}
+
+/// The text of the confirmation mail, sent to the OLD address.
+pub fn mail_text(
+    login: &str,
+    old_email: &EmailAddress,
+    new_email: &EmailAddress,
+    link: &str,
+    ttl_secs: i64,
+) -> String {
+    let hours = ttl_secs as f64 / 3600.0;
+    format!(
+        "Hello {login},\n\n\
+         someone asked to change the email address of your account from\n\
+         {old_email} to {new_email}.\n\n\
+         To confirm the change, open this link within {hours} hours and press the button:\n\n\
+         {link}\n\n\
+         If you did not ask for this, ignore this message: nothing changes.\n"
+    )
 }
 
 #[cfg(test)]

@@ -1,0 +1,408 @@
+//! The confirmation of email changes through the real handler, with API Gateway events of
+//! both payload versions, against DynamoDB Local and a mail directory. The changes are asked
+//! for through change-email's real handler, so the tokens are those of real mails.
+
+use std::path::{Path, PathBuf};
+
+use confirm_email::FORM;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::confirmation::MAIL_SUBJECT;
+use shared::email::{EmailAddress, EmailConfig};
+use shared::limit::SlidingLimit;
+use shared::mail::Mailer;
+use shared::runtime::respond;
+use shared::store::StatusChange;
+use shared::testing::{
+    Claims, Event, Fixture, Payload, ReceivedMail, assert_problem, body_json, received_mails,
+};
+use shared::{AuthMode, Authenticator, Core, TenantRule, User, UserId, Version};
+
+const PUT_ROUTE: &str = "/users/{user_id}/email";
+const CONFIRM_ROUTE: &str = "/users/{user_id}/email/confirmation";
+const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
+const NEW_EMAIL: &str = "john.doe@newmail.example";
+
+fn mail_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The two functions of an email change: change-email mails the link (`PUT`), confirm-email
+/// applies it (`GET` and `POST` of the confirmation route).
+struct Functions {
+    change: change_email::State,
+    confirm: confirm_email::State,
+}
+
+impl Functions {
+    async fn call(&self, request: Request) -> Response<Body> {
+        if request.method() == "PUT" {
+            respond(&self.change, request).await
+        } else {
+            respond(&self.confirm, request).await
+        }
+    }
+}
+
+/// With the default mail limit (one a minute, five a day).
+fn state_with(fixture: &Fixture, dir: &Path) -> Functions {
+    limited_state(fixture, dir, EmailConfig::mail_limit(60, 5))
+}
+
+fn limited_state(fixture: &Fixture, dir: &Path, confirmation_mails: SlidingLimit) -> Functions {
+    Functions {
+        confirm: confirm_email::State(fixture.store().clone()),
+        change: change_email_state(fixture, dir, confirmation_mails),
+    }
+}
+
+fn change_email_state(
+    fixture: &Fixture,
+    dir: &Path,
+    confirmation_mails: SlidingLimit,
+) -> change_email::State {
+    change_email::State {
+        core: Core::new(
+            fixture.store().clone(),
+            Authenticator::new(&AuthMode::ApiGateway),
+        ),
+        email: EmailConfig {
+            confirmation_url_base: "https://accounts.example.test".into(),
+            token_ttl_secs: 24 * 60 * 60,
+            confirmation_mails,
+        },
+        mailer: Mailer::Directory {
+            dir: dir.to_path_buf(),
+            sender: EmailAddress::parse("no-reply@accounts.example.test").unwrap(),
+        },
+    }
+}
+
+fn own(user: &User) -> Claims {
+    Claims::user(user.id, user.tenant_id, "")
+}
+
+fn put(payload: Payload, id: impl ToString, claims: &Claims, email: &str, version: u64) -> Event {
+    Event::new(payload, "PUT", PUT_ROUTE)
+        .user_id(id)
+        .claims(claims)
+        .json(json!({"contact": {"email": email}, "version": version}))
+}
+
+fn confirm_json(payload: Payload, id: impl ToString, token: &str) -> Event {
+    Event::new(payload, "POST", CONFIRM_ROUTE)
+        .user_id(id)
+        .json(json!({"token": token}))
+}
+
+/// The mails in `dir` (their tokens become secrets no log may show).
+fn mails(_fixture: &Fixture, dir: &Path) -> Vec<ReceivedMail> {
+    received_mails(dir)
+}
+
+#[tokio::test]
+async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let dir = mail_dir();
+        let state = state_with(&fixture, &dir);
+        let user = fixture.user(&fixture.customer).await;
+        let old_email = user.contact.email.clone();
+
+        // Request: 200, the address and version stay, a pending change is shown.
+        let response = state
+            .call(put(payload, user.id, &own(&user), NEW_EMAIL, 1).request())
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            fixture.table.counter.get(),
+            2,
+            "a refused direct change, then the pending one"
+        );
+        let body = body_json(&response);
+        assert_eq!(body["contact"]["email"], json!(old_email));
+        assert_eq!(body["version"], 1);
+        let pending = &body["pending_email_change"];
+        assert!(
+            pending["requested_at"].is_string() && pending["expires_at"].is_string(),
+            "{body}"
+        );
+        assert!(
+            !body.to_string().contains(NEW_EMAIL),
+            "the new address is not shown"
+        );
+
+        // The mail went to the OLD address; the store has only the token's hash.
+        let received = mails(&fixture, &dir);
+        assert_eq!(received.len(), 1);
+        let mail = &received[0];
+        assert_eq!(mail.to, old_email);
+        assert_eq!(mail.subject, MAIL_SUBJECT);
+        assert!(mail.text.contains("https://accounts.example.test/users/"));
+        let stored = fixture.stored(user.id).await.unwrap();
+        let pending = stored.pending_email.clone().expect("pending change");
+        assert_eq!(pending.email, NEW_EMAIL);
+        // The item as written to DynamoDB (the same serialisation) holds only the hash.
+        let item_text = serde_json::to_string(&stored).unwrap();
+        assert!(
+            !item_text.contains(&mail.token),
+            "the token itself is never stored"
+        );
+
+        // Following the link: a page with a button; nothing changes.
+        let page = Event::new(payload, "GET", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .query("token", &mail.token);
+        let response = state.call(page.request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+        let html = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert!(html.contains("method=\"post\"") && html.contains(&mail.token));
+        assert_eq!(
+            fixture.stored(user.id).await.unwrap(),
+            stored,
+            "GET changes nothing"
+        );
+
+        // Pressing the button: the new address, version + 1, in one request.
+        fixture.table.counter.reset();
+        let response = state
+            .call(confirm_json(payload, user.id, &mail.token).request())
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(fixture.table.counter.get(), 1);
+        let body = body_json(&response);
+        assert_eq!(body["contact"]["email"], NEW_EMAIL);
+        assert_eq!(body["version"], 2);
+        assert!(body.get("pending_email_change").is_none());
+        let stored = fixture.stored(user.id).await.unwrap();
+        assert_eq!(stored.user.contact.email, NEW_EMAIL);
+        assert!(stored.pending_email.is_none());
+
+        // The token works once.
+        let response = state
+            .call(confirm_json(payload, user.id, &mail.token).request())
+            .await;
+        assert_problem(&response, 400, "invalid-token");
+    }
+}
+
+#[tokio::test]
+async fn the_page_form_confirms_and_answers_with_pages() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    state
+        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .await;
+    let token = mails(&fixture, &dir).remove(0).token;
+    let form = |token: &str| {
+        Event::new(Payload::V2, "POST", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .body(&format!("token={token}"), Some(FORM))
+    };
+    let response = state.call(form(&token).request()).await;
+    assert_eq!(response.status(), 200);
+    assert!(String::from_utf8_lossy(response.body().as_ref()).contains("confirmed"));
+    assert_eq!(
+        fixture.stored(user.id).await.unwrap().user.contact.email,
+        NEW_EMAIL
+    );
+
+    let response = state.call(form(&token).request()).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    for bad in ["", "x", "<script>alert(1)</script>"] {
+        let response = state.call(form(bad).request()).await;
+        assert_eq!(response.status(), 400);
+        assert!(!String::from_utf8_lossy(response.body().as_ref()).contains("<script>"));
+    }
+}
+
+#[tokio::test]
+async fn a_newer_request_replaces_the_older_token() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    // No cool-down: two requests in a row each send their mail.
+    let state = limited_state(&fixture, &dir, EmailConfig::mail_limit(0, 5));
+    let user = fixture.user(&fixture.customer).await;
+    for email in ["first@new.example", "second@new.example"] {
+        let response = state
+            .call(put(Payload::V1, user.id, &own(&user), email, 1).request())
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let received = mails(&fixture, &dir);
+    assert_eq!(received.len(), 2);
+    assert!(received[1].text.contains("second@new.example"));
+    let response = state
+        .call(confirm_json(Payload::V2, user.id, &received[0].token).request())
+        .await;
+    assert_problem(&response, 400, "invalid-token");
+    let response = state
+        .call(confirm_json(Payload::V2, user.id, &received[1].token).request())
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        body_json(&response)["contact"]["email"],
+        "second@new.example"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_gone() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    state
+        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .await;
+    let token = mails(&fixture, &dir).remove(0).token;
+    fixture
+        .set_number(
+            user.id,
+            "pending_email.expires_epoch",
+            shared::Now::current().epoch - 1,
+        )
+        .await;
+    let response = state
+        .call(confirm_json(Payload::V1, user.id, &token).request())
+        .await;
+    assert_problem(&response, 410, "token-expired");
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+}
+
+#[tokio::test]
+async fn concurrent_confirmations_of_one_token_have_one_winner() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    state
+        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .await;
+    let token = mails(&fixture, &dir).remove(0).token;
+    let confirmations =
+        (0..10).map(|_| state.call(confirm_json(Payload::V2, user.id, &token).request()));
+    let responses = futures::future::join_all(confirmations).await;
+    let ok = responses.iter().filter(|r| r.status() == 200).count();
+    let invalid = responses.iter().filter(|r| r.status() == 400).count();
+    assert_eq!((ok, invalid), (1, 9));
+    assert_eq!(fixture.stored(user.id).await.unwrap().user.version.get(), 2);
+}
+
+#[tokio::test]
+async fn malformed_or_unknown_tokens_are_invalid() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    let well_formed_unknown = "A".repeat(43);
+    for payload in PAYLOADS {
+        for token in [
+            "",
+            "short",
+            "A".repeat(44).as_str(),
+            &well_formed_unknown,
+            "../../etc/passwd",
+        ] {
+            let response = state
+                .call(confirm_json(payload, user.id, token).request())
+                .await;
+            assert_problem(&response, 400, "invalid-token");
+        }
+        let response = state
+            .call(confirm_json(payload, UserId::new_random(), &well_formed_unknown).request())
+            .await;
+        assert_problem(&response, 400, "invalid-token");
+        let event = Event::new(payload, "POST", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .json(json!({}));
+        assert_problem(&state.call(event.request()).await, 400, "validation-error");
+        let event = Event::new(payload, "POST", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .body("token", Some("text/plain"));
+        assert_problem(
+            &state.call(event.request()).await,
+            415,
+            "unsupported-media-type",
+        );
+        let page = Event::new(payload, "GET", CONFIRM_ROUTE).user_id(user.id);
+        let response = state.call(page.request()).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+    }
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+}
+
+#[tokio::test]
+async fn disabling_withdraws_a_pending_change_and_its_token() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    let response = state
+        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .await;
+    assert_eq!(response.status(), 200);
+    let token = mails(&fixture, &dir).remove(0).token;
+    let disabled = fixture
+        .store()
+        .set_enabled(&StatusChange {
+            user_id: user.id,
+            rule: TenantRule::Subtree(fixture.partner.tenant()),
+            expected: Version::FIRST,
+            enabled: false,
+            acting_on_self: false,
+            now: shared::Now::current(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        disabled.pending_email.is_none(),
+        "removed in the same write"
+    );
+    assert!(disabled.credentials_changed_at.is_some());
+    let response = state
+        .call(confirm_json(Payload::V2, user.id, &token).request())
+        .await;
+    assert_problem(&response, 400, "invalid-token");
+    let stored = fixture.stored(user.id).await.unwrap();
+    assert_eq!(stored.user.contact.email, user.contact.email);
+}
+
+#[tokio::test]
+async fn a_token_never_applies_to_a_disabled_account() {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    state
+        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .await;
+    let token = mails(&fixture, &dir).remove(0).token;
+    // Disabled behind the API's back (an item from before disabling withdrew changes).
+    fixture.set_enabled_directly(user.id, false).await;
+    let before = fixture.stored(user.id).await.unwrap();
+    for payload in PAYLOADS {
+        let response = state
+            .call(confirm_json(payload, user.id, &token).request())
+            .await;
+        assert_problem(&response, 403, "account-disabled");
+    }
+    assert_eq!(fixture.stored(user.id).await.unwrap(), before);
+}
