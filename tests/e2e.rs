@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shared::testing::{Claims, Fixture, TEST_DEV_SECRET, mint_dev_token};
 use support::Watch;
+use testkit::{Claims, Fixture, TEST_DEV_SECRET, mint_dev_token};
 
 struct Api {
     http: reqwest::Client,

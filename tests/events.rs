@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use shared::testing::{DemoSeed, EventManifest, TestTable};
 use support::{Watch, workspace_root};
+use testkit::{DemoSeed, EventManifest, TestTable};
 
 #[tokio::test]
 async fn every_event_file_drives_its_function_to_the_expected_status() {

@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 
 use serde_json::json;
 use shared::UserId;
-use shared::testing::{Event, Fixture, Payload};
+use testkit::{Event, Fixture, Payload};
 
 #[tokio::test]
 async fn a_fixture_fails_its_test_when_a_secret_reaches_the_logs() {
@@ -18,12 +18,12 @@ async fn a_fixture_fails_its_test_when_a_secret_reaches_the_logs() {
     let _event = Event::new(Payload::V2, "POST", "/users/{user_id}/password")
         .user_id(UserId::new_random())
         .json(json!({"password": planted}));
-    assert_eq!(shared::testing::logs::leaks(), 0, "nothing logged yet");
+    assert_eq!(testkit::logs::leaks(), 0, "nothing logged yet");
 
     // The most verbose level a function accepts still reaches the capture.
     tracing::debug!("a careless line: {planted}");
-    assert!(shared::testing::logs::captured().contains(planted));
-    assert_eq!(shared::testing::logs::leaks(), 1);
+    assert!(testkit::logs::captured().contains(planted));
+    assert_eq!(testkit::logs::leaks(), 1);
 
     let dropped = std::panic::catch_unwind(AssertUnwindSafe(|| drop(fixture)));
     let message = dropped.expect_err("the fixture must fail the test");

@@ -10,8 +10,8 @@ use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shared::UserId;
 use shared::runtime::respond;
-use shared::testing::{Claims, Event, Fixture, Payload, received_mails};
 use support::Functions;
+use testkit::{Claims, Event, Fixture, Payload, received_mails};
 
 fn read(relative: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

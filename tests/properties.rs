@@ -7,8 +7,8 @@ use serde_json::Value;
 use shared::confirmation::ConfirmationToken;
 use shared::email::EmailAddress;
 use shared::password::{PasswordPolicy, PolicyContext};
-use shared::testing::{Event, Payload, TEST_DEV_SECRET};
 use shared::{ApiError, AuthMode, Authenticator, Principal, UserId};
+use testkit::{Event, Payload, TEST_DEV_SECRET};
 use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,6 @@
 //! Reliability and security: concurrent writers, a corpus of hostile requests that must
-//! each get the right 4xx and change nothing, and DynamoDB throttling.
+//! each get the right 4xx and change nothing, DynamoDB throttling and DynamoDB stopped mid-run
+//! (the authorisation matrix: authorisation.rs).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,11 +13,11 @@ mod support;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
-use shared::testing::{
+use shared::{Store, UserId};
+use support::{Functions, Route};
+use testkit::{
     Claims, Event, Fixture, Payload, RequestCounter, body_json, local_client, received_mails,
 };
-use shared::{AuthMode, Authenticator, Core, Store, UserId};
-use support::{Functions, Route};
 
 /// Every item of the table, ordered by key, exactly as DynamoDB returns them.
 async fn scan_all(store: &Store) -> Vec<HashMap<String, AttributeValue>> {
@@ -738,19 +739,19 @@ async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart(
         local_client(&endpoint, &RequestCounter::default()),
         "accounts",
     );
-    shared::testing::TableDefinition::from_repository()
+    testkit::TableDefinition::from_repository()
         .expect("definition")
         .create(store.client(), "accounts")
         .await
         .expect("table");
     let tenant = shared::TenantPath::root(shared::TenantId::new_random());
-    let user = shared::testing::new_user(
+    let user = testkit::new_user(
         UserId::new_random(),
         "faulty",
         "faulty@example.com",
         &tenant,
     );
-    shared::testing::put_user(&store, &shared::UserItem::new(user.clone(), tenant.clone()))
+    testkit::put_user(&store, &shared::UserItem::new(user.clone(), tenant.clone()))
         .await
         .expect("user");
     let functions = Functions::new(&store);
@@ -821,188 +822,4 @@ async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart(
     let response = functions.call(Route::Status, &status(2, true)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["version"], 3);
-}
-
-/// Who calls, relative to a target user in the customer tenant.
-#[derive(Clone, Copy, Debug)]
-enum Caller {
-    SelfNoScope,
-    SelfWithWrite,
-    ColleagueNoScope,
-    PartnerUserWithWrite,
-    ClientAbove,
-    ClientIn,
-    ClientBeside,
-    ClientBelow,
-    ClientAboveReadOnly,
-    ClientAboveNoScope,
-    NoClaims,
-    ExpiredDevToken,
-}
-
-#[tokio::test]
-async fn the_authorisation_matrix() {
-    use Caller::*;
-    const ROUTES: [Route; 4] = [Route::Get, Route::Status, Route::Password, Route::Email];
-    // Expected status of each route (GET, status, password, email) for each caller.
-    let matrix: [(Caller, [u16; 4]); 12] = [
-        (SelfNoScope, [200, 403, 204, 200]),
-        (SelfWithWrite, [200, 403, 204, 200]),
-        (ColleagueNoScope, [403, 403, 403, 403]),
-        (PartnerUserWithWrite, [200, 200, 403, 200]),
-        (ClientAbove, [200, 200, 204, 200]),
-        (ClientIn, [200, 200, 403, 200]),
-        (ClientBeside, [404, 404, 404, 404]),
-        (ClientBelow, [404, 404, 404, 404]),
-        (ClientAboveReadOnly, [200, 403, 403, 403]),
-        (ClientAboveNoScope, [403, 403, 403, 403]),
-        (NoClaims, [401, 401, 401, 401]),
-        (ExpiredDevToken, [401, 401, 401, 401]),
-    ];
-    const PASSWORD: &str = "an old and trusted passphrase";
-    let mut targets = Vec::new();
-    let fixture = Fixture::new().await;
-    let functions = Functions::new(fixture.store());
-    let dev_functions = {
-        let mut dev = Functions::new(fixture.store());
-        let mode = AuthMode::Development {
-            secret: shared::config::DevSecret::new(shared::testing::TEST_DEV_SECRET.into())
-                .expect("secret"),
-        };
-        dev.get = get_user::State(Core::new(
-            fixture.store().clone(),
-            Authenticator::new(&mode),
-        ));
-        dev.status = set_account_status::State(Core::new(
-            fixture.store().clone(),
-            Authenticator::new(&mode),
-        ));
-        dev.password.core = Core::new(fixture.store().clone(), Authenticator::new(&mode));
-        dev.email.core = Core::new(fixture.store().clone(), Authenticator::new(&mode));
-        dev
-    };
-    let colleague = fixture.user(&fixture.customer).await;
-    let partner_user = fixture.user(&fixture.partner).await;
-    let mut failures = Vec::new();
-    let mut cells = 0;
-    for (caller, statuses) in matrix {
-        for (route, expected) in ROUTES.into_iter().zip(statuses) {
-            // A fresh target per cell, so that no cell sees another's writes.
-            let target = fixture
-                .user_with_password(&fixture.customer, PASSWORD, |_| {})
-                .await;
-            targets.push(target.id);
-            let claims = match caller {
-                SelfNoScope => Some(Claims::user(target.id, target.tenant_id, "")),
-                SelfWithWrite => Some(Claims::user(target.id, target.tenant_id, "users:write")),
-                ColleagueNoScope => Some(Claims::user(colleague.id, colleague.tenant_id, "")),
-                PartnerUserWithWrite => Some(Claims::user(
-                    partner_user.id,
-                    partner_user.tenant_id,
-                    "users:write",
-                )),
-                ClientAbove => Some(Claims::client(
-                    "above",
-                    fixture.partner.tenant(),
-                    "users:write",
-                )),
-                ClientIn => Some(Claims::client(
-                    "in",
-                    fixture.customer.tenant(),
-                    "users:write",
-                )),
-                ClientBeside => Some(Claims::client(
-                    "beside",
-                    fixture.other_partner.tenant(),
-                    "users:write",
-                )),
-                ClientBelow => Some(Claims::client(
-                    "below",
-                    fixture.sub_customer.tenant(),
-                    "users:write",
-                )),
-                ClientAboveReadOnly => Some(Claims::client(
-                    "reader",
-                    fixture.partner.tenant(),
-                    "users:read",
-                )),
-                ClientAboveNoScope => {
-                    Some(Claims::client("scopeless", fixture.partner.tenant(), ""))
-                }
-                NoClaims | ExpiredDevToken => None,
-            };
-            let id = target.id.to_string();
-            let self_service = matches!(caller, SelfNoScope | SelfWithWrite);
-            let mut event = route.event(Payload::V2, &id);
-            event = match route {
-                Route::Status => event.json(json!({"enabled": false, "version": 1})),
-                Route::Password if self_service => event.json(
-                    json!({"password": "a brand new passphrase", "current_password": PASSWORD}),
-                ),
-                Route::Password => event.json(json!({"password": "a brand new passphrase"})),
-                Route::Email => {
-                    event.json(json!({"contact": {"email": "moved@new.example"}, "version": 1}))
-                }
-                _ => event,
-            };
-            if let Some(claims) = &claims {
-                event = event.claims(claims);
-            }
-            let response = if let ExpiredDevToken = caller {
-                let claims = Claims::user(target.id, target.tenant_id, "users:write");
-                let token = shared::testing::mint_dev_token(
-                    shared::testing::TEST_DEV_SECRET.as_bytes(),
-                    &claims,
-                    -60,
-                );
-                dev_functions
-                    .call(
-                        route,
-                        &event.header("authorization", &format!("Bearer {token}")),
-                    )
-                    .await
-            } else {
-                functions.call(route, &event).await
-            };
-            cells += 1;
-            if response.status().as_u16() != expected {
-                failures.push(format!(
-                    "{caller:?} × {route:?}: expected {expected}, got {} {}",
-                    response.status(),
-                    String::from_utf8_lossy(response.body().as_ref())
-                ));
-            }
-            if expected == 404 {
-                // Indistinguishable from a user that does not exist.
-                let missing = UserId::new_random().to_string();
-                let twin = Event::new(
-                    Payload::V2,
-                    route.method_and_path().0,
-                    route.method_and_path().1,
-                )
-                .user_id(&missing);
-                let twin = match route {
-                    Route::Status => twin.json(json!({"enabled": false, "version": 1})),
-                    Route::Password => twin.json(json!({"password": "a brand new passphrase"})),
-                    Route::Email => {
-                        twin.json(json!({"contact": {"email": "moved@new.example"}, "version": 1}))
-                    }
-                    _ => twin,
-                };
-                let twin = functions
-                    .call(route, &twin.claims(claims.as_ref().expect("claims")))
-                    .await;
-                shared::testing::assert_looks_missing(&response, &twin);
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {cells} cells differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert_eq!(cells, 48);
-    // Every secret the cells produced (passwords, hashes, tokens) was registered where it
-    // was made; the fixture checks the logs for them when dropped.
 }

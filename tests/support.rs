@@ -13,8 +13,8 @@ use shared::email::{EmailAddress, EmailConfig};
 use shared::mail::Mailer;
 use shared::password::PasswordConfig;
 use shared::runtime::respond;
-use shared::testing::{Event, Payload, TEST_DEV_SECRET, received_mails};
 use shared::{AuthMode, Authenticator, Core, Store};
+use testkit::{Event, Payload, TEST_DEV_SECRET, received_mails};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -180,7 +180,7 @@ impl Functions {
             status: set_account_status::State(core()),
             password: change_password::State::new(core(), PasswordConfig::default())
                 .expect("state"),
-            confirm: confirm_email::State(store.clone()),
+            confirm: confirm_email::State(core()),
             email: change_email::State {
                 core: core(),
                 email: EmailConfig {

@@ -19,9 +19,6 @@ pub mod store;
 pub mod tenant;
 pub mod user;
 
-#[cfg(feature = "test-support")]
-pub mod testing;
-
 pub use caller::{Authenticator, Caller, Principal};
 pub use config::{AuthMode, ConfigError, CoreConfig};
 pub use error::{ApiError, FieldError};

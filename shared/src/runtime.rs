@@ -90,6 +90,42 @@ pub trait Function: Sized + Send + Sync + 'static {
     }
 }
 
+/// A function whose state is [`Core`] (the store and the authenticator) and whose
+/// configuration is [`CoreConfig`]: it only says how it wraps the core and handles requests.
+pub trait CoreFunction: Sized + Send + Sync + 'static {
+    fn new(core: Core) -> Self;
+
+    fn handle(
+        &self,
+        request: &Request,
+    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+
+    /// As [`Function::render_error`].
+    fn render_error(&self, request: &Request, error: &ApiError) -> Response<Body> {
+        error.to_response(request.uri().path())
+    }
+}
+
+impl<T: CoreFunction> Function for T {
+    type Config = CoreConfig;
+
+    fn config() -> Result<CoreConfig, ConfigError> {
+        CoreConfig::from_env()
+    }
+
+    fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
+        Core::connect(config).map(T::new)
+    }
+
+    async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        CoreFunction::handle(self, request).await
+    }
+
+    fn render_error(&self, request: &Request, error: &ApiError) -> Response<Body> {
+        CoreFunction::render_error(self, request, error)
+    }
+}
+
 /// What every `main.rs` runs: logging, configuration and state once per cold start (a
 /// failed start is logged, naming the variable), then the Lambda runtime loop.
 pub async fn run<F: Function>() -> Result<(), Error> {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::confirmation::{self, ConfirmationToken, PendingEmail};
 use shared::email::{EmailAddress, EmailConfig};
-use shared::http::{json_body, path_user_id, user_response};
+use shared::http::{json_body, user_response};
 use shared::mail::{Mail, MailConfig, Mailer};
 use shared::runtime::Function;
 use shared::store::{DirectChange, EmailChange};
@@ -69,8 +69,7 @@ impl Function for State {
 }
 
 async fn request_change(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = state.core.auth.caller(request)?;
-    let user_id = path_user_id(request)?;
+    let (caller, user_id) = state.core.auth.caller_and_user(request)?;
     let acting_on_self = caller.is_user(user_id);
     if !acting_on_self && !caller.can_write() {
         return Err(ApiError::Forbidden(

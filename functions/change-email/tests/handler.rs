@@ -2,28 +2,22 @@
 //! versions, against DynamoDB Local and a mail directory (its confirmation:
 //! functions/confirm-email/tests).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use change_email::State;
 use serde_json::json;
-use shared::email::{EmailAddress, EmailConfig};
+use shared::User;
+use shared::email::EmailConfig;
 use shared::limit::SlidingLimit;
 use shared::mail::Mailer;
 use shared::runtime::respond;
-use shared::testing::{
-    Claims, Event, Fixture, Payload, ReceivedMail, assert_problem, body_json, received_mails,
+use testkit::{
+    Claims, Event, Fixture, Harness, PAYLOADS, Payload, ReceivedMail, assert_problem, body_json,
+    directory_mailer, mail_dir, received_mails,
 };
-use shared::{AuthMode, Authenticator, Core, User};
 
 const PUT_ROUTE: &str = "/users/{user_id}/email";
-const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
 const NEW_EMAIL: &str = "john.doe@newmail.example";
-
-fn mail_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The function with the default mail limit (one a minute, five a day).
 fn state_with(fixture: &Fixture, dir: &Path) -> State {
@@ -32,19 +26,13 @@ fn state_with(fixture: &Fixture, dir: &Path) -> State {
 
 fn limited_state(fixture: &Fixture, dir: &Path, confirmation_mails: SlidingLimit) -> State {
     State {
-        core: Core::new(
-            fixture.store().clone(),
-            Authenticator::new(&AuthMode::ApiGateway),
-        ),
+        core: fixture.core(),
         email: EmailConfig {
             confirmation_url_base: "https://accounts.example.test".into(),
             token_ttl_secs: 24 * 60 * 60,
             confirmation_mails,
         },
-        mailer: Mailer::Directory {
-            dir: dir.to_path_buf(),
-            sender: EmailAddress::parse("no-reply@accounts.example.test").unwrap(),
-        },
+        mailer: directory_mailer(dir),
     }
 }
 
@@ -138,6 +126,7 @@ async fn who_may_change_whose_email() {
     let fixture = Fixture::new().await;
     let dir = mail_dir();
     let state = state_with(&fixture, &dir);
+    let email = Harness::new(&state, PUT_ROUTE);
     let target = fixture
         .user_with(&fixture.sub_customer, |u| u.activated = false)
         .await;
@@ -145,42 +134,48 @@ async fn who_may_change_whose_email() {
     let disabled = fixture
         .user_with(&fixture.customer, |u| u.enabled = false)
         .await;
+    let change =
+        |address: &str, version: u64| json!({"contact": {"email": address}, "version": version});
+    let admin = Claims::client("partner", fixture.partner.tenant(), "users:write");
+    let outsider = Claims::client("globex", fixture.other_partner.tenant(), "users:write");
+
+    // Another user without users:write: 403.
+    email
+        .put(target.id, &own(&colleague), change("x@new.example", 1))
+        .await
+        .expect(403)
+        .problem("forbidden");
+    // A client outside the subtree: 404, even with a wrong version.
+    email
+        .put(target.id, &outsider, change("x@new.example", 6))
+        .await
+        .expect(404)
+        .problem("not-found");
+    // A stale version: 409 with the current one.
+    let answers = email
+        .put(target.id, &admin, change("x@new.example", 2))
+        .await;
+    assert_eq!(
+        answers.expect(409).problem("version-conflict")["current_version"],
+        1
+    );
+    // A disabled account cannot change its own address.
+    email
+        .put(disabled.id, &own(&disabled), change("y@new.example", 1))
+        .await
+        .expect(403)
+        .problem("account-disabled");
+    // No claims: 401.
+    email
+        .anonymous("PUT", target.id, Some(change("z@new.example", 1)))
+        .await
+        .expect(401)
+        .problem("unauthorized");
+    assert_eq!(fixture.stored(target.id).await.unwrap().user, target);
+
+    // The admin with the right version: changed at once (not activated), each time.
     for payload in PAYLOADS {
         let current = fixture.stored(target.id).await.unwrap().user.version.get();
-        // Another user without users:write: 403.
-        let response = respond(
-            &state,
-            put(
-                payload,
-                target.id,
-                &own(&colleague),
-                "x@new.example",
-                current,
-            )
-            .request(),
-        )
-        .await;
-        assert_problem(&response, 403, "forbidden");
-        // A client outside the subtree: 404, even with a wrong version.
-        let outsider = Claims::client("globex", fixture.other_partner.tenant(), "users:write");
-        let response = respond(
-            &state,
-            put(payload, target.id, &outsider, "x@new.example", current + 5).request(),
-        )
-        .await;
-        assert_problem(&response, 404, "not-found");
-        // A stale version: 409 with the current one.
-        let admin = Claims::client("partner", fixture.partner.tenant(), "users:write");
-        let response = respond(
-            &state,
-            put(payload, target.id, &admin, "x@new.example", current + 1).request(),
-        )
-        .await;
-        assert_eq!(
-            assert_problem(&response, 409, "version-conflict")["current_version"],
-            current
-        );
-        // The admin with the right version: changed at once (not activated).
         let response = respond(
             &state,
             put(payload, target.id, &admin, "x@new.example", current).request(),
@@ -188,18 +183,6 @@ async fn who_may_change_whose_email() {
         .await;
         assert_eq!(response.status(), 200);
         assert_eq!(body_json(&response)["version"], current + 1);
-        // A disabled account cannot change its own address.
-        let response = respond(
-            &state,
-            put(payload, disabled.id, &own(&disabled), "y@new.example", 1).request(),
-        )
-        .await;
-        assert_problem(&response, 403, "account-disabled");
-        // No claims: 401.
-        let event = Event::new(payload, "PUT", PUT_ROUTE)
-            .user_id(target.id)
-            .json(json!({"contact": {"email": "z@new.example"}, "version": 1}));
-        assert_problem(&respond(&state, event.request()).await, 401, "unauthorized");
     }
     assert_eq!(fixture.stored(disabled.id).await.unwrap().user, disabled);
     assert!(mails(&fixture, &dir).is_empty());
@@ -210,41 +193,33 @@ async fn bad_addresses_and_bodies_are_refused() {
     let fixture = Fixture::new().await;
     let dir = mail_dir();
     let state = state_with(&fixture, &dir);
+    let email = Harness::new(&state, PUT_ROUTE);
     let user = fixture.user(&fixture.customer).await;
     let long = format!("{}@example.com", "a".repeat(250));
-    for payload in PAYLOADS {
-        for bad in [
-            "not-an-address",
-            "john@example.com\r\nBcc: victim@example.com",
-            "John <john@example.com>",
-            &long,
-            "",
-            "jöhn@example.com",
-            "\"john doe\"@example.com",
-            "john@exa_mple.com",
-        ] {
-            let response =
-                respond(&state, put(payload, user.id, &own(&user), bad, 1).request()).await;
-            let problem = assert_problem(&response, 400, "validation-error");
-            assert_eq!(problem["errors"][0]["field"], "contact.email", "{bad:?}");
-        }
-        for body in [
-            json!({"contact": {"email": NEW_EMAIL}}),
-            json!({"contact": {"email": NEW_EMAIL}, "version": 0}),
-            json!({"contact": {"email": NEW_EMAIL, "phone": "1"}, "version": 1}),
-            json!({"contact": NEW_EMAIL, "version": 1}),
-            json!({"email": NEW_EMAIL, "version": 1}),
-        ] {
-            let event = Event::new(payload, "PUT", PUT_ROUTE)
-                .user_id(user.id)
-                .claims(&own(&user))
-                .json(body.clone());
-            assert_problem(
-                &respond(&state, event.request()).await,
-                400,
-                "validation-error",
-            );
-        }
+    for bad in [
+        "not-an-address",
+        "john@example.com\r\nBcc: victim@example.com",
+        "John <john@example.com>",
+        &long,
+        "",
+        "jöhn@example.com",
+        "\"john doe\"@example.com",
+        "john@exa_mple.com",
+    ] {
+        let body = json!({"contact": {"email": bad}, "version": 1});
+        let answers = email.put(user.id, &own(&user), body).await;
+        let problem = answers.expect(400).problem("validation-error");
+        assert_eq!(problem["errors"][0]["field"], "contact.email", "{bad:?}");
+    }
+    for body in [
+        json!({"contact": {"email": NEW_EMAIL}}),
+        json!({"contact": {"email": NEW_EMAIL}, "version": 0}),
+        json!({"contact": {"email": NEW_EMAIL, "phone": "1"}, "version": 1}),
+        json!({"contact": NEW_EMAIL, "version": 1}),
+        json!({"email": NEW_EMAIL, "version": 1}),
+    ] {
+        let answers = email.put(user.id, &own(&user), body).await;
+        answers.expect(400).problem("validation-error");
     }
     assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
     assert!(mails(&fixture, &dir).is_empty());

@@ -5,7 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::config::{ConfigError, Env, ProcessEnv};
-use shared::http::{json_body, no_content, path_user_id};
+use shared::http::{json_body, no_content};
 use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
 use shared::runtime::Function;
 use shared::{ApiError, Caller, Core, CoreConfig, Now, TenantRule, UserId, UserItem};
@@ -67,8 +67,7 @@ impl Function for State {
 }
 
 async fn change_password(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = state.core.auth.caller(request)?;
-    let user_id = path_user_id(request)?;
+    let (caller, user_id) = state.core.auth.caller_and_user(request)?;
     if caller.is_user(user_id) {
         self_service(state, &caller, user_id, json_body(request)?).await?;
     } else if !caller.is_client() {

@@ -2,22 +2,19 @@
 //! both payload versions, against DynamoDB Local.
 
 use change_password::State;
+use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 use shared::password::{Argon2Config, Hasher, Password, PasswordConfig};
 use shared::runtime::respond;
-use shared::testing::{Claims, Event, Fixture, Payload, assert_problem};
-use shared::{AuthMode, Authenticator, Core, User, UserId, UserItem};
+use shared::{User, UserId, UserItem};
+use testkit::{Claims, DELIVERIES, Event, Fixture, Harness, PAYLOADS, Payload, assert_problem};
 
 const ROUTE: &str = "/users/{user_id}/password";
-const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
 const OLD: &str = "an old and trusted passphrase";
 const NEW: &str = "a brand new passphrase for today";
 
 fn state(fixture: &Fixture) -> State {
-    let core = Core::new(
-        fixture.store().clone(),
-        Authenticator::new(&AuthMode::ApiGateway),
-    );
+    let core = fixture.core();
     State::new(core, PasswordConfig::default()).unwrap()
 }
 
@@ -26,6 +23,11 @@ fn post(payload: Payload, id: impl ToString, claims: &Claims, body: Value) -> Ev
         .user_id(id)
         .claims(claims)
         .json(body)
+}
+
+/// A self-service change of `user`'s own password, delivered once.
+async fn own_change(state: &State, payload: Payload, user: &User, body: Value) -> Response<Body> {
+    respond(state, post(payload, user.id, &own(user), body).request()).await
 }
 
 fn own(user: &User) -> Claims {
@@ -56,7 +58,7 @@ async fn self_service_change_then_log_in_with_the_new_password_only() {
             .user_with_password(&fixture.customer, OLD, |_| {})
             .await;
         let body = json!({"password": NEW, "current_password": OLD});
-        let response = respond(&state, post(payload, user.id, &own(&user), body).request()).await;
+        let response = own_change(&state, payload, &user, body).await;
         assert_eq!(response.status(), 204, "{payload:?}");
         assert!(response.body().is_empty());
         assert_eq!(
@@ -78,7 +80,7 @@ async fn self_service_change_then_log_in_with_the_new_password_only() {
             "version and the user object are unchanged"
         );
         assert!(
-            shared::testing::logs::captured().contains("request handled"),
+            testkit::logs::captured().contains("request handled"),
             "the handlers' logs are captured"
         );
     }
@@ -92,20 +94,16 @@ async fn self_service_needs_the_right_current_password() {
         .user_with_password(&fixture.customer, OLD, |_| {})
         .await;
     for payload in PAYLOADS {
-        let response = respond(
-            &state,
-            post(payload, user.id, &own(&user), json!({"password": NEW})).request(),
-        )
-        .await;
+        let response = own_change(&state, payload, &user, json!({"password": NEW})).await;
         let problem = assert_problem(&response, 400, "validation-error");
         assert_eq!(problem["errors"][0]["field"], "current_password");
 
         let body = json!({"password": NEW, "current_password": "not the password at all"});
-        let response = respond(&state, post(payload, user.id, &own(&user), body).request()).await;
+        let response = own_change(&state, payload, &user, body).await;
         assert_problem(&response, 403, "invalid-current-password");
 
         let body = json!({"password": NEW, "current_password": "x".repeat(1025)});
-        let response = respond(&state, post(payload, user.id, &own(&user), body).request()).await;
+        let response = own_change(&state, payload, &user, body).await;
         assert_problem(&response, 400, "validation-error");
     }
     assert!(can_log_in(&fixture, user.id, OLD).await);
@@ -125,35 +123,19 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
 
     // Four failures, then the right password: the count starts over.
     for _ in 0..4 {
-        let response = respond(
-            &state,
-            post(Payload::V2, user.id, &own(&user), wrong.clone()).request(),
-        )
-        .await;
+        let response = own_change(&state, Payload::V2, &user, wrong.clone()).await;
         assert_problem(&response, 403, "invalid-current-password");
     }
-    let response = respond(
-        &state,
-        post(Payload::V2, user.id, &own(&user), right).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V2, &user, right).await;
     assert_eq!(response.status(), 204);
     let back = json!({"password": OLD, "current_password": NEW});
 
     for _ in 0..5 {
-        let response = respond(
-            &state,
-            post(Payload::V1, user.id, &own(&user), wrong.clone()).request(),
-        )
-        .await;
+        let response = own_change(&state, Payload::V1, &user, wrong.clone()).await;
         assert_problem(&response, 403, "invalid-current-password");
     }
     // Locked now, even with the right password.
-    let response = respond(
-        &state,
-        post(Payload::V1, user.id, &own(&user), back.clone()).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V1, &user, back.clone()).await;
     assert_problem(&response, 429, "too-many-attempts");
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
@@ -168,11 +150,7 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
     fixture
         .set_numbers(user.id, "password_attempt_times", &[ended; 5])
         .await;
-    let response = respond(
-        &state,
-        post(Payload::V1, user.id, &own(&user), back).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V1, &user, back).await;
     assert_eq!(response.status(), 204);
     assert!(can_log_in(&fixture, user.id, OLD).await);
 }
@@ -252,7 +230,7 @@ async fn a_disabled_account_cannot_change_its_own_password() {
         .await;
     for payload in PAYLOADS {
         let body = json!({"password": NEW, "current_password": OLD});
-        let response = respond(&state, post(payload, user.id, &own(&user), body).request()).await;
+        let response = own_change(&state, payload, &user, body).await;
         assert_problem(&response, 403, "account-disabled");
     }
     assert!(can_log_in(&fixture, user.id, OLD).await);
@@ -268,19 +246,11 @@ async fn policy_violations_are_all_reported_and_a_right_current_password_resets_
         .user_with_password(&fixture.customer, OLD, |_| {})
         .await;
     let wrong = json!({"password": NEW, "current_password": "wrong wrong wrong"});
-    respond(
-        &state,
-        post(Payload::V2, user.id, &own(&user), wrong).request(),
-    )
-    .await;
+    own_change(&state, Payload::V2, &user, wrong).await;
 
     let bad = format!("{}\u{7}", user.login);
     let body = json!({"password": bad, "current_password": OLD});
-    let response = respond(
-        &state,
-        post(Payload::V2, user.id, &own(&user), body).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V2, &user, body).await;
     let problem = assert_problem(&response, 400, "password-policy");
     let codes: Vec<&str> = problem["errors"]
         .as_array()
@@ -306,11 +276,7 @@ async fn policy_violations_are_all_reported_and_a_right_current_password_resets_
 
     // NFKC: the current password with another normalisation is still the current one.
     let body = json!({"password": OLD.replace('a', "\u{ff41}"), "current_password": OLD});
-    let response = respond(
-        &state,
-        post(Payload::V1, user.id, &own(&user), body).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V1, &user, body).await;
     let problem = assert_problem(&response, 400, "password-policy");
     assert_eq!(problem["errors"][0]["code"], "same-as-current");
 
@@ -330,19 +296,11 @@ async fn nfc_and_nfd_spellings_are_one_password() {
         .user_with_password(&fixture.customer, nfd, |_| {})
         .await;
     let body = json!({"password": NEW, "current_password": nfc});
-    let response = respond(
-        &state,
-        post(Payload::V2, user.id, &own(&user), body).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V2, &user, body).await;
     assert_eq!(response.status(), 204);
     // And back: set an NFC password, log in with NFD.
     let body = json!({"password": nfc, "current_password": NEW});
-    let response = respond(
-        &state,
-        post(Payload::V1, user.id, &own(&user), body).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V1, &user, body).await;
     assert_eq!(response.status(), 204);
     assert!(can_log_in(&fixture, user.id, nfd).await);
     // Emoji, CJK and right-to-left text are passwords like any other.
@@ -353,11 +311,7 @@ async fn nfc_and_nfd_spellings_are_one_password() {
         "كلمة مرور طويلة جدا للاختبار",
     ] {
         let body = json!({"password": password, "current_password": current});
-        let response = respond(
-            &state,
-            post(Payload::V2, user.id, &own(&user), body).request(),
-        )
-        .await;
+        let response = own_change(&state, Payload::V2, &user, body).await;
         assert_eq!(response.status(), 204, "{password}");
         assert!(can_log_in(&fixture, user.id, password).await);
         current = password.to_owned();
@@ -366,163 +320,113 @@ async fn nfc_and_nfd_spellings_are_one_password() {
 
 #[tokio::test]
 async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
-    for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let state = state(&fixture);
-        let deep = fixture
-            .user_with_password(&fixture.sub_customer, OLD, |_| {})
-            .await;
-        let customer_user = fixture
-            .user_with_password(&fixture.customer, OLD, |_| {})
-            .await;
-        let stranger = fixture
-            .user_with_password(&fixture.other_partner, OLD, |_| {})
-            .await;
-        let partner_client =
-            Claims::client("partner-admin", fixture.partner.tenant(), "users:write");
-        let customer_client =
-            Claims::client("customer-admin", fixture.customer.tenant(), "users:write");
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let password = Harness::new(&state, ROUTE);
+    let deep = fixture
+        .user_with_password(&fixture.sub_customer, OLD, |_| {})
+        .await;
+    let customer_user = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    let stranger = fixture
+        .user_with_password(&fixture.other_partner, OLD, |_| {})
+        .await;
+    let partner_client = Claims::client("partner-admin", fixture.partner.tenant(), "users:write");
+    let customer_client =
+        Claims::client("customer-admin", fixture.customer.tenant(), "users:write");
+    let set = |password: &str| json!({"password": password});
 
-        for (client, target) in [
-            (&partner_client, &deep),
-            (&partner_client, &customer_user),
-            (&customer_client, &deep),
-        ] {
-            fixture.table.counter.reset();
-            let response = respond(
-                &state,
-                post(payload, target.id, client, json!({"password": NEW})).request(),
-            )
-            .await;
-            assert_eq!(response.status(), 204, "{payload:?}");
-            assert_eq!(
-                fixture.table.counter.get(),
-                2,
-                "GetItem + conditional UpdateItem"
-            );
-            assert!(can_log_in(&fixture, target.id, NEW).await);
-        }
-
-        // Its own tenant: forbidden by the platform's rule.
-        let response = respond(
-            &state,
-            post(
-                payload,
-                customer_user.id,
-                &customer_client,
-                json!({"password": OLD}),
-            )
-            .request(),
-        )
-        .await;
-        assert_problem(&response, 403, "forbidden");
-        // Outside its subtree: like a missing user.
-        let response = respond(
-            &state,
-            post(
-                payload,
-                stranger.id,
-                &customer_client,
-                json!({"password": NEW}),
-            )
-            .request(),
-        )
-        .await;
-        assert_problem(&response, 404, "not-found");
-        let response = respond(
-            &state,
-            post(
-                payload,
-                UserId::new_random(),
-                &customer_client,
-                json!({"password": NEW}),
-            )
-            .request(),
-        )
-        .await;
-        assert_problem(&response, 404, "not-found");
-        // Without users:write, or as a user principal: forbidden.
-        let reader = Claims::client("reader", fixture.partner.tenant(), "users:read");
-        let response = respond(
-            &state,
-            post(payload, deep.id, &reader, json!({"password": OLD})).request(),
-        )
-        .await;
-        assert_problem(&response, 403, "forbidden");
-        let admin_user = Claims::user(customer_user.id, fixture.customer.tenant(), "users:write");
-        let response = respond(
-            &state,
-            post(payload, deep.id, &admin_user, json!({"password": OLD})).request(),
-        )
-        .await;
-        assert_problem(&response, 403, "forbidden");
-        // The policy applies to administrative changes too.
-        let response = respond(
-            &state,
-            post(
-                payload,
-                deep.id,
-                &partner_client,
-                json!({"password": "password1"}),
-            )
-            .request(),
-        )
-        .await;
-        assert_problem(&response, 400, "password-policy");
-
-        assert!(can_log_in(&fixture, stranger.id, OLD).await);
-        assert!(can_log_in(&fixture, deep.id, NEW).await);
+    for (client, target) in [
+        (&partner_client, &deep),
+        (&partner_client, &customer_user),
+        (&customer_client, &deep),
+    ] {
+        fixture.table.counter.reset();
+        password.post(target.id, client, set(NEW)).await.expect(204);
+        assert_eq!(
+            fixture.table.counter.get(),
+            2 * DELIVERIES.len(),
+            "GetItem + conditional UpdateItem"
+        );
+        assert!(can_log_in(&fixture, target.id, NEW).await);
     }
+
+    // Its own tenant: forbidden by the platform's rule.
+    password
+        .post(customer_user.id, &customer_client, set(OLD))
+        .await
+        .expect(403)
+        .problem("forbidden");
+    // Outside its subtree: like a missing user.
+    for outside in [stranger.id, UserId::new_random()] {
+        let answers = password.post(outside, &customer_client, set(NEW)).await;
+        answers.expect(404).problem("not-found");
+    }
+    // Without users:write, or as a user principal: forbidden.
+    let reader = Claims::client("reader", fixture.partner.tenant(), "users:read");
+    let admin_user = Claims::user(customer_user.id, fixture.customer.tenant(), "users:write");
+    for caller in [&reader, &admin_user] {
+        let answers = password.post(deep.id, caller, set(OLD)).await;
+        answers.expect(403).problem("forbidden");
+    }
+    // The policy applies to administrative changes too.
+    password
+        .post(deep.id, &partner_client, set("password1"))
+        .await
+        .expect(400)
+        .problem("password-policy");
+
+    assert!(can_log_in(&fixture, stranger.id, OLD).await);
+    assert!(can_log_in(&fixture, deep.id, NEW).await);
 }
 
 #[tokio::test]
 async fn bad_requests_are_refused() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
+    let password = Harness::new(&state, ROUTE);
     let user = fixture
         .user_with_password(&fixture.customer, OLD, |_| {})
         .await;
-    for payload in PAYLOADS {
-        let event = Event::new(payload, "POST", ROUTE)
-            .user_id(user.id)
-            .json(json!({"password": NEW, "current_password": OLD}));
-        assert_problem(&respond(&state, event.request()).await, 401, "unauthorized");
-        let event = Event::new(payload, "POST", ROUTE)
-            .user_id(user.id)
-            .claims(&own(&user))
-            .body("password=x", Some("application/x-www-form-urlencoded"));
-        assert_problem(
-            &respond(&state, event.request()).await,
+    let change = json!({"password": NEW, "current_password": OLD});
+    password
+        .anonymous("POST", user.id, Some(change))
+        .await
+        .expect(401)
+        .problem("unauthorized");
+    let huge = json!({"password": "x".repeat(17 * 1024), "current_password": OLD});
+    let answers = password.post(user.id, &own(&user), huge).await;
+    answers.expect(413).problem("payload-too-large");
+    for (body, media_type, status, slug) in [
+        (
+            "password=x",
+            "application/x-www-form-urlencoded",
             415,
             "unsupported-media-type",
-        );
-        let huge = json!({"password": "x".repeat(17 * 1024), "current_password": OLD});
-        assert_problem(
-            &respond(&state, post(payload, user.id, &own(&user), huge).request()).await,
-            413,
-            "payload-too-large",
-        );
-        let event = Event::new(payload, "POST", ROUTE)
-            .user_id(user.id)
-            .claims(&own(&user))
-            .body(r#"{"password": "#, Some("application/json"));
-        assert_problem(
-            &respond(&state, event.request()).await,
+        ),
+        (
+            r#"{"password": "#,
+            "application/json",
             400,
             "validation-error",
-        );
-        let event = Event::new(payload, "POST", ROUTE)
-            .user_id(user.id)
-            .claims(&own(&user))
-            .body(
-                r#"{"password": 5, "current_password": "x"}"#,
-                Some("application/json"),
-            );
-        assert_problem(
-            &respond(&state, event.request()).await,
+        ),
+        (
+            r#"{"password": 5, "current_password": "x"}"#,
+            "application/json",
             400,
             "validation-error",
-        );
+        ),
+    ] {
+        let answers = password
+            .send(|payload| {
+                Event::new(payload, "POST", ROUTE)
+                    .user_id(user.id)
+                    .claims(&own(&user))
+                    .body(body, Some(media_type))
+            })
+            .await;
+        answers.expect(status).problem(slug);
     }
     assert!(can_log_in(&fixture, user.id, OLD).await);
 }
@@ -594,20 +498,12 @@ async fn no_window_boundary_lets_more_than_five_guesses_through() {
         .set_numbers(user.id, "password_attempt_times", &[now - 895; 4])
         .await;
     let wrong = json!({"password": NEW, "current_password": "wrong wrong wrong"});
-    let response = respond(
-        &state,
-        post(Payload::V2, user.id, &own(&user), wrong.clone()).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V2, &user, wrong.clone()).await;
     assert_problem(&response, 403, "invalid-current-password");
     // … and the fifth locks for 15 minutes from itself, though the four leave the window in
     // seconds: even the right password waits.
     let right = json!({"password": NEW, "current_password": OLD});
-    let response = respond(
-        &state,
-        post(Payload::V1, user.id, &own(&user), right).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V1, &user, right).await;
     assert_problem(&response, 429, "too-many-attempts");
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
@@ -626,11 +522,7 @@ async fn a_password_change_marks_the_credentials_but_not_the_version() {
         .user_with_password(&fixture.customer, OLD, |_| {})
         .await;
     let body = json!({"password": NEW, "current_password": OLD});
-    let response = respond(
-        &state,
-        post(Payload::V2, user.id, &own(&user), body).request(),
-    )
-    .await;
+    let response = own_change(&state, Payload::V2, &user, body).await;
     assert_eq!(response.status(), 204);
     let stored = fixture.stored(user.id).await.unwrap();
     assert!(stored.credentials_changed_at.is_some());

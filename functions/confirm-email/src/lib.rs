@@ -10,16 +10,15 @@
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
-use shared::config::ConfigError;
 use shared::confirmation::ConfirmationToken;
 use shared::http::{body_bytes, json_body, media_type, path_user_id, user_response};
-use shared::runtime::Function;
-use shared::{ApiError, CoreConfig, Now, Store, UserId, UserItem};
+use shared::runtime::CoreFunction;
+use shared::{ApiError, Core, Now, UserId, UserItem};
 
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
-/// The store: the token is the credential, so no authenticator.
-pub struct State(pub Store);
+/// The store (the token is the credential: the core's authenticator is never asked).
+pub struct State(pub Core);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,15 +31,9 @@ fn is_page(request: &Request) -> bool {
     request.method() == Method::GET || media_type(request).as_deref() == Some(FORM)
 }
 
-impl Function for State {
-    type Config = CoreConfig;
-
-    fn config() -> Result<CoreConfig, ConfigError> {
-        CoreConfig::from_env()
-    }
-
-    fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
-        Store::connect(config).map(Self)
+impl CoreFunction for State {
+    fn new(core: Core) -> Self {
+        Self(core)
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -91,6 +84,7 @@ async fn confirm(state: &State, user_id: UserId, raw_token: &str) -> Result<User
     let token = ConfirmationToken::parse(raw_token).ok_or(ApiError::InvalidToken)?;
     state
         .0
+        .store
         .confirm_email(user_id, &token.hash(), &Now::current())
         .await
 }

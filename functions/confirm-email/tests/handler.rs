@@ -2,32 +2,25 @@
 //! both payload versions, against DynamoDB Local and a mail directory. The changes are asked
 //! for through change-email's real handler, so the tokens are those of real mails.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use confirm_email::FORM;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::confirmation::MAIL_SUBJECT;
-use shared::email::{EmailAddress, EmailConfig};
+use shared::email::EmailConfig;
 use shared::limit::SlidingLimit;
-use shared::mail::Mailer;
 use shared::runtime::respond;
 use shared::store::StatusChange;
-use shared::testing::{
-    Claims, Event, Fixture, Payload, ReceivedMail, assert_problem, body_json, received_mails,
+use shared::{TenantRule, User, UserId, Version};
+use testkit::{
+    Claims, Event, Fixture, Harness, PAYLOADS, Payload, ReceivedMail, assert_problem, body_json,
+    directory_mailer, mail_dir, received_mails,
 };
-use shared::{AuthMode, Authenticator, Core, TenantRule, User, UserId, Version};
 
 const PUT_ROUTE: &str = "/users/{user_id}/email";
 const CONFIRM_ROUTE: &str = "/users/{user_id}/email/confirmation";
-const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
 const NEW_EMAIL: &str = "john.doe@newmail.example";
-
-fn mail_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The two functions of an email change: change-email mails the link (`PUT`), confirm-email
 /// applies it (`GET` and `POST` of the confirmation route).
@@ -53,7 +46,7 @@ fn state_with(fixture: &Fixture, dir: &Path) -> Functions {
 
 fn limited_state(fixture: &Fixture, dir: &Path, confirmation_mails: SlidingLimit) -> Functions {
     Functions {
-        confirm: confirm_email::State(fixture.store().clone()),
+        confirm: confirm_email::State(fixture.core()),
         change: change_email_state(fixture, dir, confirmation_mails),
     }
 }
@@ -64,19 +57,13 @@ fn change_email_state(
     confirmation_mails: SlidingLimit,
 ) -> change_email::State {
     change_email::State {
-        core: Core::new(
-            fixture.store().clone(),
-            Authenticator::new(&AuthMode::ApiGateway),
-        ),
+        core: fixture.core(),
         email: EmailConfig {
             confirmation_url_base: "https://accounts.example.test".into(),
             token_ttl_secs: 24 * 60 * 60,
             confirmation_mails,
         },
-        mailer: Mailer::Directory {
-            dir: dir.to_path_buf(),
-            sender: EmailAddress::parse("no-reply@accounts.example.test").unwrap(),
-        },
+        mailer: directory_mailer(dir),
     }
 }
 
@@ -305,42 +292,35 @@ async fn concurrent_confirmations_of_one_token_have_one_winner() {
 #[tokio::test]
 async fn malformed_or_unknown_tokens_are_invalid() {
     let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
+    let state = confirm_email::State(fixture.core());
+    let confirm = Harness::new(&state, CONFIRM_ROUTE);
     let user = fixture.user(&fixture.customer).await;
     let well_formed_unknown = "A".repeat(43);
-    for payload in PAYLOADS {
-        for token in [
-            "",
-            "short",
-            "A".repeat(44).as_str(),
-            &well_formed_unknown,
-            "../../etc/passwd",
-        ] {
-            let response = state
-                .call(confirm_json(payload, user.id, token).request())
-                .await;
-            assert_problem(&response, 400, "invalid-token");
-        }
-        let response = state
-            .call(confirm_json(payload, UserId::new_random(), &well_formed_unknown).request())
-            .await;
-        assert_problem(&response, 400, "invalid-token");
-        let event = Event::new(payload, "POST", CONFIRM_ROUTE)
-            .user_id(user.id)
-            .json(json!({}));
-        assert_problem(&state.call(event.request()).await, 400, "validation-error");
-        let event = Event::new(payload, "POST", CONFIRM_ROUTE)
-            .user_id(user.id)
-            .body("token", Some("text/plain"));
-        assert_problem(
-            &state.call(event.request()).await,
-            415,
-            "unsupported-media-type",
-        );
-        let page = Event::new(payload, "GET", CONFIRM_ROUTE).user_id(user.id);
-        let response = state.call(page.request()).await;
-        assert_eq!(response.status(), 400);
+    let token = |token: &str| Some(json!({"token": token}));
+    for bad in [
+        "",
+        "short",
+        "A".repeat(44).as_str(),
+        &well_formed_unknown,
+        "../../etc/passwd",
+    ] {
+        let answers = confirm.anonymous("POST", user.id, token(bad)).await;
+        answers.expect(400).problem("invalid-token");
+    }
+    let answers = confirm.anonymous("POST", UserId::new_random(), token(&well_formed_unknown));
+    answers.await.expect(400).problem("invalid-token");
+    let answers = confirm.anonymous("POST", user.id, Some(json!({}))).await;
+    answers.expect(400).problem("validation-error");
+    let answers = confirm
+        .send(|payload| {
+            Event::new(payload, "POST", CONFIRM_ROUTE)
+                .user_id(user.id)
+                .body("token", Some("text/plain"))
+        })
+        .await;
+    answers.expect(415).problem("unsupported-media-type");
+    let answers = confirm.anonymous("GET", user.id, None).await;
+    for response in answers.expect(400).all() {
         assert_eq!(
             response.headers()["content-type"],
             "text/html; charset=utf-8"

@@ -2,28 +2,20 @@
 //! `users:read` or `users:write` whose subtree holds the user.
 
 use lambda_http::{Body, Request, Response};
-use shared::config::ConfigError;
-use shared::http::{path_user_id, user_response};
-use shared::runtime::Function;
-use shared::{ApiError, Core, CoreConfig};
+use shared::http::user_response;
+use shared::runtime::CoreFunction;
+use shared::{ApiError, Core};
 
 /// The store and the authenticator.
 pub struct State(pub Core);
 
-impl Function for State {
-    type Config = CoreConfig;
-
-    fn config() -> Result<CoreConfig, ConfigError> {
-        CoreConfig::from_env()
-    }
-
-    fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
-        Core::connect(config).map(Self)
+impl CoreFunction for State {
+    fn new(core: Core) -> Self {
+        Self(core)
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let caller = self.0.auth.caller(request)?;
-        let user_id = path_user_id(request)?;
+        let (caller, user_id) = self.0.auth.caller_and_user(request)?;
         if !caller.is_user(user_id) && !caller.can_read() {
             return Err(ApiError::Forbidden(
                 "reading another user requires the scope users:read or users:write".into(),

@@ -3,20 +3,14 @@
 
 use get_user::State;
 use serde_json::json;
+use shared::UserId;
 use shared::runtime::respond;
-use shared::testing::{
-    Claims, ClaimsShape, Event, Fixture, Payload, assert_looks_missing, assert_problem, body_json,
-};
-use shared::{AuthMode, Authenticator, Core, UserId};
+use testkit::{Claims, ClaimsShape, Event, Fixture, Harness, PAYLOADS, Payload, body_json};
 
 const ROUTE: &str = "/users/{user_id}";
-const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
 
 fn state(fixture: &Fixture) -> State {
-    State(Core::new(
-        fixture.store().clone(),
-        Authenticator::new(&AuthMode::ApiGateway),
-    ))
+    State(fixture.core())
 }
 
 fn get(payload: Payload, id: impl ToString) -> Event {
@@ -47,19 +41,20 @@ async fn a_reader_sees_users_of_its_whole_subtree() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
     let deep = fixture.user(&fixture.sub_customer).await;
-    for (payload, shape) in [
-        (Payload::V1, ClaimsShape::Jwt),
-        (Payload::V2, ClaimsShape::Jwt),
-        (Payload::V1, ClaimsShape::Lambda),
-        (Payload::V2, ClaimsShape::Lambda),
-    ] {
-        for scope in ["users:read", "users:write", "openid users:read"] {
-            let claims = Claims::client("reporting", fixture.partner.tenant(), scope);
-            let event = get(payload, deep.id).claims(&claims).claims_shape(shape);
-            let response = respond(&state, event.request()).await;
-            assert_eq!(response.status(), 200, "{payload:?} {shape:?} {scope}");
-            assert_eq!(body_json(&response)["id"], json!(deep.id));
+    // Every delivery, and a Lambda authorizer's context in a REST API too.
+    let lambda_v1 = |claims: &Claims| {
+        get(Payload::V1, deep.id)
+            .claims(claims)
+            .claims_shape(ClaimsShape::Lambda)
+    };
+    for scope in ["users:read", "users:write", "openid users:read"] {
+        let claims = Claims::client("reporting", fixture.partner.tenant(), scope);
+        let answers = Harness::new(&state, ROUTE).get(deep.id, &claims).await;
+        for response in answers.expect(200).all() {
+            assert_eq!(body_json(response)["id"], json!(deep.id));
         }
+        let response = respond(&state, lambda_v1(&claims).request()).await;
+        assert_eq!(response.status(), 200, "V1 Lambda {scope}");
     }
 }
 
@@ -67,23 +62,16 @@ async fn a_reader_sees_users_of_its_whole_subtree() {
 async fn outside_the_subtree_looks_exactly_like_missing() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
+    let users = Harness::new(&state, ROUTE);
     let customer_user = fixture.user(&fixture.customer).await;
-    for payload in PAYLOADS {
-        // A reader beside the user (other partner) and one below it (sub-customer).
-        for tenant in [
-            fixture.other_partner.tenant(),
-            fixture.sub_customer.tenant(),
-        ] {
-            let claims = Claims::client("reader", tenant, "users:read");
-            let outside = respond(
-                &state,
-                get(payload, customer_user.id).claims(&claims).request(),
-            )
-            .await;
-            let missing_id = UserId::new_random();
-            let missing = respond(&state, get(payload, missing_id).claims(&claims).request()).await;
-            assert_looks_missing(&outside, &missing);
-        }
+    // A reader beside the user (other partner) and one below it (sub-customer).
+    for tenant in [
+        fixture.other_partner.tenant(),
+        fixture.sub_customer.tenant(),
+    ] {
+        let reader = Claims::client("reader", tenant, "users:read");
+        let outside = users.get(customer_user.id, &reader).await;
+        outside.looks_missing(&users.get(UserId::new_random(), &reader).await);
     }
 }
 
@@ -91,33 +79,38 @@ async fn outside_the_subtree_looks_exactly_like_missing() {
 async fn another_user_without_a_read_scope_is_forbidden() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
+    let users = Harness::new(&state, ROUTE);
     let alice = fixture.user(&fixture.customer).await;
-    let bob = fixture.user(&fixture.customer).await;
-    for payload in PAYLOADS {
-        let claims = Claims::user(bob.id, fixture.customer.tenant(), "openid");
-        let response = respond(&state, get(payload, alice.id).claims(&claims).request()).await;
-        assert_problem(&response, 403, "forbidden");
-    }
+    let bob = Claims::user(
+        fixture.user(&fixture.customer).await.id,
+        fixture.customer.tenant(),
+        "openid",
+    );
+    users
+        .get(alice.id, &bob)
+        .await
+        .expect(403)
+        .problem("forbidden");
 }
 
 #[tokio::test]
 async fn missing_or_malformed_claims_are_unauthorized() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
+    let users = Harness::new(&state, ROUTE);
     let user = fixture.user(&fixture.customer).await;
-    for payload in PAYLOADS {
-        let response = respond(&state, get(payload, user.id).request()).await;
-        assert_problem(&response, 401, "unauthorized");
-        for claims in [
-            json!({"sub": user.id, "tenant_id": "not-a-uuid", "principal_type": "user"}),
-            json!({"sub": user.id, "tenant_id": user.tenant_id}),
-            json!({"tenant_id": user.tenant_id, "principal_type": "user"}),
-            json!({"sub": "someone", "tenant_id": user.tenant_id, "principal_type": "user"}),
-        ] {
-            let event = get(payload, user.id).raw_claims(claims.clone());
-            let response = respond(&state, event.request()).await;
-            assert_problem(&response, 401, "unauthorized");
-        }
+    let anonymous = users.anonymous("GET", user.id, None).await;
+    anonymous.expect(401).problem("unauthorized");
+    for claims in [
+        json!({"sub": user.id, "tenant_id": "not-a-uuid", "principal_type": "user"}),
+        json!({"sub": user.id, "tenant_id": user.tenant_id}),
+        json!({"tenant_id": user.tenant_id, "principal_type": "user"}),
+        json!({"sub": "someone", "tenant_id": user.tenant_id, "principal_type": "user"}),
+    ] {
+        let answers = users
+            .send(|payload| get(payload, user.id).raw_claims(claims.clone()))
+            .await;
+        answers.expect(401).problem("unauthorized");
     }
 }
 
@@ -125,16 +118,15 @@ async fn missing_or_malformed_claims_are_unauthorized() {
 async fn a_malformed_user_id_is_a_validation_error() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
-    let claims = Claims::client("reader", fixture.partner.tenant(), "users:read");
-    for payload in PAYLOADS {
-        for id in [
-            "nope",
-            "1C234E69-5469-424A-A6D1-FF5658B387A6",
-            "..%2F..%2Fetc",
-        ] {
-            let response = respond(&state, get(payload, id).claims(&claims).request()).await;
-            let body = assert_problem(&response, 400, "validation-error");
-            assert_eq!(body["errors"][0]["field"], "user_id");
-        }
+    let users = Harness::new(&state, ROUTE);
+    let reader = Claims::client("reader", fixture.partner.tenant(), "users:read");
+    for id in [
+        "nope",
+        "1C234E69-5469-424A-A6D1-FF5658B387A6",
+        "..%2F..%2Fetc",
+    ] {
+        let answers = users.get(id, &reader).await;
+        let body = answers.expect(400).problem("validation-error");
+        assert_eq!(body["errors"][0]["field"], "user_id");
     }
 }

@@ -3,11 +3,10 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::config::ConfigError;
-use shared::http::{json_body, path_user_id, user_response};
-use shared::runtime::Function;
+use shared::http::{json_body, user_response};
+use shared::runtime::CoreFunction;
 use shared::store::StatusChange;
-use shared::{ApiError, Core, CoreConfig, Version};
+use shared::{ApiError, Core, Version};
 
 /// The store and the authenticator.
 pub struct State(pub Core);
@@ -19,20 +18,13 @@ struct StatusRequest {
     version: Version,
 }
 
-impl Function for State {
-    type Config = CoreConfig;
-
-    fn config() -> Result<CoreConfig, ConfigError> {
-        CoreConfig::from_env()
-    }
-
-    fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
-        Core::connect(config).map(Self)
+impl CoreFunction for State {
+    fn new(core: Core) -> Self {
+        Self(core)
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let caller = self.0.auth.caller(request)?;
-        let user_id = path_user_id(request)?;
+        let (caller, user_id) = self.0.auth.caller_and_user(request)?;
         if !caller.can_write() {
             return Err(ApiError::Forbidden(
                 "changing an account's status requires the scope users:write".into(),

@@ -4,20 +4,16 @@
 use serde_json::{Value, json};
 use set_account_status::State;
 use shared::runtime::respond;
-use shared::testing::{
-    Claims, ClaimsShape, Event, Fixture, Payload, RequestCounter, assert_looks_missing,
+use shared::{AuthMode, Authenticator, Core, Store, UserId};
+use testkit::{
+    Claims, ClaimsShape, Event, Fixture, Harness, PAYLOADS, Payload, RequestCounter,
     assert_problem, body_json, local_client,
 };
-use shared::{AuthMode, Authenticator, Core, Store, UserId};
 
 const ROUTE: &str = "/users/{user_id}/status";
-const PAYLOADS: [Payload; 2] = [Payload::V1, Payload::V2];
 
 fn state(fixture: &Fixture) -> State {
-    State(Core::new(
-        fixture.store().clone(),
-        Authenticator::new(&AuthMode::ApiGateway),
-    ))
+    State(fixture.core())
 }
 
 fn put(payload: Payload, id: impl ToString, claims: &Claims, body: Value) -> Event {
@@ -120,37 +116,23 @@ async fn asking_for_the_current_status_changes_nothing() {
 async fn only_the_callers_subtree_is_reachable_and_outside_looks_missing() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
+    let status = Harness::new(&state, ROUTE);
     let customer_user = fixture.user(&fixture.customer).await;
-    for payload in PAYLOADS {
-        for tenant in [
-            fixture.other_partner.tenant(),
-            fixture.sub_customer.tenant(),
-        ] {
-            let outsider = Claims::client("admin", tenant, "users:write");
-            let body = json!({"enabled": false, "version": 1});
-            let outside = respond(
-                &state,
-                put(payload, customer_user.id, &outsider, body.clone()).request(),
-            )
-            .await;
-            let missing = respond(
-                &state,
-                put(payload, UserId::new_random(), &outsider, body).request(),
-            )
-            .await;
-            assert_looks_missing(&outside, &missing);
-        }
-        // A wrong version from outside must not reveal the current version either.
-        let outsider = Claims::client("admin", fixture.other_partner.tenant(), "users:write");
-        let body = json!({"enabled": false, "version": 7});
-        let response = respond(
-            &state,
-            put(payload, customer_user.id, &outsider, body).request(),
-        )
-        .await;
-        let problem = assert_problem(&response, 404, "not-found");
-        assert!(problem.get("current_version").is_none());
+    let disable = |version: u64| json!({"enabled": false, "version": version});
+    for tenant in [
+        fixture.other_partner.tenant(),
+        fixture.sub_customer.tenant(),
+    ] {
+        let outsider = Claims::client("admin", tenant, "users:write");
+        let outside = status.put(customer_user.id, &outsider, disable(1)).await;
+        let missing = status.put(UserId::new_random(), &outsider, disable(1));
+        outside.looks_missing(&missing.await);
     }
+    // A wrong version from outside must not reveal the current version either.
+    let outsider = Claims::client("admin", fixture.other_partner.tenant(), "users:write");
+    let answers = status.put(customer_user.id, &outsider, disable(7)).await;
+    let problem = answers.expect(404).problem("not-found");
+    assert!(problem.get("current_version").is_none());
     assert_eq!(
         fixture.stored(customer_user.id).await.unwrap().user,
         customer_user
@@ -181,14 +163,13 @@ async fn a_user_with_users_write_manages_its_subtree() {
 async fn without_users_write_it_is_forbidden() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
+    let status = Harness::new(&state, ROUTE);
     let user = fixture.user(&fixture.customer).await;
-    for payload in PAYLOADS {
-        for scope in ["", "users:read", "users:writer"] {
-            let claims = Claims::client("reader", fixture.partner.tenant(), scope);
-            let body = json!({"enabled": false, "version": 1});
-            let response = respond(&state, put(payload, user.id, &claims, body).request()).await;
-            assert_problem(&response, 403, "forbidden");
-        }
+    for scope in ["", "users:read", "users:writer"] {
+        let claims = Claims::client("reader", fixture.partner.tenant(), scope);
+        let body = json!({"enabled": false, "version": 1});
+        let answers = status.put(user.id, &claims, body).await;
+        answers.expect(403).problem("forbidden");
     }
     assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
 }
@@ -197,34 +178,32 @@ async fn without_users_write_it_is_forbidden() {
 async fn a_caller_cannot_disable_itself_nor_revive_itself() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
+    let status = Harness::new(&state, ROUTE);
     let me = fixture.user(&fixture.customer).await;
     let disabled_me = fixture
         .user_with(&fixture.customer, |u| u.enabled = false)
         .await;
-    for payload in PAYLOADS {
-        let claims = Claims::user(me.id, fixture.customer.tenant(), "users:write");
-        let body = json!({"enabled": false, "version": 1});
-        let response = respond(&state, put(payload, me.id, &claims, body).request()).await;
-        let problem = assert_problem(&response, 403, "forbidden");
-        assert!(problem["detail"].as_str().unwrap().contains("own account"));
+    let claims = Claims::user(me.id, fixture.customer.tenant(), "users:write");
+    let answers = status
+        .put(me.id, &claims, json!({"enabled": false, "version": 1}))
+        .await;
+    let problem = answers.expect(403).problem("forbidden");
+    assert!(problem["detail"].as_str().unwrap().contains("own account"));
+    // Enabling an enabled self is a no-op.
+    let answers = status
+        .put(me.id, &claims, json!({"enabled": true, "version": 1}))
+        .await;
+    answers.expect(200);
 
-        let body = json!({"enabled": true, "version": 1});
-        let response = respond(&state, put(payload, me.id, &claims, body).request()).await;
-        assert_eq!(
-            response.status(),
-            200,
-            "enabling an enabled self is a no-op"
-        );
-
-        let claims = Claims::user(disabled_me.id, fixture.customer.tenant(), "users:write");
-        let body = json!({"enabled": true, "version": 1});
-        let response = respond(
-            &state,
-            put(payload, disabled_me.id, &claims, body).request(),
+    let claims = Claims::user(disabled_me.id, fixture.customer.tenant(), "users:write");
+    let answers = status
+        .put(
+            disabled_me.id,
+            &claims,
+            json!({"enabled": true, "version": 1}),
         )
         .await;
-        assert_problem(&response, 403, "account-disabled");
-    }
+    answers.expect(403).problem("account-disabled");
     assert_eq!(fixture.stored(me.id).await.unwrap().user, me);
     assert_eq!(
         fixture.stored(disabled_me.id).await.unwrap().user,
@@ -236,13 +215,13 @@ async fn a_caller_cannot_disable_itself_nor_revive_itself() {
 async fn no_claims_is_unauthorized() {
     let fixture = Fixture::new().await;
     let state = state(&fixture);
+    let status = Harness::new(&state, ROUTE);
     let user = fixture.user(&fixture.customer).await;
-    for payload in PAYLOADS {
-        let event = Event::new(payload, "PUT", ROUTE)
-            .user_id(user.id)
-            .json(json!({"enabled": false, "version": 1}));
-        let response = respond(&state, event.request()).await;
-        assert_problem(&response, 401, "unauthorized");
+    let body = json!({"enabled": false, "version": 1});
+    let answers = status.anonymous("PUT", user.id, Some(body)).await;
+    let answers = answers.expect(401);
+    answers.problem("unauthorized");
+    for response in answers.all() {
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
     }
     assert_eq!(
@@ -419,7 +398,7 @@ async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() 
         let state = state(&fixture);
         // A user with a pending change, as change-email stores it.
         let id = UserId::new_random();
-        let user = shared::testing::new_user(id, "pending", "old@example.com", &fixture.customer);
+        let user = testkit::new_user(id, "pending", "old@example.com", &fixture.customer);
         let mut item = shared::UserItem::new(user.clone(), fixture.customer.clone());
         let token = shared::confirmation::ConfirmationToken::generate().unwrap();
         let expires = shared::Now::current().later(3600);
@@ -430,9 +409,7 @@ async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() 
             expires_at: expires.timestamp,
             expires_epoch: expires.epoch,
         });
-        shared::testing::put_user(fixture.store(), &item)
-            .await
-            .unwrap();
+        testkit::put_user(fixture.store(), &item).await.unwrap();
         let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
 
         fixture.table.counter.reset();

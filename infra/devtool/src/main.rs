@@ -21,7 +21,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use shared::Store;
-use shared::testing::{
+use testkit::{
     DemoSeed, RequestCounter, TableDefinition, local_client, local_endpoint, mint_dev_token,
 };
 

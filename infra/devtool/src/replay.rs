@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shared::testing::EventManifest;
+use testkit::EventManifest;
 
 use crate::runtime_api::{FunctionProcess, RuntimeApi};
 

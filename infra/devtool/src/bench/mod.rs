@@ -13,7 +13,7 @@ mod workload;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use shared::testing::local_endpoint;
+use testkit::local_endpoint;
 
 use crate::runtime_api::{FunctionProcess, RuntimeApi};
 use proxy::CountingProxy;

@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 use shared::confirmation::ConfirmationToken;
 use shared::confirmation::PendingEmail;
-use shared::testing::{Claims, Event, Fixture, Payload, new_user, put_user};
 use shared::{ClientId, TenantPath, UserId, UserItem};
+use testkit::{Claims, Event, Fixture, Payload, new_user, put_user};
 
 use crate::runtime_api::Answer;
 

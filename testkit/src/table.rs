@@ -17,10 +17,10 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use serde::Deserialize;
 
-use crate::store::Store;
+use shared::store::Store;
 
 /// The SAM template: the single source of the table definition.
-pub const TEMPLATE: &str = include_str!("../../../template.yaml");
+pub const TEMPLATE: &str = include_str!("../../template.yaml");
 
 /// DynamoDB Local separates tables by access key and region: use these everywhere locally.
 pub const LOCAL_ACCESS_KEY: &str = "local";
@@ -62,7 +62,7 @@ impl Intercept for RequestCounter {
 }
 
 /// Registers the secrets of every DynamoDB request and response body (see
-/// [`super::logs`]): whatever a test or a handler stores or reads is covered by the leak
+/// [`crate::logs`]): whatever a test or a handler stores or reads is covered by the leak
 /// check without anyone naming it.
 #[derive(Clone, Debug, Default)]
 struct RegisterSecrets;
@@ -79,7 +79,7 @@ impl Intercept for RegisterSecrets {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(body) = context.request().body().bytes() {
-            super::logs::register_secrets_in(body);
+            crate::logs::register_secrets_in(body);
         }
         Ok(())
     }
@@ -91,7 +91,7 @@ impl Intercept for RegisterSecrets {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(body) = context.response().body().bytes() {
-            super::logs::register_secrets_in(body);
+            crate::logs::register_secrets_in(body);
         }
         Ok(())
     }
@@ -110,9 +110,9 @@ pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
             "local",
         ))
         .endpoint_url(endpoint)
-        .http_client(crate::aws::http_client().expect("the HTTPS client"))
-        .timeout_config(crate::aws::timeouts())
-        .retry_config(crate::aws::retries())
+        .http_client(shared::aws::http_client().expect("the HTTPS client"))
+        .timeout_config(shared::aws::timeouts())
+        .retry_config(shared::aws::retries())
         .interceptor(counter.clone())
         .interceptor(RegisterSecrets)
         .build();

@@ -5,16 +5,16 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::ids::{TenantId, UserId};
-use crate::store::Store;
-use crate::tenant::TenantPath;
-use crate::user::UserItem;
+use shared::ids::{TenantId, UserId};
+use shared::store::Store;
+use shared::tenant::TenantPath;
+use shared::user::UserItem;
 
-use super::events::Claims;
-use super::fixtures::{hash_password, new_user, put_tenant, put_user};
+use crate::events::Claims;
+use crate::fixtures::{hash_password, new_user, put_tenant, put_user};
 
 /// `infra/seed.json`.
-pub const DEMO_SEED: &str = include_str!("../../../infra/seed.json");
+pub const DEMO_SEED: &str = include_str!("../../infra/seed.json");
 
 #[derive(Debug, Deserialize)]
 pub struct DemoSeed {

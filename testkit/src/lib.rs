@@ -1,10 +1,13 @@
-//! Test and local-tooling support (feature `test-support`): a DynamoDB Local table per test,
-//! made from the table definition in `template.yaml`, fixtures, API Gateway events and
-//! development tokens. Never linked into a Lambda binary.
+//! What the tests and the local tools share: a DynamoDB Local table per test, made from the
+//! table definition in `template.yaml`, fixtures, API Gateway events, a request harness that
+//! runs a case over every payload version, development tokens, and the check that no secret
+//! reaches a log. A dev-dependency of the functions and `tests`, a dependency of the local
+//! tools; never linked into a Lambda binary.
 
 mod demo;
 mod events;
 mod fixtures;
+mod harness;
 pub mod logs;
 mod mail;
 mod table;
@@ -15,7 +18,8 @@ pub use events::{
     mint_dev_token,
 };
 pub use fixtures::{Fixture, hash_password, new_user, put_tenant, put_user};
-pub use mail::{ReceivedMail, received_mails};
+pub use harness::{Answers, DELIVERIES, Harness, PAYLOADS, for_each_payload};
+pub use mail::{ReceivedMail, directory_mailer, email_config, mail_dir, received_mails};
 pub use table::{
     LOCAL_ACCESS_KEY, LOCAL_REGION, RequestCounter, TEMPLATE, TableDefinition, TestTable,
     local_client, local_endpoint,

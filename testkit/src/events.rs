@@ -4,8 +4,8 @@ use jsonwebtoken::{EncodingKey, Header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-use crate::caller::DEV_TOKEN_ISSUER;
-use crate::ids::{TenantId, UserId};
+use shared::caller::DEV_TOKEN_ISSUER;
+use shared::ids::{TenantId, UserId};
 
 /// The claims a caller presents.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub fn mint_dev_token(secret: &[u8], claims: &Claims, ttl_secs: i64) -> String {
     )
     .expect("HS256 signing cannot fail");
     // The signature is what makes the token a credential.
-    super::logs::register(token.rsplit('.').next().unwrap_or_default());
+    crate::logs::register(token.rsplit('.').next().unwrap_or_default());
     token
 }
 
@@ -126,7 +126,7 @@ impl Event {
 
     pub fn query(mut self, name: &str, value: &str) -> Self {
         if name == "token" {
-            super::logs::register_token(value);
+            crate::logs::register_token(value);
         }
         self.query.push((name.to_owned(), value.to_owned()));
         self
@@ -159,11 +159,11 @@ impl Event {
     pub fn json(self, body: Value) -> Self {
         for field in ["password", "current_password"] {
             if let Some(password) = body.get(field).and_then(Value::as_str) {
-                super::logs::register(password);
+                crate::logs::register(password);
             }
         }
         if let Some(token) = body.get("token").and_then(Value::as_str) {
-            super::logs::register_token(token);
+            crate::logs::register_token(token);
         }
         self.body(&body.to_string(), Some("application/json"))
     }

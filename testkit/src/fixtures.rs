@@ -2,17 +2,18 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::ids::{TenantId, UserId, Version};
-use crate::password::{Argon2Config, Hasher, Password, PasswordHashString};
-use crate::store::Store;
-use crate::tenant::TenantPath;
-use crate::user::{Contact, User, UserItem};
+use shared::ids::{TenantId, UserId, Version};
+use shared::password::{Argon2Config, Hasher, Password, PasswordHashString};
+use shared::store::Store;
+use shared::tenant::TenantPath;
+use shared::user::{Contact, User, UserItem};
+use shared::{AuthMode, Authenticator, Core};
 
-use super::table::TestTable;
+use crate::table::TestTable;
 
 /// A user as the platform creates one: activated, enabled, version 1.
 pub fn new_user(id: UserId, login: &str, email: &str, path: &TenantPath) -> User {
-    let now = crate::Now::current().timestamp;
+    let now = shared::Now::current().timestamp;
     User {
         id,
         login: login.to_owned(),
@@ -124,7 +125,7 @@ impl Fixture {
             put_tenant(&table.store, path, name).await.expect("tenant");
         }
         table.counter.reset();
-        super::logs::capture();
+        crate::logs::capture();
         Self {
             table,
             partner,
@@ -136,6 +137,14 @@ impl Fixture {
 
     pub fn store(&self) -> &Store {
         &self.table.store
+    }
+
+    /// A function's core on this fixture's table, reading claims as API Gateway hands them.
+    pub fn core(&self) -> Core {
+        Core::new(
+            self.store().clone(),
+            Authenticator::new(&AuthMode::ApiGateway),
+        )
     }
 
     /// Adds an activated, enabled user at version 1 to the tenant at `path`.
@@ -167,8 +176,8 @@ impl Fixture {
         let mut user = new_user(id, &login, &format!("{login}@example.com"), path);
         edit(&mut user);
         let mut item = UserItem::new(user.clone(), path.clone());
-        // The hash is registered as a secret when it is written (see `super::logs`).
-        super::logs::register(password);
+        // The hash is registered as a secret when it is written (see `crate::logs`).
+        crate::logs::register(password);
         item.password_hash = Some(hash_password(password));
         put_user(self.store(), &item).await.expect("user");
         self.table.counter.reset();
@@ -243,14 +252,14 @@ impl Fixture {
     }
 }
 
-/// The leak check: no secret registered in this process (see [`super::logs`]) may be in
+/// The leak check: no secret registered in this process (see [`crate::logs`]) may be in
 /// its logs.
 impl Drop for Fixture {
     fn drop(&mut self) {
         if std::thread::panicking() {
             return;
         }
-        let leaked = super::logs::leaks();
+        let leaked = crate::logs::leaks();
         assert_eq!(leaked, 0, "{leaked} secret(s) reached the logs");
     }
 }

@@ -2,6 +2,35 @@
 
 use std::path::{Path, PathBuf};
 
+use shared::email::{EmailAddress, EmailConfig};
+use shared::limit::SlidingLimit;
+use shared::mail::Mailer;
+
+/// A fresh mail directory for one test.
+pub fn mail_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mail-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("a mail directory");
+    dir
+}
+
+/// The email change's settings in tests: links to `https://accounts.example.test`, a day
+/// to confirm, and the given limit of confirmation mails.
+pub fn email_config(confirmation_mails: SlidingLimit) -> EmailConfig {
+    EmailConfig {
+        confirmation_url_base: "https://accounts.example.test".into(),
+        token_ttl_secs: 24 * 60 * 60,
+        confirmation_mails,
+    }
+}
+
+/// Mail written as `.eml` files into `dir`.
+pub fn directory_mailer(dir: &Path) -> Mailer {
+    Mailer::Directory {
+        dir: dir.to_path_buf(),
+        sender: EmailAddress::parse("no-reply@accounts.example.test").expect("a sender"),
+    }
+}
+
 /// One message as a person or a test reads it.
 #[derive(Clone, Debug)]
 pub struct ReceivedMail {
@@ -43,7 +72,7 @@ pub fn received_mails(dir: &Path) -> Vec<ReceivedMail> {
                 })
                 .expect("a confirmation link")
                 .to_owned();
-            super::logs::register_token(&token);
+            crate::logs::register_token(&token);
             ReceivedMail {
                 to: header("To"),
                 subject: header("Subject"),

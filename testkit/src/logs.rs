@@ -1,12 +1,12 @@
-//! Every test process that uses a [`super::Fixture`] logs at the most verbose level into one
+//! Every test process that uses a [`crate::Fixture`] logs at the most verbose level into one
 //! buffer, and every secret a test touches is registered here by the support code that
 //! makes or sees it, never by hand:
 //!
-//! - passwords and tokens in request bodies and queries ([`super::Event`]),
+//! - passwords and tokens in request bodies and queries ([`crate::Event`]),
 //! - every Argon2 hash and SHA-256 token hash sent to DynamoDB (the test table's client
 //!   reads its own requests, [`register_secrets_in`]), so also those the handlers write,
-//! - confirmation tokens and their hashes in mails ([`super::received_mails`]),
-//! - development tokens ([`super::mint_dev_token`]).
+//! - confirmation tokens and their hashes in mails ([`crate::received_mails`]),
+//! - development tokens ([`crate::mint_dev_token`]).
 //!
 //! A fixture checks, when dropped, that none of them reached a log line. Secrets and logs
 //! are per process, so a test that plants a leak on purpose lives in a test binary of its
