@@ -2,7 +2,7 @@
 # The benchmarks (issue #7): cold start, warm latency and DynamoDB requests per operation,
 # Argon2 against libsodium and libargon2, binary size, memory and Lambda cost. Installs what
 # is missing, builds the release binaries (and, for their sizes, the arm64 bootstraps that
-# SAM deploys), starts DynamoDB Local, runs `devtool bench` and writes the report.
+# SAM deploys), starts DynamoDB Local, runs `benchmark run` (infra/benchmark) and writes the report.
 #
 #   infra/bench.sh                  # the full run, ~15 min: writes docs/benchmarks.md
 #   infra/bench.sh --quick          # a smoke run of every part: writes target/bench-quick.md
@@ -28,7 +28,7 @@ for dir in functions/*/; do functions+=("$(basename "$dir")"); done
 # Each function on its own, as `sam build` builds it (with only its own features).
 log "building the release binaries"
 for f in "${functions[@]}" baseline; do cargo build --release --quiet -p "$f"; done
-cargo build --release --quiet -p devtool
+cargo build --release --quiet -p benchmark
 
 arm64=()
 if [ "${BENCH_ARM64:-1}" = 1 ]; then
@@ -44,4 +44,4 @@ fi
 start_own_dynamodb
 
 mkdir -p "$(dirname "$out")"
-target/release/devtool bench "${quick[@]}" target/release "$out" "${arm64[@]}"
+target/release/benchmark run "${quick[@]}" target/release "$out" "${arm64[@]}"

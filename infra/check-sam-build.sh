@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the functions with `sam build` (arm64, release) and runs every event file of
 # tests/events through the BUILT bootstraps, under qemu-aarch64, each against a minimal
-# Lambda Runtime API (devtool replay-events), with DynamoDB Local and the demo data.
+# Lambda Runtime API (benchmark replay-events), with DynamoDB Local and the demo data.
 # Installs what is missing. Takes about 15 minutes on 2 cores, most of it the build.
 #
 #   infra/check-sam-build.sh            # sam build, then replay
@@ -38,5 +38,5 @@ log "replaying tests/events through .aws-sam/build/*/bootstrap under qemu-aarch6
 TABLE_NAME=accounts AUTH_MODE=apigateway \
 CONFIRMATION_URL_BASE=http://127.0.0.1:3000 MAIL_TRANSPORT=directory \
 MAIL_SENDER=no-reply@accounts.example.com MAIL_DIR="$work/mail" \
-    cargo run --quiet -p devtool -- replay-events tests/events .aws-sam/build \
+    cargo run --quiet -p benchmark -- replay-events tests/events .aws-sam/build \
     qemu-aarch64 -L /usr/aarch64-linux-gnu

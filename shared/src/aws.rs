@@ -3,7 +3,7 @@
 //! Not the SDK's default loader: in Lambda the region and the credentials are always in the
 //! environment, and the loader's provider chains (profile files, SSO, STS web identity, IMDS)
 //! cost cold-start time and binary size. Nor the SDK's default HTTPS client: it reads and
-//! parses the whole system CA store at start-up (about 2 ms of every cold start, see
+//! parses the whole system CA store at every cold start (what that costs:
 //! docs/benchmarks.md), while every AWS endpoint chains to one of the Amazon Trust Services
 //! roots, which are compiled in here. Trusting five roots instead of ~150 is also the
 //! narrower trust.

@@ -3,21 +3,10 @@
 //!   devtool create-table <table>              create the table from template.yaml (if absent)
 //!   devtool seed <table> <seed.json>          write the demo tenants and users
 //!   devtool tokens <seed.json> <base-url>     print development tokens and curl lines
-//!   devtool replay-events <events-dir> <build-dir> [runner …]
-//!                                             run each event file through its built
-//!                                             `bootstrap` (see replay.rs)
-//!   devtool bench [--quick] <bin-dir> <report.md> [arm64-dir]
-//!                                             the benchmarks of infra/bench.sh (see bench/)
 //!
 //! DynamoDB is reached at `DYNAMODB_ENDPOINT`; tokens are signed with `DEV_AUTH_SECRET`.
+//! The benchmark and the replay of built bootstraps are `infra/benchmark`'s.
 
-mod bench;
-mod http1;
-mod replay;
-mod runtime_api;
-mod template;
-
-use std::path::Path;
 use std::process::ExitCode;
 
 use shared::Store;
@@ -128,20 +117,9 @@ async fn main() -> ExitCode {
         ["create-table", table] => create_table(table).await,
         ["seed", table, seed_path] => seed(table, seed_path).await,
         ["tokens", seed_path, base_url] => tokens(seed_path, base_url),
-        ["replay-events", events, build, runner @ ..] => {
-            let runner: Vec<String> = runner.iter().map(|s| (*s).to_owned()).collect();
-            // The functions get this process's environment, as under `sam local`.
-            let env: Vec<(String, String)> = std::env::vars().collect();
-            replay::replay(Path::new(events), Path::new(build), &runner, &env)
-        }
-        ["bench", rest @ ..] => match bench::Options::parse(rest) {
-            Ok(options) => bench::run(&options).await,
-            Err(e) => Err(e),
-        },
         _ => Err(
             "usage: devtool create-table <table> | seed <table> <seed.json> | \
-                  tokens <seed.json> <base-url> | replay-events <events-dir> <build-dir> [runner …] | \
-                  bench [--quick] <bin-dir> <report.md> [arm64-dir]"
+                  tokens <seed.json> <base-url>"
                 .into(),
         ),
     };

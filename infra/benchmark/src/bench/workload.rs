@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use shared::confirmation::ConfirmationToken;
 use shared::confirmation::PendingEmail;
+use shared::email::EmailAddress;
 use shared::{ClientId, TenantPath, UserId, UserItem};
 use testkit::{Claims, Event, Fixture, Payload, new_user, put_user};
 
@@ -239,15 +240,15 @@ impl Workload {
         let login = format!("confirm-{}", &id.to_string()[..8]);
         let user = new_user(id, &login, &format!("{login}@example.com"), &self.customer);
         let token = ConfirmationToken::generate().map_err(|e| e.to_string())?;
-        let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+        let new_email =
+            EmailAddress::parse(&format!("{login}@new.example")).map_err(|e| e.to_string())?;
         let mut item = UserItem::new(user, self.customer.clone());
-        item.pending_email = Some(PendingEmail {
-            email: format!("{login}@new.example"),
-            token_hash: token.hash(),
-            requested_at: shared::Now::current().timestamp,
-            expires_at: shared::user::format_timestamp(expires),
-            expires_epoch: expires.unix_timestamp(),
-        });
+        item.pending_email = Some(PendingEmail::new(
+            &new_email,
+            &token,
+            &shared::Now::current(),
+            3600,
+        ));
         put_user(self.fixture.store(), &item).await?;
         Ok((id, token))
     }

@@ -1,0 +1,258 @@
+//! Argon2id hashing and verification in kept memory, off the async runtime.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params};
+
+use super::{Argon2Config, Password, PasswordHashString};
+use crate::error::ApiError;
+
+/// Argon2id hashing and verification off the async runtime.
+///
+/// The Argon2 memory (19 MiB by default) is kept between hashes. Allocating it for every
+/// hash makes the kernel fault in and zero every page of it, and each blocking-pool
+/// thread's malloc arena would keep a copy of its own, so a warm function would grow by a
+/// hash's memory per thread (the figures: docs/benchmarks.md).
+#[derive(Clone)]
+pub struct Hasher {
+    argon2: Argon2<'static>,
+    /// Block buffers not in use; one per concurrent hash at most.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+}
+
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hasher")
+            .field("params", self.argon2.params())
+            .finish()
+    }
+}
+
+/// Bytes of hash output in the PHC strings we write (the crate's default).
+const OUTPUT_LEN: usize = Params::DEFAULT_OUTPUT_LEN;
+
+impl Hasher {
+    pub fn new(config: Argon2Config) -> Result<Self, String> {
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            Some(OUTPUT_LEN),
+        )
+        .map_err(|e| format!("invalid Argon2 parameters: {e}"))?;
+        Ok(Self {
+            argon2: Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, params),
+            memory: Arc::default(),
+        })
+    }
+
+    /// Runs `argon2` over `password` and `salt` into `output`, in kept memory.
+    fn compute(
+        &self,
+        argon2: &Argon2<'_>,
+        password: &Password,
+        salt: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), argon2::Error> {
+        let mut blocks = self.kept_memory().pop().unwrap_or_default();
+        let needed = argon2.params().block_count();
+        if blocks.len() < needed {
+            // Only the first hash, or a stored hash with more memory than the current default.
+            blocks.resize(needed, Block::default());
+        }
+        let result = argon2.hash_password_into_with_memory(
+            password.expose().as_bytes(),
+            salt,
+            output,
+            &mut blocks,
+        );
+        self.kept_memory().push(blocks);
+        result
+    }
+
+    fn kept_memory(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+        // A hash that panicked left no buffer half-returned: the list itself is sound.
+        self.memory.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hashes synchronously: for tools and the blocking pool.
+    pub fn hash_blocking(&self, password: &Password) -> Result<PasswordHashString, ApiError> {
+        let failed =
+            |e: &dyn fmt::Display| ApiError::internal(format!("argon2 hashing failed: {e}"));
+        let salt = SaltString::generate(&mut OsRng);
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let raw_salt = salt
+            .as_salt()
+            .decode_b64(&mut salt_bytes)
+            .map_err(|e| failed(&e))?;
+        let mut output = [0u8; OUTPUT_LEN];
+        self.compute(&self.argon2, password, raw_salt, &mut output)
+            .map_err(|e| failed(&e))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(argon2::Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params()).map_err(|e| failed(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&output).map_err(|e| failed(&e))?),
+        };
+        Ok(PasswordHashString(hash.to_string()))
+    }
+
+    /// True when `password` matches `hash`, as the crate's `verify_password` decides it
+    /// (constant-time comparison of the outputs), but in kept memory. The parameters come
+    /// from the PHC string, so hashes made with older parameters still verify.
+    pub fn verify_blocking(
+        &self,
+        password: &Password,
+        hash: &PasswordHashString,
+    ) -> Result<bool, ApiError> {
+        let malformed = |e: &dyn fmt::Display| {
+            ApiError::internal(format!("stored password hash is malformed: {e}"))
+        };
+        let parsed = PasswordHash::new(hash.as_str()).map_err(|e| malformed(&e))?;
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Err(malformed(&"no salt or no hash"));
+        };
+        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| malformed(&e))?;
+        let version = parsed
+            .version
+            .map(argon2::Version::try_from)
+            .transpose()
+            .map_err(|e| malformed(&e))?
+            .unwrap_or_default();
+        let params = Params::try_from(&parsed).map_err(|e| malformed(&e))?;
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let raw_salt = salt
+            .decode_b64(&mut salt_bytes)
+            .map_err(|e| malformed(&e))?;
+        let mut output = vec![0u8; expected.len()];
+        self.compute(&argon2, password, raw_salt, &mut output)
+            .map_err(|e| ApiError::internal(format!("argon2 verification failed: {e}")))?;
+        let computed = Output::new(&output).map_err(|e| malformed(&e))?;
+        // `Output`'s equality is constant-time.
+        Ok(computed == expected)
+    }
+
+    /// A new PHC string for `password` with this hasher's parameters.
+    pub async fn hash(&self, password: Password) -> Result<PasswordHashString, ApiError> {
+        let hasher = self.clone();
+        tokio::task::spawn_blocking(move || hasher.hash_blocking(&password))
+            .await
+            .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?
+    }
+
+    /// True when `password` matches `hash`; see [`Self::verify_blocking`].
+    pub async fn verify(
+        &self,
+        password: Password,
+        hash: PasswordHashString,
+    ) -> Result<bool, ApiError> {
+        let hasher = self.clone();
+        tokio::task::spawn_blocking(move || hasher.verify_blocking(&password, &hash))
+            .await
+            .map_err(|e| ApiError::internal(format!("verification task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn nfc_and_nfd_forms_hash_and_verify_as_one_password() {
+        let hasher = Hasher::new(Argon2Config::default()).unwrap();
+        let nfc = Password::normalize("Gr\u{fc}\u{df}e aus K\u{f6}ln am Rhein").unwrap();
+        let nfd = Password::normalize("Gru\u{308}\u{df}e aus Ko\u{308}ln am Rhein").unwrap();
+        let hash = hasher.hash(nfc.clone()).await.unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(hasher.verify(nfd, hash.clone()).await.unwrap());
+        let other = Password::normalize("Grusse aus Koln am Rhein").unwrap();
+        assert!(!hasher.verify(other, hash).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_with_older_parameters_still_verify() {
+        let old = Hasher::new(Argon2Config {
+            memory_kib: 8_192,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        let current = Hasher::new(Argon2Config::default()).unwrap();
+        let password = Password::normalize("an old but good passphrase").unwrap();
+        let hash = old.hash(password.clone()).await.unwrap();
+        assert!(hash.as_str().contains("m=8192,t=1,p=1"));
+        assert!(current.verify(password, hash).await.unwrap());
+    }
+
+    /// Our hashing in kept memory must agree with the crate's own `PasswordHasher` and
+    /// `PasswordVerifier`, both ways, for every variant and parameter set we may meet.
+    #[test]
+    fn kept_memory_agrees_with_the_crates_own_hashing() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let password = Password::normalize("a passphrase for the interop check").unwrap();
+        let ours = Hasher::new(Argon2Config {
+            memory_kib: 8_192,
+            iterations: 2,
+            parallelism: 2,
+        })
+        .unwrap();
+        let mine = ours.hash_blocking(&password).unwrap();
+        let parsed = PasswordHash::new(mine.as_str()).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok()
+        );
+        for (algorithm, m, t, p, len) in [
+            (Algorithm::Argon2id, 19_456, 2, 1, 32),
+            (Algorithm::Argon2id, 9_000, 3, 3, 16),
+            (Algorithm::Argon2i, 8_192, 1, 1, 64),
+            (Algorithm::Argon2d, 8_192, 1, 1, 32),
+        ] {
+            let params = Params::new(m, t, p, Some(len)).unwrap();
+            let theirs = Argon2::new(algorithm, argon2::Version::V0x13, params)
+                .hash_password(
+                    password.expose().as_bytes(),
+                    &SaltString::generate(&mut OsRng),
+                )
+                .unwrap()
+                .to_string();
+            let theirs = PasswordHashString(theirs);
+            assert!(
+                ours.verify_blocking(&password, &theirs).unwrap(),
+                "{algorithm} m={m}"
+            );
+            let wrong = Password::normalize("a passphrase for the interop chec").unwrap();
+            assert!(
+                !ours.verify_blocking(&wrong, &theirs).unwrap(),
+                "{algorithm} m={m}"
+            );
+        }
+        // Sequential hashes share one buffer, grown to the largest parameters seen.
+        let kept = ours.memory.lock().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].len(), 19_456);
+    }
+
+    #[test]
+    fn a_malformed_stored_hash_is_an_error_not_a_mismatch() {
+        let hasher = Hasher::new(Argon2Config::default()).unwrap();
+        let password = Password::normalize("whatever the password is").unwrap();
+        for stored in [
+            "",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ",
+            "$scrypt$ln=1$abc$def",
+        ] {
+            let stored = PasswordHashString(stored.into());
+            assert!(
+                hasher.verify_blocking(&password, &stored).is_err(),
+                "{stored:?}"
+            );
+        }
+    }
+}
