@@ -92,40 +92,19 @@ async fn the_binaries_serve_every_route_over_http() {
         http: reqwest::Client::new(),
         base_url: watch.base_url.clone(),
     };
-    let secret = TEST_DEV_SECRET.as_bytes();
-    let john_token = mint_dev_token(
-        secret,
-        &Claims::user(john.id, fixture.customer.tenant(), ""),
+    let mint =
+        |claims: &Claims, ttl_secs| mint_dev_token(TEST_DEV_SECRET.as_bytes(), claims, ttl_secs);
+    let john_claims = Claims::user(john.id, fixture.customer.tenant(), "");
+    let everything = "users:read users:write";
+    let john_token = mint(&john_claims, 600);
+    let admin_token = mint(
+        &Claims::client("partner-admin", fixture.partner.tenant(), everything),
         600,
     );
-    let admin_token = mint_dev_token(
-        secret,
-        &Claims::client(
-            "partner-admin",
-            fixture.partner.tenant(),
-            "users:read users:write",
-        ),
-        600,
-    );
-    let outsider_token = mint_dev_token(
-        secret,
-        &Claims::client(
-            "globex",
-            fixture.other_partner.tenant(),
-            "users:read users:write",
-        ),
-        600,
-    );
-    let expired_token = mint_dev_token(
-        secret,
-        &Claims::user(john.id, fixture.customer.tenant(), ""),
-        -60,
-    );
-    let forged_token = mint_dev_token(
-        b"another-secret-0123456789abcdef-0123",
-        &Claims::user(john.id, fixture.customer.tenant(), ""),
-        600,
-    );
+    let globex = Claims::client("globex", fixture.other_partner.tenant(), everything);
+    let outsider_token = mint(&globex, 600);
+    let expired_token = mint(&john_claims, -60);
+    let forged_token = mint_dev_token(b"another-secret-0123456789abcdef-0123", &john_claims, 600);
 
     let user_path = format!("/users/{}", john.id);
     let status_path = format!("/users/{}/status", john.id);

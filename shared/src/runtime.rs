@@ -68,6 +68,9 @@ pub fn init_tracing() -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// What a handler answers: a response, or the error that `respond` renders.
+pub type Answer = Result<Response<Body>, ApiError>;
+
 /// One Lambda function: its configuration, its state (built once per cold start) and its
 /// handler, a plain async function of (state, request) that tests call directly.
 pub trait Function: Sized + Send + Sync + 'static {
@@ -79,10 +82,7 @@ pub trait Function: Sized + Send + Sync + 'static {
     /// The state of an execution environment: clients and settings, built synchronously.
     fn connect(config: &Self::Config) -> Result<Self, ConfigError>;
 
-    fn handle(
-        &self,
-        request: &Request,
-    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+    fn handle(&self, request: &Request) -> impl Future<Output = Answer> + Send;
 
     /// How an error is shown: problem+json, unless the function serves pages.
     fn render_error(&self, request: &Request, error: &ApiError) -> Response<Body> {
@@ -95,10 +95,7 @@ pub trait Function: Sized + Send + Sync + 'static {
 pub trait CoreFunction: Sized + Send + Sync + 'static {
     fn new(core: Core) -> Self;
 
-    fn handle(
-        &self,
-        request: &Request,
-    ) -> impl Future<Output = Result<Response<Body>, ApiError>> + Send;
+    fn handle(&self, request: &Request) -> impl Future<Output = Answer> + Send;
 
     /// As [`Function::render_error`].
     fn render_error(&self, request: &Request, error: &ApiError) -> Response<Body> {
@@ -117,7 +114,7 @@ impl<T: CoreFunction> Function for T {
         Core::connect(config).map(T::new)
     }
 
-    async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+    async fn handle(&self, request: &Request) -> Answer {
         CoreFunction::handle(self, request).await
     }
 

@@ -17,6 +17,11 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// The user itself, without any scope.
+    pub fn of(user: &shared::User) -> Self {
+        Self::user(user.id, user.tenant_id, "")
+    }
+
     pub fn user(id: UserId, tenant: TenantId, scope: &str) -> Self {
         Self {
             sub: id.to_string(),
@@ -348,6 +353,30 @@ pub fn body_json(response: &Response<Body>) -> Value {
             String::from_utf8_lossy(response.body().as_ref())
         )
     })
+}
+
+/// `PUT /users/{user_id}/email` to `email`, made for `version`.
+pub fn email_change(
+    payload: Payload,
+    id: impl ToString,
+    claims: &Claims,
+    email: &str,
+    version: u64,
+) -> Event {
+    Event::new(payload, "PUT", "/users/{user_id}/email")
+        .user_id(id)
+        .claims(claims)
+        .json(json!({"contact": {"email": email}, "version": version}))
+}
+
+/// The `Retry-After` of a response, in seconds.
+#[track_caller]
+pub fn retry_after(response: &Response<Body>) -> u64 {
+    response.headers()[http::header::RETRY_AFTER]
+        .to_str()
+        .ok()
+        .and_then(|secs| secs.parse().ok())
+        .expect("Retry-After in seconds")
 }
 
 /// Asserts a problem+json response with `status` whose `type` ends with `slug`, and returns

@@ -15,7 +15,7 @@ mod table;
 pub use demo::{DEMO_SEED, DemoSeed, EventManifest, ExpectedEvent};
 pub use events::{
     Claims, ClaimsShape, Event, Payload, assert_looks_missing, assert_problem, body_json,
-    mint_dev_token,
+    email_change, mint_dev_token, retry_after,
 };
 pub use fixtures::{Fixture, hash_password, new_user, put_tenant, put_user};
 pub use harness::{Answers, DELIVERIES, Harness, PAYLOADS, for_each_payload};

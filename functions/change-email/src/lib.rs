@@ -48,6 +48,16 @@ struct ContactEmail {
     email: String,
 }
 
+impl State {
+    pub fn new(core: Core, email: EmailConfig, mailer: Mailer) -> Self {
+        Self {
+            core,
+            email,
+            mailer,
+        }
+    }
+}
+
 impl Function for State {
     type Config = Config;
 
@@ -56,11 +66,11 @@ impl Function for State {
     }
 
     fn connect(config: &Config) -> Result<Self, ConfigError> {
-        Ok(Self {
-            core: Core::connect(&config.core)?,
-            email: config.email.clone(),
-            mailer: Mailer::connect(&config.mail, &config.core.region)?,
-        })
+        Ok(Self::new(
+            Core::connect(&config.core)?,
+            config.email.clone(),
+            Mailer::connect(&config.mail, &config.core.region)?,
+        ))
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {

@@ -2,7 +2,7 @@
 //! versions, against DynamoDB Local and a mail directory (its confirmation:
 //! functions/confirm-email/tests).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use change_email::State;
 use serde_json::json;
@@ -12,8 +12,8 @@ use shared::limit::SlidingLimit;
 use shared::mail::Mailer;
 use shared::runtime::respond;
 use testkit::{
-    Claims, Event, Fixture, Harness, PAYLOADS, Payload, ReceivedMail, assert_problem, body_json,
-    directory_mailer, mail_dir, received_mails,
+    Claims, Fixture, Harness, PAYLOADS, Payload, ReceivedMail, assert_problem, body_json,
+    directory_mailer, email_change, email_config, mail_dir, received_mails, retry_after,
 };
 
 const PUT_ROUTE: &str = "/users/{user_id}/email";
@@ -25,26 +25,30 @@ fn state_with(fixture: &Fixture, dir: &Path) -> State {
 }
 
 fn limited_state(fixture: &Fixture, dir: &Path, confirmation_mails: SlidingLimit) -> State {
-    State {
-        core: fixture.core(),
-        email: EmailConfig {
-            confirmation_url_base: "https://accounts.example.test".into(),
-            token_ttl_secs: 24 * 60 * 60,
-            confirmation_mails,
-        },
-        mailer: directory_mailer(dir),
-    }
+    State::new(
+        fixture.core(),
+        email_config(confirmation_mails),
+        directory_mailer(dir),
+    )
 }
 
-fn own(user: &User) -> Claims {
-    Claims::user(user.id, user.tenant_id, "")
+/// A fixture, its mail directory, the function(s), and an activated user of the customer
+/// tenant.
+async fn with_user() -> (Fixture, PathBuf, State, User) {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    (fixture, dir, state, user)
 }
 
-fn put(payload: Payload, id: impl ToString, claims: &Claims, email: &str, version: u64) -> Event {
-    Event::new(payload, "PUT", PUT_ROUTE)
-        .user_id(id)
-        .claims(claims)
-        .json(json!({"contact": {"email": email}, "version": version}))
+/// As [`with_user`], with a user that is not activated yet.
+async fn with_new_hire() -> (Fixture, PathBuf, State, User) {
+    let (fixture, dir, state, _) = with_user().await;
+    let user = fixture
+        .user_with(&fixture.customer, |u| u.activated = false)
+        .await;
+    (fixture, dir, state, user)
 }
 
 /// The mails in `dir` (their tokens become secrets no log may show).
@@ -55,18 +59,13 @@ fn mails(_fixture: &Fixture, dir: &Path) -> Vec<ReceivedMail> {
 #[tokio::test]
 async fn an_account_that_is_not_activated_changes_at_once_in_one_request() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let dir = mail_dir();
-        let state = state_with(&fixture, &dir);
-        let user = fixture
-            .user_with(&fixture.customer, |u| u.activated = false)
-            .await;
+        let (fixture, dir, state, user) = with_new_hire().await;
         let response = respond(
             &state,
-            put(
+            email_change(
                 payload,
                 user.id,
-                &own(&user),
+                &Claims::of(&user),
                 "  John.Doe@NEWMAIL.Example ",
                 1,
             )
@@ -108,7 +107,7 @@ async fn a_mail_that_cannot_be_sent_is_a_503_and_leaves_no_token() {
     let user = fixture.user(&fixture.customer).await;
     let response = respond(
         &state,
-        put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request(),
+        email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request(),
     )
     .await;
     assert_problem(&response, 503, "unavailable");
@@ -141,7 +140,11 @@ async fn who_may_change_whose_email() {
 
     // Another user without users:write: 403.
     email
-        .put(target.id, &own(&colleague), change("x@new.example", 1))
+        .put(
+            target.id,
+            &Claims::of(&colleague),
+            change("x@new.example", 1),
+        )
         .await
         .expect(403)
         .problem("forbidden");
@@ -161,7 +164,11 @@ async fn who_may_change_whose_email() {
     );
     // A disabled account cannot change its own address.
     email
-        .put(disabled.id, &own(&disabled), change("y@new.example", 1))
+        .put(
+            disabled.id,
+            &Claims::of(&disabled),
+            change("y@new.example", 1),
+        )
         .await
         .expect(403)
         .problem("account-disabled");
@@ -178,7 +185,7 @@ async fn who_may_change_whose_email() {
         let current = fixture.stored(target.id).await.unwrap().user.version.get();
         let response = respond(
             &state,
-            put(payload, target.id, &admin, "x@new.example", current).request(),
+            email_change(payload, target.id, &admin, "x@new.example", current).request(),
         )
         .await;
         assert_eq!(response.status(), 200);
@@ -207,7 +214,7 @@ async fn bad_addresses_and_bodies_are_refused() {
         "john@exa_mple.com",
     ] {
         let body = json!({"contact": {"email": bad}, "version": 1});
-        let answers = email.put(user.id, &own(&user), body).await;
+        let answers = email.put(user.id, &Claims::of(&user), body).await;
         let problem = answers.expect(400).problem("validation-error");
         assert_eq!(problem["errors"][0]["field"], "contact.email", "{bad:?}");
     }
@@ -218,7 +225,7 @@ async fn bad_addresses_and_bodies_are_refused() {
         json!({"contact": NEW_EMAIL, "version": 1}),
         json!({"email": NEW_EMAIL, "version": 1}),
     ] {
-        let answers = email.put(user.id, &own(&user), body).await;
+        let answers = email.put(user.id, &Claims::of(&user), body).await;
         answers.expect(400).problem("validation-error");
     }
     assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
@@ -228,13 +235,10 @@ async fn bad_addresses_and_bodies_are_refused() {
 #[tokio::test]
 async fn two_requests_within_a_minute_send_one_mail_then_429() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let dir = mail_dir();
-        let state = state_with(&fixture, &dir);
-        let user = fixture.user(&fixture.customer).await;
+        let (fixture, dir, state, user) = with_user().await;
         let first = respond(
             &state,
-            put(payload, user.id, &own(&user), NEW_EMAIL, 1).request(),
+            email_change(payload, user.id, &Claims::of(&user), NEW_EMAIL, 1).request(),
         )
         .await;
         assert_eq!(first.status(), 200);
@@ -244,15 +248,11 @@ async fn two_requests_within_a_minute_send_one_mail_then_429() {
         fixture.table.counter.reset();
         let second = respond(
             &state,
-            put(payload, user.id, &own(&user), "other@new.example", 1).request(),
+            email_change(payload, user.id, &Claims::of(&user), "other@new.example", 1).request(),
         )
         .await;
         assert_problem(&second, 429, "too-many-attempts");
-        let retry_after: u64 = second.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let retry_after = retry_after(&second);
         assert!((1..=60).contains(&retry_after), "{retry_after}");
         assert_eq!(
             fixture.table.counter.get(),
@@ -270,17 +270,14 @@ async fn two_requests_within_a_minute_send_one_mail_then_429() {
 
 #[tokio::test]
 async fn twenty_concurrent_requests_send_exactly_one_mail() {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
-    let user = fixture.user(&fixture.customer).await;
+    let (fixture, dir, state, user) = with_user().await;
     let requests = (0..20).map(|i| {
         respond(
             &state,
-            put(
+            email_change(
                 Payload::V2,
                 user.id,
-                &own(&user),
+                &Claims::of(&user),
                 &format!("new-{i}@new.example"),
                 1,
             )
@@ -327,22 +324,18 @@ async fn at_most_the_daily_limit_of_mails_in_any_24_hours() {
     for _ in 0..3 {
         let response = respond(
             &state,
-            put(Payload::V1, user.id, &own(&user), NEW_EMAIL, 1).request(),
+            email_change(Payload::V1, user.id, &Claims::of(&user), NEW_EMAIL, 1).request(),
         )
         .await;
         assert_eq!(response.status(), 200);
     }
     let response = respond(
         &state,
-        put(Payload::V1, user.id, &own(&user), NEW_EMAIL, 1).request(),
+        email_change(Payload::V1, user.id, &Claims::of(&user), NEW_EMAIL, 1).request(),
     )
     .await;
     assert_problem(&response, 429, "too-many-attempts");
-    let retry_after: i64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after(&response) as i64;
     // The oldest of the five leaves the day in about 22 hours.
     assert!(
         (day - 7200 - 5..=day - 7200).contains(&retry_after),
@@ -363,15 +356,17 @@ async fn at_most_the_daily_limit_of_mails_in_any_24_hours() {
 
 #[tokio::test]
 async fn internationalised_domains_are_stored_in_their_ascii_form() {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
-    let user = fixture
-        .user_with(&fixture.customer, |u| u.activated = false)
-        .await;
+    let (_fixture, _dir, state, user) = with_new_hire().await;
     let response = respond(
         &state,
-        put(Payload::V2, user.id, &own(&user), "Jo@Bücher.Example", 1).request(),
+        email_change(
+            Payload::V2,
+            user.id,
+            &Claims::of(&user),
+            "Jo@Bücher.Example",
+            1,
+        )
+        .request(),
     )
     .await;
     assert_eq!(response.status(), 200);

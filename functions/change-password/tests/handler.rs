@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use shared::password::{Argon2Config, Hasher, Password, PasswordConfig};
 use shared::runtime::respond;
 use shared::{User, UserId, UserItem};
-use testkit::{Claims, DELIVERIES, Event, Fixture, Harness, PAYLOADS, Payload, assert_problem};
+use testkit::{
+    Claims, DELIVERIES, Event, Fixture, Harness, PAYLOADS, Payload, assert_problem, retry_after,
+};
 
 const ROUTE: &str = "/users/{user_id}/password";
 const OLD: &str = "an old and trusted passphrase";
@@ -23,6 +25,16 @@ fn post(payload: Payload, id: impl ToString, claims: &Claims, body: Value) -> Ev
         .user_id(id)
         .claims(claims)
         .json(body)
+}
+
+/// A fixture, the function, and a user of the customer tenant whose password is `OLD`.
+async fn with_password() -> (Fixture, State, User) {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD, |_| {})
+        .await;
+    (fixture, state, user)
 }
 
 /// A self-service change of `user`'s own password, delivered once.
@@ -52,11 +64,7 @@ fn without_secrets(item: UserItem) -> User {
 #[tokio::test]
 async fn self_service_change_then_log_in_with_the_new_password_only() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let state = state(&fixture);
-        let user = fixture
-            .user_with_password(&fixture.customer, OLD, |_| {})
-            .await;
+        let (fixture, state, user) = with_password().await;
         let body = json!({"password": NEW, "current_password": OLD});
         let response = own_change(&state, payload, &user, body).await;
         assert_eq!(response.status(), 204, "{payload:?}");
@@ -88,11 +96,7 @@ async fn self_service_change_then_log_in_with_the_new_password_only() {
 
 #[tokio::test]
 async fn self_service_needs_the_right_current_password() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state, user) = with_password().await;
     for payload in PAYLOADS {
         let response = own_change(&state, payload, &user, json!({"password": NEW})).await;
         let problem = assert_problem(&response, 400, "validation-error");
@@ -113,11 +117,7 @@ async fn self_service_needs_the_right_current_password() {
 
 #[tokio::test]
 async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state, user) = with_password().await;
     let wrong = json!({"password": NEW, "current_password": "wrong wrong wrong"});
     let right = json!({"password": NEW, "current_password": OLD});
 
@@ -137,11 +137,7 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
     // Locked now, even with the right password.
     let response = own_change(&state, Payload::V1, &user, back.clone()).await;
     assert_problem(&response, 429, "too-many-attempts");
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after(&response);
     assert!((890..=900).contains(&retry_after), "{retry_after}");
     assert!(can_log_in(&fixture, user.id, NEW).await);
 
@@ -157,11 +153,7 @@ async fn five_wrong_passwords_lock_for_fifteen_minutes_and_a_success_resets() {
 
 #[tokio::test]
 async fn twenty_concurrent_wrong_guesses_get_at_most_five_verifications() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state, user) = with_password().await;
     let wrong = json!({"password": NEW, "current_password": "a guess that is wrong"});
     let requests = (0..20).map(|_| {
         respond(
@@ -186,11 +178,7 @@ async fn twenty_concurrent_wrong_guesses_get_at_most_five_verifications() {
 
 #[tokio::test]
 async fn two_concurrent_changes_with_the_right_password_have_one_winner() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state, user) = with_password().await;
     let first = json!({"password": "first candidate passphrase", "current_password": OLD});
     let second = json!({"password": "second candidate passphrase", "current_password": OLD});
     let (a, b) = tokio::join!(
@@ -240,11 +228,7 @@ async fn a_disabled_account_cannot_change_its_own_password() {
 
 #[tokio::test]
 async fn policy_violations_are_all_reported_and_a_right_current_password_resets_the_count() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state, user) = with_password().await;
     let wrong = json!({"password": NEW, "current_password": "wrong wrong wrong"});
     own_change(&state, Payload::V2, &user, wrong).await;
 
@@ -433,11 +417,7 @@ async fn bad_requests_are_refused() {
 
 #[tokio::test]
 async fn a_change_verified_just_before_the_account_was_disabled_writes_nothing() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state, user) = with_password().await;
     let store = fixture.store();
     let rule = shared::TenantRule::Subtree(user.tenant_id);
     let now = shared::Now::current();
@@ -487,11 +467,7 @@ async fn a_change_verified_just_before_the_account_was_disabled_writes_nothing()
 
 #[tokio::test]
 async fn no_window_boundary_lets_more_than_five_guesses_through() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state, user) = with_password().await;
     // Four wrong guesses at the very end of a quarter of an hour …
     let now = shared::Now::current().epoch;
     fixture
@@ -505,22 +481,14 @@ async fn no_window_boundary_lets_more_than_five_guesses_through() {
     let right = json!({"password": NEW, "current_password": OLD});
     let response = own_change(&state, Payload::V1, &user, right).await;
     assert_problem(&response, 429, "too-many-attempts");
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after(&response);
     assert!((890..=900).contains(&retry_after), "{retry_after}");
     assert!(can_log_in(&fixture, user.id, OLD).await);
 }
 
 #[tokio::test]
 async fn a_password_change_marks_the_credentials_but_not_the_version() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state, user) = with_password().await;
     let body = json!({"password": NEW, "current_password": OLD});
     let response = own_change(&state, Payload::V2, &user, body).await;
     assert_eq!(response.status(), 204);

@@ -2,7 +2,7 @@
 //! both payload versions, against DynamoDB Local and a mail directory. The changes are asked
 //! for through change-email's real handler, so the tokens are those of real mails.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use confirm_email::FORM;
 use lambda_http::{Body, Request, Response};
@@ -15,10 +15,9 @@ use shared::store::StatusChange;
 use shared::{TenantRule, User, UserId, Version};
 use testkit::{
     Claims, Event, Fixture, Harness, PAYLOADS, Payload, ReceivedMail, assert_problem, body_json,
-    directory_mailer, mail_dir, received_mails,
+    directory_mailer, email_change, email_config, mail_dir, received_mails,
 };
 
-const PUT_ROUTE: &str = "/users/{user_id}/email";
 const CONFIRM_ROUTE: &str = "/users/{user_id}/email/confirmation";
 const NEW_EMAIL: &str = "john.doe@newmail.example";
 
@@ -56,26 +55,21 @@ fn change_email_state(
     dir: &Path,
     confirmation_mails: SlidingLimit,
 ) -> change_email::State {
-    change_email::State {
-        core: fixture.core(),
-        email: EmailConfig {
-            confirmation_url_base: "https://accounts.example.test".into(),
-            token_ttl_secs: 24 * 60 * 60,
-            confirmation_mails,
-        },
-        mailer: directory_mailer(dir),
-    }
+    change_email::State::new(
+        fixture.core(),
+        email_config(confirmation_mails),
+        directory_mailer(dir),
+    )
 }
 
-fn own(user: &User) -> Claims {
-    Claims::user(user.id, user.tenant_id, "")
-}
-
-fn put(payload: Payload, id: impl ToString, claims: &Claims, email: &str, version: u64) -> Event {
-    Event::new(payload, "PUT", PUT_ROUTE)
-        .user_id(id)
-        .claims(claims)
-        .json(json!({"contact": {"email": email}, "version": version}))
+/// A fixture, its mail directory, the function(s), and an activated user of the customer
+/// tenant.
+async fn with_user() -> (Fixture, PathBuf, Functions, User) {
+    let fixture = Fixture::new().await;
+    let dir = mail_dir();
+    let state = state_with(&fixture, &dir);
+    let user = fixture.user(&fixture.customer).await;
+    (fixture, dir, state, user)
 }
 
 fn confirm_json(payload: Payload, id: impl ToString, token: &str) -> Event {
@@ -92,15 +86,12 @@ fn mails(_fixture: &Fixture, dir: &Path) -> Vec<ReceivedMail> {
 #[tokio::test]
 async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let dir = mail_dir();
-        let state = state_with(&fixture, &dir);
-        let user = fixture.user(&fixture.customer).await;
+        let (fixture, dir, state, user) = with_user().await;
         let old_email = user.contact.email.clone();
 
         // Request: 200, the address and version stay, a pending change is shown.
         let response = state
-            .call(put(payload, user.id, &own(&user), NEW_EMAIL, 1).request())
+            .call(email_change(payload, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
             .await;
         assert_eq!(response.status(), 200);
         assert_eq!(
@@ -182,12 +173,9 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
 
 #[tokio::test]
 async fn the_page_form_confirms_and_answers_with_pages() {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
-    let user = fixture.user(&fixture.customer).await;
+    let (fixture, dir, state, user) = with_user().await;
     state
-        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
         .await;
     let token = mails(&fixture, &dir).remove(0).token;
     let form = |token: &str| {
@@ -225,7 +213,7 @@ async fn a_newer_request_replaces_the_older_token() {
     let user = fixture.user(&fixture.customer).await;
     for email in ["first@new.example", "second@new.example"] {
         let response = state
-            .call(put(Payload::V1, user.id, &own(&user), email, 1).request())
+            .call(email_change(Payload::V1, user.id, &Claims::of(&user), email, 1).request())
             .await;
         assert_eq!(response.status(), 200);
     }
@@ -248,12 +236,9 @@ async fn a_newer_request_replaces_the_older_token() {
 
 #[tokio::test]
 async fn an_expired_token_is_gone() {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
-    let user = fixture.user(&fixture.customer).await;
+    let (fixture, dir, state, user) = with_user().await;
     state
-        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
         .await;
     let token = mails(&fixture, &dir).remove(0).token;
     fixture
@@ -272,12 +257,9 @@ async fn an_expired_token_is_gone() {
 
 #[tokio::test]
 async fn concurrent_confirmations_of_one_token_have_one_winner() {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
-    let user = fixture.user(&fixture.customer).await;
+    let (fixture, dir, state, user) = with_user().await;
     state
-        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
         .await;
     let token = mails(&fixture, &dir).remove(0).token;
     let confirmations =
@@ -331,12 +313,9 @@ async fn malformed_or_unknown_tokens_are_invalid() {
 
 #[tokio::test]
 async fn disabling_withdraws_a_pending_change_and_its_token() {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
-    let user = fixture.user(&fixture.customer).await;
+    let (fixture, dir, state, user) = with_user().await;
     let response = state
-        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
         .await;
     assert_eq!(response.status(), 200);
     let token = mails(&fixture, &dir).remove(0).token;
@@ -367,12 +346,9 @@ async fn disabling_withdraws_a_pending_change_and_its_token() {
 
 #[tokio::test]
 async fn a_token_never_applies_to_a_disabled_account() {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
-    let user = fixture.user(&fixture.customer).await;
+    let (fixture, dir, state, user) = with_user().await;
     state
-        .call(put(Payload::V2, user.id, &own(&user), NEW_EMAIL, 1).request())
+        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
         .await;
     let token = mails(&fixture, &dir).remove(0).token;
     // Disabled behind the API's back (an item from before disabling withdrew changes).
