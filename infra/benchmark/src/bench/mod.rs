@@ -155,11 +155,25 @@ pub async fn run(options: &Options) -> Result<(), String> {
             .map(|f| (f.binary.clone(), f.memory_mb))
             .collect(),
     };
-    let text = report::render(options, &figures);
-    print!("{text}");
-    std::fs::write(&options.out, &text).map_err(|e| format!("{}: {e}", options.out.display()))?;
+    let report = report::render(options, &figures);
+    print!("{}", report.text);
+    std::fs::write(&options.out, &report.text)
+        .map_err(|e| format!("{}: {e}", options.out.display()))?;
     eprintln!("wrote {}", options.out.display());
-    Ok(())
+    // A missed target fails the run (and infra/bench.sh), whatever else went well.
+    outcome(&report.missed)
+}
+
+fn outcome(missed: &[String]) -> Result<(), String> {
+    if missed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} target(s) missed: {}",
+            missed.len(),
+            missed.join("; ")
+        ))
+    }
 }
 
 impl Bench<'_> {
@@ -333,6 +347,13 @@ pub fn file_size(path: &Path) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missed_target_fails_the_run() {
+        assert_eq!(outcome(&[]), Ok(()));
+        let failed = outcome(&["change-email arm64 bootstrap ≤ 6 MB (not built)".to_owned()]);
+        assert!(failed.unwrap_err().contains("1 target(s) missed"));
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
