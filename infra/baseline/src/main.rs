@@ -1,5 +1,5 @@
 //! The smallest useful `lambda_http` function: what every account function is compared with
-//! in `devtool bench` (cold start, size, memory). It must stay this small.
+//! in `benchmark run` (cold start, size, memory). It must stay this small.
 
 use lambda_http::{Body, Error, Request, Response, service_fn};
 

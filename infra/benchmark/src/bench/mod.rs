@@ -1,4 +1,4 @@
-//! `devtool bench`: cold start, warm latency, DynamoDB requests per operation, Argon2 against
+//! `benchmark run`: cold start, warm latency, DynamoDB requests per operation, Argon2 against
 //! the C implementations, size, memory and cost (issue #7). Every figure is measured in this
 //! run, beside its baseline, and the report says which targets are met.
 //!
@@ -80,7 +80,7 @@ impl Options {
                 options.arm64_dir = rest.first().map(PathBuf::from);
                 Ok(options)
             }
-            _ => Err("usage: devtool bench [--quick] <bin-dir> <report.md> [arm64-dir]".into()),
+            _ => Err("usage: benchmark run [--quick] <bin-dir> <report.md> [arm64-dir]".into()),
         }
     }
 }
