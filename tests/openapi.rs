@@ -237,6 +237,7 @@ async fn every_handler_answers_as_documented() {
         (json!({"enabled": true, "version": 2}), 200),
         (json!({"enabled": true, "version": 1}), 409),
         (json!({"enabled": 1}), 400),
+        (json!({"enabled": true}), 428),
     ] {
         let event = v2("PUT", status_path, user.id).claims(&admin).json(body);
         assert_documented(
@@ -247,6 +248,17 @@ async fn every_handler_answers_as_documented() {
             &respond(status_state, event.request()).await,
         );
     }
+    let stale = v2("PUT", status_path, user.id)
+        .claims(&admin)
+        .header("if-match", "\"1\"")
+        .json(json!({"enabled": false}));
+    assert_documented(
+        &doc,
+        "PUT",
+        status_path,
+        412,
+        &respond(status_state, stale.request()).await,
+    );
     let event = v2("PUT", status_path, user.id)
         .claims(&admin)
         .body("{}", Some("text/plain"));

@@ -76,6 +76,12 @@ pub enum ApiError {
     NotFound,
     #[error("version conflict, current version {current}")]
     VersionConflict { current: Version },
+    /// `If-Match` named another version (RFC 9110 §13.1.1).
+    #[error("precondition failed, current version {current}")]
+    PreconditionFailed { current: Version },
+    /// Neither `If-Match` nor a body `version` (RFC 6585 §3).
+    #[error("precondition required")]
+    PreconditionRequired,
     #[error("confirmation token expired")]
     TokenExpired,
     #[error("payload too large")]
@@ -129,6 +135,8 @@ impl ApiError {
             | ApiError::AccountDisabled => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::VersionConflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::TokenExpired => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -151,6 +159,8 @@ impl ApiError {
             ApiError::AccountDisabled => "account-disabled",
             ApiError::NotFound => "not-found",
             ApiError::VersionConflict { .. } => "version-conflict",
+            ApiError::PreconditionFailed { .. } => "precondition-failed",
+            ApiError::PreconditionRequired => "precondition-required",
             ApiError::TokenExpired => "token-expired",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
@@ -173,6 +183,8 @@ impl ApiError {
             ApiError::AccountDisabled => "The account is disabled",
             ApiError::NotFound => "No such user",
             ApiError::VersionConflict { .. } => "The user has changed since it was read",
+            ApiError::PreconditionFailed { .. } => "The user does not match If-Match",
+            ApiError::PreconditionRequired => "The request must say which version it changes",
             ApiError::TokenExpired => "The confirmation token has expired",
             ApiError::PayloadTooLarge { .. } => "The request body is too large",
             ApiError::UnsupportedMediaType { .. } => "The request body has the wrong media type",
@@ -201,6 +213,12 @@ impl ApiError {
             ApiError::AccountDisabled => "a disabled account cannot do this to itself".into(),
             ApiError::NotFound => {
                 "the user does not exist or is outside the caller's subtree".into()
+            }
+            ApiError::PreconditionFailed { current } => {
+                format!("If-Match names another version; the current version is {current}")
+            }
+            ApiError::PreconditionRequired => {
+                "send the user's ETag in If-Match, or its version in the body".into()
             }
             ApiError::VersionConflict { current } => format!(
                 "the request was made for another version; the current version is {current}"
@@ -253,7 +271,7 @@ impl ApiError {
             ApiError::Validation { errors, .. } | ApiError::PasswordPolicy { errors } => {
                 body["errors"] = json!(errors);
             }
-            ApiError::VersionConflict { current } => {
+            ApiError::VersionConflict { current } | ApiError::PreconditionFailed { current } => {
                 body["current_version"] = json!(current.get());
             }
             _ => {}

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
-use crate::ids::UserId;
+use crate::ids::{UserId, Version};
 use crate::user::UserItem;
 
 /// Largest accepted request body (SPEC §4).
@@ -23,6 +23,67 @@ pub fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
         });
     }
     Ok(bytes)
+}
+
+/// Which version a write is made for, and who said so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Precondition {
+    pub version: Version,
+    /// From `If-Match`: a mismatch is then `412`, not the body's `409`.
+    pub from_if_match: bool,
+}
+
+impl Precondition {
+    /// The version of `If-Match: "<version>"` (the ETag of every user response), else of
+    /// the body; both, they must agree (400). Neither: 428. `If-Match` takes one strong
+    /// ETag of a version: `*`, weak tags and lists are refused (400), since a write here
+    /// always needs the one version it changes.
+    pub fn of(request: &Request, body_version: Option<Version>) -> Result<Self, ApiError> {
+        let invalid = |message: &str| ApiError::invalid_field("If-Match", "invalid", message);
+        let header = match request.headers().get(header::IF_MATCH) {
+            None => None,
+            Some(value) => {
+                let etag = value
+                    .to_str()
+                    .ok()
+                    .map(str::trim)
+                    .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
+                    .ok_or_else(|| invalid("must be one strong ETag of the user, like \"3\""))?;
+                let version = etag
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(Version::new)
+                    .ok_or_else(|| invalid("must be the ETag of a version of the user"))?;
+                Some(version)
+            }
+        };
+        match (header, body_version) {
+            (Some(header), Some(body)) if header != body => Err(ApiError::invalid_field(
+                "version",
+                "if-match-mismatch",
+                "differs from the version of If-Match",
+            )),
+            (Some(version), _) => Ok(Self {
+                version,
+                from_if_match: true,
+            }),
+            (None, Some(version)) => Ok(Self {
+                version,
+                from_if_match: false,
+            }),
+            (None, None) => Err(ApiError::PreconditionRequired),
+        }
+    }
+
+    /// A store's `409` in the words of the request: `412` when `If-Match` asked.
+    pub fn explain(&self, error: ApiError) -> ApiError {
+        match error {
+            ApiError::VersionConflict { current } if self.from_if_match => {
+                ApiError::PreconditionFailed { current }
+            }
+            other => other,
+        }
+    }
 }
 
 /// The media type of the body without parameters, lower-cased (`application/json`).

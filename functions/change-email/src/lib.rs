@@ -7,7 +7,7 @@ use serde::Deserialize;
 use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::confirmation::{self, ConfirmationToken, PendingEmail};
 use shared::email::{EmailAddress, EmailConfig};
-use shared::http::{json_body, user_response};
+use shared::http::{Precondition, json_body, user_response};
 use shared::mail::{Mail, MailConfig, Mailer};
 use shared::runtime::Function;
 use shared::store::{DirectChange, EmailChange};
@@ -39,7 +39,9 @@ pub struct State {
 #[serde(deny_unknown_fields)]
 struct EmailRequest {
     contact: ContactEmail,
-    version: Version,
+    /// Optional when `If-Match` names the version.
+    #[serde(default)]
+    version: Option<Version>,
 }
 
 #[derive(Deserialize)]
@@ -87,17 +89,19 @@ async fn request_change(state: &State, request: &Request) -> Result<Response<Bod
         ));
     }
     let body: EmailRequest = json_body(request)?;
+    let precondition = Precondition::of(request, body.version)?;
     let email = EmailAddress::parse(&body.contact.email)?;
     let change = EmailChange {
         user_id,
         rule: caller.subtree(),
-        expected: body.version,
+        expected: precondition.version,
         email: &email,
         acting_on_self,
         now: Now::current(),
     };
     let store = &state.core.store;
-    let item = match store.change_email_now(&change).await? {
+    let explain = |e| precondition.explain(e);
+    let item = match store.change_email_now(&change).await.map_err(explain)? {
         DirectChange::Changed(item) => return Ok(user_response(&item)),
         DirectChange::NeedsConfirmation(item) => item,
     };
@@ -108,7 +112,8 @@ async fn request_change(state: &State, request: &Request) -> Result<Response<Bod
     let pending = PendingEmail::new(&email, &token, &change.now, state.email.token_ttl_secs);
     let item = store
         .set_pending_email(&change, &item, &pending, &state.email.confirmation_mails)
-        .await?;
+        .await
+        .map_err(explain)?;
     if let Err(error) = send_confirmation(state, &item, &email, &token).await {
         // Nobody may confirm a token that never reached the user.
         if let Err(withdrawal) = store

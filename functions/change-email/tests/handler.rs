@@ -12,7 +12,7 @@ use shared::limit::SlidingLimit;
 use shared::mail::Mailer;
 use shared::runtime::respond;
 use testkit::{
-    Claims, Fixture, Harness, PAYLOADS, Payload, ReceivedMail, assert_problem, body_json,
+    Claims, Event, Fixture, Harness, PAYLOADS, Payload, ReceivedMail, assert_problem, body_json,
     directory_mailer, email_change, email_config, mail_dir, received_mails, retry_after,
 };
 
@@ -218,8 +218,16 @@ async fn bad_addresses_and_bodies_are_refused() {
         let problem = answers.expect(400).problem("validation-error");
         assert_eq!(problem["errors"][0]["field"], "contact.email", "{bad:?}");
     }
+    // No version at all (nor If-Match): 428, since the change needs the one it replaces.
+    let answers = email
+        .put(
+            user.id,
+            &Claims::of(&user),
+            json!({"contact": {"email": NEW_EMAIL}}),
+        )
+        .await;
+    answers.expect(428).problem("precondition-required");
     for body in [
-        json!({"contact": {"email": NEW_EMAIL}}),
         json!({"contact": {"email": NEW_EMAIL}, "version": 0}),
         json!({"contact": {"email": NEW_EMAIL, "phone": "1"}, "version": 1}),
         json!({"contact": NEW_EMAIL, "version": 1}),
@@ -374,4 +382,35 @@ async fn internationalised_domains_are_stored_in_their_ascii_form() {
         body_json(&response)["contact"]["email"],
         "Jo@xn--bcher-kva.example"
     );
+}
+
+#[tokio::test]
+async fn if_match_may_name_the_version_of_an_email_change() {
+    let (fixture, dir, state, user) = with_new_hire().await;
+    let email = Harness::new(&state, PUT_ROUTE);
+    let change = json!({"contact": {"email": "x@new.example"}});
+    let answers = email
+        .send(|payload| {
+            Event::new(payload, "PUT", PUT_ROUTE)
+                .user_id(user.id)
+                .claims(&Claims::of(&user))
+                .header("if-match", "\"2\"")
+                .json(change.clone())
+        })
+        .await;
+    let problem = answers.expect(412).problem("precondition-failed");
+    assert_eq!(problem["current_version"], 1);
+    let answers = email.put(user.id, &Claims::of(&user), change.clone()).await;
+    answers.expect(428).problem("precondition-required");
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+
+    let event = Event::new(Payload::V2, "PUT", PUT_ROUTE)
+        .user_id(user.id)
+        .claims(&Claims::of(&user))
+        .header("if-match", "\"1\"")
+        .json(change);
+    let response = respond(&state, event.request()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body_json(&response)["version"], 2);
+    assert!(mails(&fixture, &dir).is_empty());
 }

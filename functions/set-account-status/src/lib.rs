@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::http::{json_body, user_response};
+use shared::http::{Precondition, json_body, user_response};
 use shared::runtime::CoreFunction;
 use shared::store::StatusChange;
 use shared::{ApiError, Core, Version};
@@ -15,7 +15,9 @@ pub struct State(pub Core);
 #[serde(deny_unknown_fields)]
 struct StatusRequest {
     enabled: bool,
-    version: Version,
+    /// Optional when `If-Match` names the version.
+    #[serde(default)]
+    version: Option<Version>,
 }
 
 impl CoreFunction for State {
@@ -31,6 +33,7 @@ impl CoreFunction for State {
             ));
         }
         let body: StatusRequest = json_body(request)?;
+        let precondition = Precondition::of(request, body.version)?;
         let acting_on_self = caller.is_user(user_id);
         if acting_on_self && !body.enabled {
             return Err(ApiError::Forbidden(
@@ -43,12 +46,13 @@ impl CoreFunction for State {
             .set_enabled(&StatusChange {
                 user_id,
                 rule: caller.subtree(),
-                expected: body.version,
+                expected: precondition.version,
                 enabled: body.enabled,
                 acting_on_self,
                 now: shared::Now::current(),
             })
-            .await?;
+            .await
+            .map_err(|e| precondition.explain(e))?;
         Ok(user_response(&item))
     }
 }

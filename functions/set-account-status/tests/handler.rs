@@ -250,12 +250,13 @@ async fn bad_bodies_are_refused_and_change_nothing() {
         ("", json, 400, "validation-error", Some("body")),
         ("[]", json, 400, "validation-error", Some("body")),
         ("null", json, 400, "validation-error", Some("body")),
+        // No version and no If-Match: the change cannot say which version it replaces.
         (
             r#"{"enabled": false}"#,
             json,
-            400,
-            "validation-error",
-            Some("version"),
+            428,
+            "precondition-required",
+            None,
         ),
         (
             r#"{"version": 1}"#,
@@ -435,6 +436,58 @@ async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() 
                 .unwrap()
                 .credentials_changed_at,
             marked
+        );
+    }
+}
+
+#[tokio::test]
+async fn if_match_may_name_the_version_and_a_stale_one_is_412() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture.user(&fixture.customer).await;
+    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let status = Harness::new(&state, ROUTE);
+    let with_if_match = |if_match: &'static str, body: serde_json::Value| {
+        let admin = admin.clone();
+        move |payload| put(payload, user.id, &admin, body.clone()).header("if-match", if_match)
+    };
+    // A stale If-Match: 412 with the current version, nothing changed.
+    let answers = status
+        .send(with_if_match("\"7\"", json!({"enabled": false})))
+        .await;
+    let problem = answers.expect(412).problem("precondition-failed");
+    assert_eq!(problem["current_version"], 1);
+    // If-Match and body that disagree: 400.
+    let answers = status
+        .send(with_if_match(
+            "\"1\"",
+            json!({"enabled": false, "version": 2}),
+        ))
+        .await;
+    answers.expect(400).problem("validation-error");
+    // Neither: 428.
+    let answers = status.put(user.id, &admin, json!({"enabled": false})).await;
+    answers.expect(428).problem("precondition-required");
+    // Not an ETag of a version: 400.
+    for bad in ["*", "W/\"1\"", "1", "\"1\", \"2\"", "\"0\""] {
+        let answers = status
+            .send(with_if_match(bad, json!({"enabled": false})))
+            .await;
+        answers.expect(400).problem("validation-error");
+    }
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+
+    // The current ETag alone, or with the same body version: the change applies.
+    for payload in PAYLOADS {
+        let current = fixture.stored(user.id).await.unwrap().user;
+        let etag = format!("\"{}\"", current.version);
+        let body = json!({"enabled": !current.enabled});
+        let event = put(payload, user.id, &admin, body).header("if-match", &etag);
+        let response = respond(&state, event.request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["etag"],
+            format!("\"{}\"", current.version.get() + 1).as_str()
         );
     }
 }
