@@ -31,7 +31,9 @@ pub fn local_endpoint() -> String {
     std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into())
 }
 
-/// Counts the HTTP requests a client sends to DynamoDB (retries included).
+/// Watches what a client sends to DynamoDB and receives: counts the HTTP requests (retries
+/// included), and registers the secrets of every body (see [`crate::logs`]), so whatever a
+/// test or a handler stores or reads is covered by the leak check without anyone naming it.
 #[derive(Clone, Debug, Default)]
 pub struct RequestCounter(Arc<AtomicUsize>);
 
@@ -52,32 +54,11 @@ impl Intercept for RequestCounter {
 
     fn read_before_transmit(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-/// Registers the secrets of every DynamoDB request and response body (see
-/// [`crate::logs`]): whatever a test or a handler stores or reads is covered by the leak
-/// check without anyone naming it.
-#[derive(Clone, Debug, Default)]
-struct RegisterSecrets;
-
-impl Intercept for RegisterSecrets {
-    fn name(&self) -> &'static str {
-        "RegisterSecrets"
-    }
-
-    fn read_before_transmit(
-        &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
         if let Some(body) = context.request().body().bytes() {
             crate::logs::register_secrets_in(body);
         }
@@ -114,7 +95,6 @@ pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
         .timeout_config(shared::aws::timeouts())
         .retry_config(shared::aws::retries())
         .interceptor(counter.clone())
-        .interceptor(RegisterSecrets)
         .build();
     Client::from_conf(config)
 }

@@ -15,9 +15,9 @@ use crate::user::UserItem;
 /// the item exists, the caller's tenant rule admits it, and (for writes that change the user
 /// object) its `version` is the one the caller read.
 pub(super) struct UserWrite {
-    update: Vec<&'static str>,
+    update: Vec<Cow<'static, str>>,
     conditions: Vec<Cow<'static, str>>,
-    values: Vec<(&'static str, AttributeValue)>,
+    values: Vec<(Cow<'static, str>, AttributeValue)>,
 }
 
 impl UserWrite {
@@ -61,26 +61,26 @@ impl UserWrite {
     /// credential.
     pub fn unscoped(update: &'static str) -> Self {
         Self {
-            update: vec![update],
+            update: vec![Cow::Borrowed(update)],
             conditions: vec![Cow::Borrowed("attribute_exists(#pk)")],
             values: vec![
-                (":one", AttributeValue::N("1".into())),
-                (":true", AttributeValue::Bool(true)),
+                (Cow::Borrowed(":one"), AttributeValue::N("1".into())),
+                (Cow::Borrowed(":true"), AttributeValue::Bool(true)),
             ],
         }
     }
 
     /// Adds a clause to the update expression (`SET …` or `REMOVE …`).
-    pub fn update(&mut self, clause: &'static str) {
-        self.update.push(clause);
+    pub fn update(&mut self, clause: impl Into<Cow<'static, str>>) {
+        self.update.push(clause.into());
     }
 
     pub fn condition(&mut self, condition: &'static str) {
         self.conditions.push(Cow::Borrowed(condition));
     }
 
-    pub fn value(&mut self, placeholder: &'static str, value: AttributeValue) {
-        self.values.push((placeholder, value));
+    pub fn value(&mut self, placeholder: impl Into<Cow<'static, str>>, value: AttributeValue) {
+        self.values.push((placeholder.into(), value));
     }
 
     /// Sets the platform timestamp `:now` (for `updated_at` and the like).
@@ -91,30 +91,24 @@ impl UserWrite {
     /// Stores `log` as the event log `attribute`, only while the stored log is still `seen`:
     /// the one a limit was checked against (see [`crate::limit`]).
     pub fn replace_log(&mut self, attribute: &LogAttribute, seen: &[i64], log: &[i64]) {
-        let LogAttribute {
-            name,
-            value,
-            seen: seen_value,
-            set,
-            ..
-        } = *attribute;
+        let key = attribute.key;
         if seen.is_empty() {
             self.conditions
-                .push(Cow::Owned(format!("attribute_not_exists({name})")));
+                .push(Cow::Owned(format!("attribute_not_exists(#{key})")));
         } else {
             self.conditions
-                .push(Cow::Owned(format!("{name} = {seen_value}")));
-            self.value(seen_value, numbers(seen));
+                .push(Cow::Owned(format!("#{key} = :seen_{key}")));
+            self.value(format!(":seen_{key}"), numbers(seen));
         }
-        self.update(set);
-        self.value(value, numbers(log));
+        self.update(format!("SET #{key} = :{key}"));
+        self.value(format!(":{key}"), numbers(log));
     }
 
     fn uses(&self, placeholder: &str) -> bool {
         self.update
             .iter()
-            .copied()
-            .chain(self.conditions.iter().map(|c| c.as_ref()))
+            .chain(&self.conditions)
+            .map(|expression| expression.as_ref())
             .any(|expression| mentions(expression, placeholder))
     }
 
@@ -136,7 +130,7 @@ impl UserWrite {
             .values
             .iter()
             .filter(|(placeholder, _)| self.uses(placeholder))
-            .map(|(placeholder, value)| ((*placeholder).to_owned(), value.clone()))
+            .map(|(placeholder, value)| (placeholder.to_string(), value.clone()))
             .collect();
         (
             update_expression(&self.update),
@@ -147,40 +141,33 @@ impl UserWrite {
     }
 }
 
-/// An attribute that holds an event log, with its placeholders.
+/// An attribute that holds an event log: `#key` in [`UserWrite::NAMES`], whose values are
+/// `:key` (the new log) and `:seen_key` (the log the limit was checked against).
 pub(super) struct LogAttribute {
-    name: &'static str,
-    value: &'static str,
-    seen: &'static str,
-    set: &'static str,
+    key: &'static str,
     /// The log as an item holds it.
     pub read: fn(UserItem) -> Vec<i64>,
 }
 
 /// The times of current-password checks.
 pub(super) const ATTEMPT_LOG: LogAttribute = LogAttribute {
-    name: "#attempts",
-    value: ":attempts",
-    seen: ":seen_attempts",
-    set: "SET #attempts = :attempts",
+    key: "attempts",
     read: |item| item.password_attempt_times,
 };
 
 /// The times of confirmation mails.
 pub(super) const MAIL_LOG: LogAttribute = LogAttribute {
-    name: "#mails",
-    value: ":mails",
-    seen: ":seen_mails",
-    set: "SET #mails = :mails",
+    key: "mails",
     read: |item| item.confirmation_mail_times,
 };
 
 /// Joins clauses into one update expression: every `SET` action after one `SET`, every
 /// `REMOVE` after one `REMOVE` (DynamoDB allows each keyword once).
-fn update_expression(clauses: &[&str]) -> String {
+fn update_expression(clauses: &[impl AsRef<str>]) -> String {
     let mut set = Vec::new();
     let mut remove = Vec::new();
     for clause in clauses {
+        let clause = clause.as_ref();
         if let Some(actions) = clause.strip_prefix("SET ") {
             set.push(actions);
         } else if let Some(actions) = clause.strip_prefix("REMOVE ") {
