@@ -1,6 +1,7 @@
 //! What the account functions have in common, one module per concern of the spec:
 //! configuration, callers (claims), tenants, users, the DynamoDB store, errors and HTTP.
 
+pub mod audit;
 pub mod aws;
 pub mod caller;
 pub mod config;

@@ -6,6 +6,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use uuid::Uuid;
 
+use crate::audit::{Change, ChangeKind};
 use crate::confirmation::PendingEmail;
 use crate::ids::{TenantId, UserId, Version};
 use crate::password::PasswordHashString;
@@ -88,6 +89,14 @@ pub struct UserItem {
     /// user object, whose `version` counts profile changes only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_changed_at: Option<String>,
+    /// The last change: its kind, actor and request (see [`crate::audit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_change: Option<Change>,
+    /// What the write that left the item in this state changed: set by every write that
+    /// changes the user, removed by bookkeeping writes (the attempt logs), so that the
+    /// stream's filter can keep only changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_kind: Option<ChangeKind>,
 }
 
 impl UserItem {
@@ -105,6 +114,8 @@ impl UserItem {
             pending_email: None,
             confirmation_mail_times: Vec::new(),
             credentials_changed_at: None,
+            last_change: None,
+            write_kind: None,
         }
     }
 

@@ -100,6 +100,8 @@ pub struct Event {
     base64: bool,
     claims: Option<Value>,
     shape: ClaimsShape,
+    /// `requestContext.requestId`: a fresh UUID unless a test names one.
+    request_id: String,
 }
 
 impl Event {
@@ -115,7 +117,14 @@ impl Event {
             base64: false,
             claims: None,
             shape: ClaimsShape::Jwt,
+            request_id: uuid::Uuid::new_v4().to_string(),
         }
+    }
+
+    /// Sets API Gateway's request id, which changes record and events carry.
+    pub fn request_id(mut self, id: &str) -> Self {
+        self.request_id = id.to_owned();
+        self
     }
 
     /// Sets `{user_id}` (any text: tests send invalid ones too).
@@ -257,7 +266,7 @@ impl Event {
                             "sourceIp": "192.0.2.1",
                             "userAgent": "integration-test"
                         },
-                        "requestId": uuid::Uuid::new_v4().to_string(),
+                        "requestId": self.request_id,
                         "routeKey": format!("{} {}", self.method, self.route),
                         "stage": "$default",
                         "time": "22/Nov/2026:10:00:00 +0000",
@@ -316,7 +325,7 @@ impl Event {
                         "accountId": "123456789012",
                         "resourceId": "abc123",
                         "stage": "prod",
-                        "requestId": uuid::Uuid::new_v4().to_string(),
+                        "requestId": self.request_id,
                         "identity": {"sourceIp": "192.0.2.1", "userAgent": "integration-test"},
                         "resourcePath": self.route,
                         "httpMethod": self.method,

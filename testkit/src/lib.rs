@@ -10,6 +10,7 @@ mod fixtures;
 mod harness;
 pub mod logs;
 mod mail;
+mod stream;
 mod table;
 
 pub use demo::{DEMO_SEED, DemoSeed, EventManifest, ExpectedEvent};
@@ -19,7 +20,10 @@ pub use events::{
 };
 pub use fixtures::{Fixture, hash_password, new_user, put_tenant, put_user};
 pub use harness::{Answers, DELIVERIES, Harness, PAYLOADS, for_each_payload};
-pub use mail::{ReceivedMail, directory_mailer, email_config, mail_dir, received_mails};
+pub use mail::{
+    Message, ReceivedMail, directory_mailer, email_config, mail_dir, messages, received_mails,
+};
+pub use stream::{StreamFilter, StreamReader, stream_event};
 pub use table::{
     LOCAL_ACCESS_KEY, LOCAL_REGION, RequestCounter, TEMPLATE, TableDefinition, TestTable,
     local_client, local_endpoint,
@@ -27,3 +31,11 @@ pub use table::{
 
 /// A development secret for tests (any 32+ bytes will do).
 pub const TEST_DEV_SECRET: &str = "test-secret-0123456789abcdef-0123456789";
+
+/// The origin of a change a test makes through the store directly, as `actor`.
+pub fn origin(actor: shared::audit::Actor) -> shared::audit::Origin {
+    shared::audit::Origin {
+        actor,
+        request_id: shared::audit::RequestId::parse("test-request").expect("a valid request id"),
+    }
+}

@@ -31,7 +31,7 @@ pub fn directory_mailer(dir: &Path) -> Mailer {
     }
 }
 
-/// One message as a person or a test reads it.
+/// One confirmation mail as a person or a test reads it.
 #[derive(Clone, Debug)]
 pub struct ReceivedMail {
     pub to: String,
@@ -42,9 +42,41 @@ pub struct ReceivedMail {
     pub token: String,
 }
 
-/// The messages in `dir`, oldest first (file names start with the time of sending). Their
-/// tokens become secrets that no log may show.
+/// One message of any kind (a notice, say).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// The confirmation mails in `dir`, oldest first (file names start with the time of
+/// sending). Their tokens become secrets that no log may show.
 pub fn received_mails(dir: &Path) -> Vec<ReceivedMail> {
+    messages(dir)
+        .into_iter()
+        .map(|Message { to, subject, text }| {
+            let token = text
+                .split_whitespace()
+                .find_map(|word| {
+                    word.split_once("/email/confirmation?token=")
+                        .map(|(_, token)| token)
+                })
+                .expect("a confirmation link")
+                .to_owned();
+            crate::logs::register_token(&token);
+            ReceivedMail {
+                to,
+                subject,
+                text,
+                token,
+            }
+        })
+        .collect()
+}
+
+/// Every message in `dir`, oldest first.
+pub fn messages(dir: &Path) -> Vec<Message> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("the mail directory")
         .map(|entry| entry.expect("a directory entry").path())
@@ -64,20 +96,10 @@ pub fn received_mails(dir: &Path) -> Vec<ReceivedMail> {
                     .unwrap_or_default()
                     .to_owned()
             };
-            let token = body
-                .split_whitespace()
-                .find_map(|word| {
-                    word.split_once("/email/confirmation?token=")
-                        .map(|(_, token)| token)
-                })
-                .expect("a confirmation link")
-                .to_owned();
-            crate::logs::register_token(&token);
-            ReceivedMail {
+            Message {
                 to: header("To"),
                 subject: header("Subject"),
                 text: body.to_owned(),
-                token,
             }
         })
         .collect()

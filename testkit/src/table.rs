@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::config::{
 };
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -107,6 +108,13 @@ struct TableProperties {
     #[serde(default)]
     global_secondary_indexes: Vec<IndexProperty>,
     time_to_live_specification: Option<TtlProperty>,
+    stream_specification: Option<StreamProperty>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamProperty {
+    stream_view_type: String,
 }
 
 #[derive(Deserialize)]
@@ -144,13 +152,14 @@ struct TtlProperty {
     enabled: bool,
 }
 
-/// The table's keys, indexes and TTL as `template.yaml` declares them.
+/// The table's keys, indexes, TTL and stream as `template.yaml` declares them.
 #[derive(Clone, Debug)]
 pub struct TableDefinition {
     attributes: Vec<AttributeDefinition>,
     key_schema: Vec<KeySchemaElement>,
     indexes: Vec<GlobalSecondaryIndex>,
     ttl_attribute: Option<String>,
+    stream: Option<StreamViewType>,
 }
 
 impl TableDefinition {
@@ -213,11 +222,15 @@ impl TableDefinition {
             .time_to_live_specification
             .filter(|ttl| ttl.enabled)
             .map(|ttl| ttl.attribute_name);
+        let stream = properties
+            .stream_specification
+            .map(|stream| StreamViewType::from(stream.stream_view_type.as_str()));
         Ok(Self {
             attributes,
             key_schema,
             indexes,
             ttl_attribute,
+            stream,
         })
     }
 
@@ -243,6 +256,18 @@ impl TableDefinition {
             } else {
                 Some(self.indexes.clone())
             })
+            .set_stream_specification(
+                self.stream
+                    .clone()
+                    .map(|view| {
+                        StreamSpecification::builder()
+                            .stream_enabled(true)
+                            .stream_view_type(view)
+                            .build()
+                    })
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
+            )
             .send()
             .await
             .map_err(|e| {

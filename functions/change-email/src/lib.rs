@@ -4,6 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use shared::audit::{Actor, Origin};
 use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::confirmation::{self, ConfirmationToken, PendingEmail};
 use shared::email::{EmailAddress, EmailConfig};
@@ -91,6 +92,7 @@ async fn request_change(state: &State, request: &Request) -> Result<Response<Bod
     let body: EmailRequest = json_body(request)?;
     let precondition = Precondition::of(request, body.version)?;
     let email = EmailAddress::parse(&body.contact.email)?;
+    let origin = Origin::of(request, Actor::caller(&caller));
     let change = EmailChange {
         user_id,
         rule: caller.subtree(),
@@ -98,6 +100,7 @@ async fn request_change(state: &State, request: &Request) -> Result<Response<Bod
         email: &email,
         acting_on_self,
         now: Now::current(),
+        origin: &origin,
     };
     let store = &state.core.store;
     let explain = |e| precondition.explain(e);

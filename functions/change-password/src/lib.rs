@@ -4,6 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use shared::audit::{Actor, Origin};
 use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::http::{json_body, no_content};
 use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
@@ -68,8 +69,9 @@ impl Function for State {
 
 async fn change_password(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, user_id) = state.core.auth.caller_and_user(request)?;
+    let origin = Origin::of(request, Actor::caller(&caller));
     if caller.is_user(user_id) {
-        self_service(state, &caller, user_id, json_body(request)?).await?;
+        self_service(state, &caller, user_id, &origin, json_body(request)?).await?;
     } else if !caller.is_client() {
         return Err(ApiError::Forbidden(
             "a user may change only its own password".into(),
@@ -79,7 +81,7 @@ async fn change_password(state: &State, request: &Request) -> Result<Response<Bo
             "setting a password requires the scope users:write".into(),
         ));
     } else {
-        administrative(state, &caller, user_id, json_body(request)?).await?;
+        administrative(state, &caller, user_id, &origin, json_body(request)?).await?;
     }
     Ok(no_content())
 }
@@ -98,6 +100,7 @@ async fn self_service(
     state: &State,
     caller: &Caller,
     user_id: UserId,
+    origin: &Origin,
     body: PasswordRequest,
 ) -> Result<(), ApiError> {
     let current = body.current_password.ok_or_else(|| {
@@ -141,7 +144,7 @@ async fn self_service(
     };
     let new_hash = state.hasher.hash(new_password).await?;
     store
-        .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash, &now)
+        .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash, &now, origin)
         .await
 }
 
@@ -151,6 +154,7 @@ async fn administrative(
     state: &State,
     caller: &Caller,
     user_id: UserId,
+    origin: &Origin,
     body: PasswordRequest,
 ) -> Result<(), ApiError> {
     let store = &state.core.store;
@@ -169,6 +173,6 @@ async fn administrative(
     let new_password = state.policy.check(&body.password, context(&item, None))?;
     let new_hash = state.hasher.hash(new_password).await?;
     store
-        .set_password_hash(user_id, rule, None, &new_hash, &Now::current())
+        .set_password_hash(user_id, rule, None, &new_hash, &Now::current(), origin)
         .await
 }

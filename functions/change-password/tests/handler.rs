@@ -441,7 +441,14 @@ async fn a_change_verified_just_before_the_account_was_disabled_writes_nothing()
         .await
         .unwrap();
     let written = store
-        .set_password_hash(user.id, rule, Some(&verified), &new_hash, &now)
+        .set_password_hash(
+            user.id,
+            rule,
+            Some(&verified),
+            &new_hash,
+            &now,
+            &testkit::origin(shared::audit::Actor::confirmation_link(user.id)),
+        )
         .await;
     assert!(
         matches!(written, Err(shared::ApiError::AccountDisabled)),

@@ -10,6 +10,7 @@
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
+use shared::audit::{Actor, Origin};
 use shared::confirmation::ConfirmationToken;
 use shared::http::{body_bytes, json_body, media_type, path_user_id, user_response};
 use shared::runtime::CoreFunction;
@@ -80,19 +81,25 @@ fn confirmation_page(request: &Request) -> Result<Response<Body>, ApiError> {
     ))
 }
 
-async fn confirm(state: &State, user_id: UserId, raw_token: &str) -> Result<UserItem, ApiError> {
+async fn confirm(
+    state: &State,
+    request: &Request,
+    user_id: UserId,
+    raw_token: &str,
+) -> Result<UserItem, ApiError> {
     let token = ConfirmationToken::parse(raw_token).ok_or(ApiError::InvalidToken)?;
+    let origin = Origin::of(request, Actor::confirmation_link(user_id));
     state
         .0
         .store
-        .confirm_email(user_id, &token.hash(), &Now::current())
+        .confirm_email(user_id, &token.hash(), &Now::current(), &origin)
         .await
 }
 
 async fn confirm_json(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
     let user_id = path_user_id(request)?;
     let body: TokenRequest = json_body(request)?;
-    let item = confirm(state, user_id, &body.token).await?;
+    let item = confirm(state, request, user_id, &body.token).await?;
     Ok(user_response(&item))
 }
 
@@ -100,7 +107,7 @@ async fn confirm_form(state: &State, request: &Request) -> Result<Response<Body>
     let user_id = path_user_id(request)?;
     let body: TokenRequest = serde_urlencoded::from_bytes(body_bytes(request)?)
         .map_err(|e| ApiError::invalid_field("token", "invalid", e.to_string()))?;
-    confirm(state, user_id, &body.token).await?;
+    confirm(state, request, user_id, &body.token).await?;
     Ok(html(
         StatusCode::OK,
         "Email address confirmed",

@@ -328,6 +328,7 @@ async fn disabling_withdraws_a_pending_change_and_its_token() {
             enabled: false,
             acting_on_self: false,
             now: shared::Now::current(),
+            origin: testkit::origin(shared::audit::Actor::confirmation_link(user.id)),
         })
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use shared::audit::{Actor, Origin};
 use shared::http::{Precondition, json_body, user_response};
 use shared::runtime::CoreFunction;
 use shared::store::StatusChange;
@@ -50,6 +51,7 @@ impl CoreFunction for State {
                 enabled: body.enabled,
                 acting_on_self,
                 now: shared::Now::current(),
+                origin: Origin::of(request, Actor::caller(&caller)),
             })
             .await
             .map_err(|e| precondition.explain(e))?;

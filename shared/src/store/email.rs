@@ -3,8 +3,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::write::{MAIL_LOG, UserWrite, explain};
+use super::write::{MAIL_LOG, Record, UserWrite, explain};
 use super::{Store, Written};
+use crate::audit::{ChangeKind, Origin};
 use crate::confirmation::{PendingEmail, TokenHash};
 use crate::email::EmailAddress;
 use crate::error::{ApiError, Limited};
@@ -24,6 +25,7 @@ pub struct EmailChange<'a> {
     /// The caller is the user itself: a disabled account may not change its own address.
     pub acting_on_self: bool,
     pub now: Now,
+    pub origin: &'a Origin,
 }
 
 /// What [`Store::change_email_now`] did.
@@ -43,11 +45,15 @@ impl Store {
         &self,
         change: &EmailChange<'_>,
     ) -> Result<DirectChange, ApiError> {
+        let record = change
+            .origin
+            .change(ChangeKind::EmailChanged, &change.now.timestamp);
         let mut write = UserWrite::new(
             "SET #contact.#email = :email, #version = #version + :one, #updated_at = :now",
+            Record::Change(&record),
             change.rule,
             Some(change.expected),
-        );
+        )?;
         write.update("REMOVE #pending");
         write.condition("#activated = :false");
         if change.acting_on_self {
@@ -88,6 +94,9 @@ impl Store {
     ) -> Result<UserItem, ApiError> {
         let pending: AttributeValue = serde_dynamo::to_attribute_value(pending)
             .map_err(|e| ApiError::internal(format!("encoding a pending email: {e}")))?;
+        let record = change
+            .origin
+            .change(ChangeKind::EmailChangeRequested, &change.now.timestamp);
         self.write_logged(
             change.user_id,
             limit,
@@ -98,15 +107,16 @@ impl Store {
             || {
                 let mut write = UserWrite::new(
                     "SET #pending = :pending",
+                    Record::Change(&record),
                     change.rule,
                     Some(change.expected),
-                );
+                )?;
                 write.condition("#activated = :true");
                 if change.acting_on_self {
                     write.condition("#enabled = :true");
                 }
                 write.value(":pending", pending.clone());
-                write
+                Ok(write)
             },
             |old| {
                 let old = explain(old, change.rule, Some(change.expected))?;
@@ -128,7 +138,7 @@ impl Store {
         user_id: UserId,
         token_hash: &TokenHash,
     ) -> Result<(), ApiError> {
-        let mut write = UserWrite::unscoped("REMOVE #pending");
+        let mut write = UserWrite::unscoped("REMOVE #pending", Record::Bookkeeping)?;
         write.condition("#pending.#token_hash = :token_hash");
         write.value(
             ":token_hash",
@@ -147,11 +157,14 @@ impl Store {
         user_id: UserId,
         token_hash: &TokenHash,
         now: &Now,
+        origin: &Origin,
     ) -> Result<UserItem, ApiError> {
+        let record = origin.change(ChangeKind::EmailChanged, &now.timestamp);
         let mut write = UserWrite::unscoped(
             "SET #contact.#email = #pending.#email, #version = #version + :one, \
              #updated_at = :now",
-        );
+            Record::Change(&record),
+        )?;
         write.update("REMOVE #pending");
         write.condition("#pending.#token_hash = :token_hash");
         write.condition("#pending.#expires > :now_epoch");

@@ -11,6 +11,7 @@
 
 mod email;
 mod errors;
+mod notices;
 mod password;
 mod status;
 mod write;
@@ -29,6 +30,7 @@ use crate::user::UserItem;
 
 pub use email::{DirectChange, EmailChange};
 pub use errors::sdk_error;
+pub use notices::{Claim, NOTICE_LEASE_SECS, NOTICE_RECORD_SECS, NoticeKey};
 pub use status::StatusChange;
 use write::{LogAttribute, UserWrite};
 
@@ -105,7 +107,7 @@ impl Store {
         log: &LogAttribute,
         mut seen: Vec<i64>,
         now: &Now,
-        write: impl Fn() -> UserWrite,
+        write: impl Fn() -> Result<UserWrite, ApiError>,
         explain: impl Fn(Option<UserItem>) -> Result<UserItem, ApiError>,
     ) -> Result<UserItem, ApiError> {
         for _ in 0..limit.max + 3 {
@@ -115,7 +117,7 @@ impl Store {
                     retry_after_secs,
                 }
             })?;
-            let mut attempt = write();
+            let mut attempt = write()?;
             attempt.replace_log(log, &seen, &next);
             match self.update_user(user_id, attempt).await? {
                 Written::Applied(item) => return Ok(item),

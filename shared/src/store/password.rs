@@ -2,8 +2,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::write::{ATTEMPT_LOG, UserWrite, explain};
+use super::write::{ATTEMPT_LOG, Record, UserWrite, explain};
 use super::{Store, Written};
+use crate::audit::{ChangeKind, Origin};
 use crate::error::{ApiError, Limited};
 use crate::ids::UserId;
 use crate::limit::PASSWORD_ATTEMPTS;
@@ -36,9 +37,9 @@ impl Store {
             Vec::new(),
             now,
             || {
-                let mut write = UserWrite::new("", rule, None);
+                let mut write = UserWrite::new("", Record::Bookkeeping, rule, None)?;
                 write.condition("#enabled = :true");
-                write
+                Ok(write)
             },
             |old| {
                 let old = explain(old, rule, None)?;
@@ -67,8 +68,20 @@ impl Store {
         verified: Option<&PasswordHashString>,
         new_hash: &PasswordHashString,
         now: &Now,
+        origin: &Origin,
     ) -> Result<(), ApiError> {
-        let mut write = UserWrite::new("SET #hash = :hash, #credentials = :now", rule, None);
+        let kind = if verified.is_some() {
+            ChangeKind::PasswordChanged
+        } else {
+            ChangeKind::PasswordReset
+        };
+        let record = origin.change(kind, &now.timestamp);
+        let mut write = UserWrite::new(
+            "SET #hash = :hash, #credentials = :now",
+            Record::Change(&record),
+            rule,
+            None,
+        )?;
         write.update("REMOVE #attempts");
         write.value(":hash", AttributeValue::S(new_hash.as_str().to_owned()));
         write.now(now);
@@ -99,7 +112,7 @@ impl Store {
         user_id: UserId,
         rule: TenantRule,
     ) -> Result<(), ApiError> {
-        let write = UserWrite::new("REMOVE #attempts", rule, None);
+        let write = UserWrite::new("REMOVE #attempts", Record::Bookkeeping, rule, None)?;
         match self.update_user(user_id, write).await? {
             Written::Applied(_) => Ok(()),
             Written::Refused(old) => explain(old, rule, None).map(|_| ()),

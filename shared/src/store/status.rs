@@ -2,8 +2,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::write::{UserWrite, explain};
+use super::write::{Record, UserWrite, explain};
 use super::{Store, Written};
+use crate::audit::{ChangeKind, Origin};
 use crate::error::ApiError;
 use crate::ids::{UserId, Version};
 use crate::now::Now;
@@ -21,6 +22,7 @@ pub struct StatusChange {
     /// The caller is the user itself: a disabled account may not re-enable itself.
     pub acting_on_self: bool,
     pub now: Now,
+    pub origin: Origin,
 }
 
 impl Store {
@@ -31,11 +33,18 @@ impl Store {
     /// Asking for the value the account already has, with the right version, changes
     /// nothing and returns the user as it is.
     pub async fn set_enabled(&self, change: &StatusChange) -> Result<UserItem, ApiError> {
+        let kind = if change.enabled {
+            ChangeKind::Enabled
+        } else {
+            ChangeKind::Disabled
+        };
+        let record = change.origin.change(kind, &change.now.timestamp);
         let mut write = UserWrite::new(
             "SET #enabled = :enabled, #version = #version + :one, #updated_at = :now",
+            Record::Change(&record),
             change.rule,
             Some(change.expected),
-        );
+        )?;
         if !change.enabled {
             write.update("SET #credentials = :now");
             write.update("REMOVE #pending");

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::audit::Change;
 use crate::error::ApiError;
 use crate::ids::Version;
 use crate::now::Now;
@@ -13,7 +14,8 @@ use crate::user::UserItem;
 
 /// A conditional update of a user item. Every such write starts with the same conditions:
 /// the item exists, the caller's tenant rule admits it, and (for writes that change the user
-/// object) its `version` is the one the caller read.
+/// object) its `version` is the one the caller read. And every write says what it is
+/// ([`Record`]), so that the table's stream shows changes and hides bookkeeping.
 pub(super) struct UserWrite {
     update: Vec<Cow<'static, str>>,
     conditions: Vec<Cow<'static, str>>,
@@ -40,11 +42,18 @@ impl UserWrite {
         ("#expires", "expires_epoch"),
         ("#activated", "activated"),
         ("#credentials", "credentials_changed_at"),
+        ("#last_change", "last_change"),
+        ("#write_kind", "write_kind"),
     ];
 
     /// `expected`: the version the caller read, for writes that change the user object.
-    pub fn new(update: &'static str, rule: TenantRule, expected: Option<Version>) -> Self {
-        let mut write = Self::unscoped(update);
+    pub fn new(
+        update: &'static str,
+        record: Record<'_>,
+        rule: TenantRule,
+        expected: Option<Version>,
+    ) -> Result<Self, ApiError> {
+        let mut write = Self::unscoped(update, record)?;
         write.condition("contains(#tenant_path, :tenant)");
         if let TenantRule::SubTenantsOf(_) = rule {
             write.condition("#tenant_id <> :tenant");
@@ -54,20 +63,29 @@ impl UserWrite {
             write.condition("#version = :expected");
             write.value(":expected", AttributeValue::N(expected.get().to_string()));
         }
-        write
+        Ok(write)
     }
 
     /// A write that only needs the item to exist: the confirmation, whose token is the
     /// credential.
-    pub fn unscoped(update: &'static str) -> Self {
-        Self {
+    pub fn unscoped(update: &'static str, record: Record<'_>) -> Result<Self, ApiError> {
+        let mut write = Self {
             update: vec![Cow::Borrowed(update)],
             conditions: vec![Cow::Borrowed("attribute_exists(#pk)")],
             values: vec![
                 (Cow::Borrowed(":one"), AttributeValue::N("1".into())),
                 (Cow::Borrowed(":true"), AttributeValue::Bool(true)),
             ],
+        };
+        match record {
+            Record::Change(change) => {
+                write.update("SET #last_change = :last_change, #write_kind = :write_kind");
+                write.value(":last_change", encode(change)?);
+                write.value(":write_kind", encode(&change.kind)?);
+            }
+            Record::Bookkeeping => write.update("REMOVE #write_kind"),
         }
+        Ok(write)
     }
 
     /// Adds a clause to the update expression (`SET …` or `REMOVE …`).
@@ -139,6 +157,21 @@ impl UserWrite {
             values,
         )
     }
+}
+
+/// What a write is, for the table's stream (see [`crate::audit`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Record<'a> {
+    /// It changes the user: `last_change` and `write_kind` say how, by whom, through which
+    /// request. Applied or not, it is one `UpdateItem`, as before.
+    Change(&'a Change),
+    /// It only keeps the item's books (an attempt log, a withdrawn pending change): no event.
+    Bookkeeping,
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<AttributeValue, ApiError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| ApiError::internal(format!("encoding a change record: {e}")))
 }
 
 /// An attribute that holds an event log: `#key` in [`UserWrite::NAMES`], whose values are

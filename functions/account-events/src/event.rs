@@ -1,0 +1,127 @@
+//! From a stream record to an account event: the change its write recorded on the item
+//! (`last_change`, `write_kind`), with the item's old and new images for the details.
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use serde::{Deserialize, Serialize};
+use shared::audit::{Actor, ChangeKind, RequestId};
+use shared::{TenantId, TenantPath, UserId, UserItem, Version};
+
+/// One account event: the `Detail` of its EventBridge entry. Never a password, hash,
+/// token or token hash: only what the user object, `last_change` and the addresses hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountEvent {
+    /// The `DetailType`.
+    #[serde(skip)]
+    pub kind: ChangeKind,
+    /// The stream record's id: the same for every delivery of the record, so consumers
+    /// drop redeliveries.
+    pub event_id: String,
+    pub occurred_at: String,
+    pub user_id: UserId,
+    pub tenant_id: TenantId,
+    pub tenant_path: TenantPath,
+    pub version: Version,
+    pub actor: Actor,
+    pub request_id: RequestId,
+    /// Password changes and resets, disables: tokens issued before it should be refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_changed_at: Option<String>,
+    /// Email changes and change requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_email: Option<String>,
+}
+
+/// A change read from a stream record: its event, and the user as the write left it (for
+/// the notices).
+#[derive(Debug)]
+pub struct Derived {
+    pub event: AccountEvent,
+    pub user: UserItem,
+}
+
+#[derive(Deserialize)]
+struct Key {
+    pk: String,
+}
+
+/// The event of `record`, if its write changed a user; `None` for everything else (inserts
+/// and deletions, notice records, bookkeeping writes). A record that claims a change but
+/// cannot be read is an error: it goes back to the stream, and after the retries to the
+/// on-failure queue, rather than being dropped.
+pub fn derive(record: &EventRecord) -> Result<Option<Derived>, String> {
+    if record.event_name != "MODIFY" {
+        return Ok(None);
+    }
+    let key: Key = serde_dynamo::from_item(record.change.keys.clone())
+        .map_err(|e| format!("unreadable keys: {e}"))?;
+    if !key.pk.starts_with("USER#") {
+        return Ok(None);
+    }
+    let new: UserItem = serde_dynamo::from_item(record.change.new_image.clone())
+        .map_err(|e| format!("unreadable new image of {}: {e}", key.pk))?;
+    let Some(kind) = new.write_kind else {
+        return Ok(None);
+    };
+    let old: Option<UserItem> = serde_dynamo::from_item(record.change.old_image.clone()).ok();
+    let change = new
+        .last_change
+        .clone()
+        .ok_or_else(|| format!("{} has a write_kind but no last_change", key.pk))?;
+    if old.as_ref().and_then(|old| old.last_change.as_ref()) == Some(&change) {
+        // The write kept the last change as it was: a write from outside the store (an
+        // operator's, a test fixture's) left `write_kind` in place. Not a change.
+        return Ok(None);
+    }
+    if change.kind != kind {
+        return Err(format!(
+            "{}: write_kind {kind} disagrees with last_change {}",
+            key.pk, change.kind
+        ));
+    }
+    let mut event = AccountEvent {
+        kind,
+        event_id: record.event_id.clone(),
+        occurred_at: change.at,
+        user_id: new.user.id,
+        tenant_id: new.user.tenant_id,
+        tenant_path: new.tenant_path.clone(),
+        version: new.user.version,
+        actor: Actor {
+            // A confirmation link names no tenant of its own: the user's.
+            tenant_id: change.actor.tenant_id.or(Some(new.user.tenant_id)),
+            ..change.actor
+        },
+        request_id: change.request_id,
+        credentials_changed_at: None,
+        old_email: None,
+        new_email: None,
+    };
+    match kind {
+        ChangeKind::PasswordChanged | ChangeKind::PasswordReset | ChangeKind::Disabled => {
+            event.credentials_changed_at = Some(
+                new.credentials_changed_at
+                    .clone()
+                    .ok_or_else(|| format!("{}: {kind} without credentials_changed_at", key.pk))?,
+            );
+        }
+        ChangeKind::Enabled => {}
+        ChangeKind::EmailChangeRequested => {
+            let pending = new
+                .pending_email
+                .as_ref()
+                .ok_or_else(|| format!("{}: {kind} without a pending change", key.pk))?;
+            event.old_email = Some(new.user.contact.email.clone());
+            event.new_email = Some(pending.email.clone());
+        }
+        ChangeKind::EmailChanged => {
+            let old = old
+                .as_ref()
+                .ok_or_else(|| format!("{}: {kind} without an old image", key.pk))?;
+            event.old_email = Some(old.user.contact.email.clone());
+            event.new_email = Some(new.user.contact.email.clone());
+        }
+    }
+    Ok(Some(Derived { event, user: new }))
+}

@@ -1,0 +1,136 @@
+//! `account-events`: reads the users table's stream and, for every change a write recorded
+//! on a user (see [`shared::audit`]), publishes one event to the bus and mails the notices.
+//!
+//! Records are handled in stream order. The first that fails (the bus or the mail
+//! unreachable) is reported as the batch's item failure: Lambda redelivers it and every
+//! record after it, so nothing is dropped and order holds. Redelivery publishes an event
+//! again with the same `event_id` (consumers de-duplicate) and sends no notice twice.
+
+pub mod bus;
+pub mod event;
+pub mod notice;
+
+use std::convert::Infallible;
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use shared::config::{ConfigError, Env, ProcessEnv};
+use shared::mail::{MailConfig, Mailer};
+use shared::store::Claim;
+use shared::{ApiError, CoreConfig, Now, Store};
+
+pub use bus::{Bus, BusConfig};
+pub use event::{AccountEvent, Derived, derive};
+pub use notice::{Notice, notices};
+
+pub struct Config {
+    pub core: CoreConfig,
+    pub bus: BusConfig,
+    pub mail: MailConfig,
+}
+
+impl Config {
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            core: CoreConfig::load(env)?,
+            bus: BusConfig::load(env)?,
+            mail: MailConfig::load(env)?,
+        })
+    }
+}
+
+pub struct State {
+    pub store: Store,
+    pub bus: Bus,
+    pub mailer: Mailer,
+}
+
+impl State {
+    pub fn connect(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: Store::connect(&config.core)?,
+            bus: Bus::connect(&config.bus, &config.core.region)?,
+            mailer: Mailer::connect(&config.mail, &config.core.region)?,
+        })
+    }
+}
+
+/// What `main.rs` runs: logging, configuration and clients once per cold start, then the
+/// runtime loop.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    shared::runtime::init_tracing()?;
+    let state = Config::load(&Env::new(&ProcessEnv))
+        .and_then(|config| State::connect(&config))
+        .inspect_err(|e| tracing::error!("{e}"))?;
+    let state: &'static State = Box::leak(Box::new(state));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        Ok::<_, Infallible>(handle(state, event.payload).await)
+    }))
+    .await
+}
+
+/// One batch of stream records.
+pub async fn handle(state: &State, event: Event) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    for record in &event.records {
+        if let Err(error) = process(state, record).await {
+            tracing::error!(
+                event_id = %record.event_id,
+                error = %error,
+                "record failed; it and the records after it come again"
+            );
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}
+
+/// One record: its event published, then its notices sent.
+pub async fn process(state: &State, record: &EventRecord) -> Result<(), ApiError> {
+    let Some(Derived { event, user }) = derive(record).map_err(ApiError::internal)? else {
+        tracing::debug!(event_id = %record.event_id, "not a change of a user");
+        return Ok(());
+    };
+    state
+        .bus
+        .publish(&event, record.change.sequence_number.as_deref())
+        .await?;
+    tracing::info!(
+        event = %event.kind,
+        event_id = %event.event_id,
+        user_id = %event.user_id,
+        "event published"
+    );
+    for notice in notices(&event, &user) {
+        send_once(state, &notice).await?;
+    }
+    Ok(())
+}
+
+/// Sends `notice` unless a delivery of the same record did. A mail refused for good (an
+/// address SES will not take) is logged and counted as sent: retrying would only hold
+/// back the events after it.
+async fn send_once(state: &State, notice: &Notice) -> Result<(), ApiError> {
+    let now = Now::current();
+    if state.store.claim_notice(&notice.key, &now).await? == Claim::Taken {
+        tracing::info!(notice = notice.key.as_str(), "notice sent already");
+        return Ok(());
+    }
+    match state.mailer.send(&notice.mail).await {
+        Ok(()) => {}
+        Err(error @ ApiError::MailRejected { .. }) => {
+            tracing::error!(notice = notice.key.as_str(), error = %error, "notice refused");
+        }
+        Err(error) => {
+            state.store.release_notice(&notice.key, &now).await?;
+            return Err(error);
+        }
+    }
+    state.store.notice_sent(&notice.key, &now).await?;
+    tracing::info!(notice = notice.key.as_str(), "notice sent");
+    Ok(())
+}

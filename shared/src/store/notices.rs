@@ -1,0 +1,135 @@
+//! Records of notice mails, so that a stream record delivered twice mails once.
+//!
+//! A notice is claimed before it is sent and marked sent after: a redelivery finds it sent
+//! (or being sent) and sends nothing. A claim whose sender died before marking it may be
+//! taken over once it is [`NOTICE_LEASE_SECS`] old, so a crash delays a notice but does not
+//! lose it. Records live under `NOTICE#…` keys (never a user's), and expire by the table's
+//! TTL after [`NOTICE_RECORD_SECS`], well after the stream's 24-hour retention, beyond which
+//! nothing is redelivered.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::Store;
+use super::errors::sdk_error;
+use crate::error::ApiError;
+use crate::now::Now;
+
+/// How long a claim holds before another delivery may take it over: longer than a send.
+pub const NOTICE_LEASE_SECS: i64 = 120;
+
+/// How long a record is kept: two days, twice the stream's retention.
+pub const NOTICE_RECORD_SECS: i64 = 2 * 24 * 60 * 60;
+
+/// One notice: the event it is about and which of its recipients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoticeKey(String);
+
+impl NoticeKey {
+    pub fn new(event_id: &str, recipient: &str) -> Self {
+        Self(format!("NOTICE#{event_id}#{recipient}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What [`Store::claim_notice`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This delivery sends the notice, then calls [`Store::notice_sent`] (or
+    /// [`Store::release_notice`] if it could not).
+    Granted,
+    /// Sent already, or being sent by another delivery right now.
+    Taken,
+}
+
+impl Store {
+    /// Claims the sending of `key` at `now`: one conditional `PutItem`.
+    pub async fn claim_notice(&self, key: &NoticeKey, now: &Now) -> Result<Claim, ApiError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(key.as_str().to_owned()))
+            .item("state", AttributeValue::S("sending".into()))
+            .item("claimed_epoch", AttributeValue::N(now.epoch.to_string()))
+            .item(
+                "expires_epoch",
+                AttributeValue::N((now.epoch + NOTICE_RECORD_SECS).to_string()),
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :sending AND claimed_epoch < :stale)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
+            .expression_attribute_values(
+                ":stale",
+                AttributeValue::N((now.epoch - NOTICE_LEASE_SECS).to_string()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Granted),
+            Err(SdkError::ServiceError(service))
+                if matches!(
+                    service.err(),
+                    PutItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                Ok(Claim::Taken)
+            }
+            Err(error) => Err(sdk_error("PutItem", error)),
+        }
+    }
+
+    /// Marks `key`, claimed at `now`, as sent.
+    pub async fn notice_sent(&self, key: &NoticeKey, now: &Now) -> Result<(), ApiError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.as_str().to_owned()))
+            .update_expression("SET #state = :sent")
+            .condition_expression("claimed_epoch = :claimed")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
+            .expression_attribute_values(":claimed", AttributeValue::N(now.epoch.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            // Taken over meanwhile (this send was slower than the lease): the other
+            // delivery marks it.
+            .or_else(|error| match &error {
+                SdkError::ServiceError(service)
+                    if service.err().is_conditional_check_failed_exception() =>
+                {
+                    Ok(())
+                }
+                _ => Err(sdk_error("UpdateItem", error)),
+            })
+    }
+
+    /// Gives up the claim on `key` made at `now` (the mail could not be sent), so that the
+    /// record's next delivery sends it.
+    pub async fn release_notice(&self, key: &NoticeKey, now: &Now) -> Result<(), ApiError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.as_str().to_owned()))
+            .condition_expression("claimed_epoch = :claimed")
+            .expression_attribute_values(":claimed", AttributeValue::N(now.epoch.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|error| match &error {
+                SdkError::ServiceError(service)
+                    if service.err().is_conditional_check_failed_exception() =>
+                {
+                    Ok(())
+                }
+                _ => Err(sdk_error("DeleteItem", error)),
+            })
+    }
+}

@@ -1,0 +1,474 @@
+//! Account events from end to end, without AWS: changes through the real handlers, the
+//! table's stream read from DynamoDB Local, kept or dropped by the template's filter
+//! criteria, and handed to the real `account-events` handler as Lambda's DynamoDB event.
+//! The bus is a directory, the mail too.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use account_events::{Bus, State};
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use serde_json::{Value, json};
+use shared::email::EmailAddress;
+use shared::mail::Mailer;
+use shared::{User, UserItem};
+use support::{Functions, Route};
+use testkit::{
+    Claims, Fixture, Message, Payload, StreamFilter, StreamReader, messages, received_mails,
+    stream_event,
+};
+
+const OLD_PASSWORD: &str = "an old and trusted passphrase";
+const NEW_PASSWORD: &str = "a brand new passphrase for today";
+const RESET_PASSWORD: &str = "set by the partner for a fresh start";
+const NEW_EMAIL: &str = "new-address@example.com";
+const SOURCE: &str = "platform.accounts.test";
+
+fn temp_dir(kind: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{kind}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+    dir
+}
+
+fn events_state(fixture: &Fixture, events: &Path, mail: &Path) -> State {
+    State {
+        store: fixture.store().clone(),
+        bus: Bus::Directory {
+            dir: events.to_path_buf(),
+            source: SOURCE.into(),
+        },
+        mailer: Mailer::Directory {
+            dir: mail.to_path_buf(),
+            sender: EmailAddress::parse("no-reply@accounts.example.test").expect("sender"),
+        },
+    }
+}
+
+/// The `PutEvents` entries in `dir`, in stream order.
+fn entries(dir: &Path) -> Vec<Value> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the events directory")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            serde_json::from_str(&std::fs::read_to_string(path).expect("a file")).expect("JSON")
+        })
+        .collect()
+}
+
+fn detail(entry: &Value) -> Value {
+    serde_json::from_str(entry["Detail"].as_str().expect("Detail is a JSON text")).expect("JSON")
+}
+
+/// Everything on the stream so far, split into what the template's filter hands the
+/// function and what it drops.
+async fn stream(fixture: &Fixture) -> (Vec<Value>, Vec<Value>) {
+    let client = fixture.store().client();
+    let mut reader = StreamReader::open(client, fixture.table.endpoint(), fixture.table.name())
+        .await
+        .expect("the table's stream");
+    let filter = StreamFilter::from_repository().expect("the template's filter");
+    reader
+        .read()
+        .await
+        .expect("records")
+        .into_iter()
+        .partition(|record| filter.admits(record))
+}
+
+fn lambda_event(records: &[Value]) -> StreamEvent {
+    serde_json::from_value(stream_event(records)).expect("Lambda's DynamoDB event")
+}
+
+struct Scene {
+    fixture: Fixture,
+    functions: Functions,
+    user: User,
+    partner: Claims,
+}
+
+async fn scene() -> Scene {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let user = fixture
+        .user_with_password(&fixture.customer, OLD_PASSWORD, |_| {})
+        .await;
+    let partner = Claims::client(
+        "partner-app",
+        fixture.partner.tenant(),
+        "users:read users:write",
+    );
+    Scene {
+        fixture,
+        functions,
+        user,
+        partner,
+    }
+}
+
+impl Scene {
+    async fn call(
+        &self,
+        route: Route,
+        request_id: &str,
+        claims: Option<&Claims>,
+        body: Value,
+    ) -> u16 {
+        let mut event = route
+            .event(Payload::V2, &self.user.id.to_string())
+            .request_id(request_id)
+            .json(body);
+        if let Some(claims) = claims {
+            event = event.claims(claims);
+        }
+        self.functions.call(route, &event).await.status().as_u16()
+    }
+
+    async fn stored(&self) -> UserItem {
+        self.fixture.stored(self.user.id).await.expect("the user")
+    }
+
+    /// One change of every kind, through the handlers, with bookkeeping writes between.
+    async fn every_change(&self) {
+        let own = Claims::of(&self.user);
+        let wrong =
+            json!({"current_password": "not the current one at all", "password": NEW_PASSWORD});
+        assert_eq!(
+            self.call(Route::Password, "req-wrong-password", Some(&own), wrong)
+                .await,
+            403
+        );
+        let right = json!({"current_password": OLD_PASSWORD, "password": NEW_PASSWORD});
+        assert_eq!(
+            self.call(Route::Password, "req-password-changed", Some(&own), right)
+                .await,
+            204
+        );
+        let reset = json!({"password": RESET_PASSWORD});
+        assert_eq!(
+            self.call(
+                Route::Password,
+                "req-password-reset",
+                Some(&self.partner),
+                reset
+            )
+            .await,
+            204
+        );
+        let disable = json!({"enabled": false, "version": 1});
+        assert_eq!(
+            self.call(Route::Status, "req-disabled", Some(&self.partner), disable)
+                .await,
+            200
+        );
+        let enable = json!({"enabled": true, "version": 2});
+        assert_eq!(
+            self.call(Route::Status, "req-enabled", Some(&self.partner), enable)
+                .await,
+            200
+        );
+        let change = json!({"contact": {"email": NEW_EMAIL}, "version": 3});
+        assert_eq!(
+            self.call(Route::Email, "req-email-requested", Some(&own), change)
+                .await,
+            200
+        );
+        let token = received_mails(&self.functions.mail_dir).remove(0).token;
+        let confirm = json!({"token": token});
+        assert_eq!(
+            self.call(Route::Confirm, "req-email-confirmed", None, confirm)
+                .await,
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_change_is_recorded_on_the_item_with_its_actor_and_request() {
+    let scene = scene().await;
+    let own = Claims::of(&scene.user);
+    let wrong = json!({"current_password": "not the current one at all", "password": NEW_PASSWORD});
+    assert_eq!(
+        scene
+            .call(Route::Password, "req-1", Some(&own), wrong)
+            .await,
+        403
+    );
+    let item = scene.stored().await;
+    assert_eq!(item.write_kind, None, "a failed check is bookkeeping");
+    assert_eq!(item.last_change, None);
+
+    let disable = json!({"enabled": false, "version": 1});
+    scene.fixture.table.counter.reset();
+    assert_eq!(
+        scene
+            .call(Route::Status, "req-2", Some(&scene.partner), disable)
+            .await,
+        200
+    );
+    assert_eq!(scene.fixture.table.counter.get(), 1, "still one UpdateItem");
+    let item = scene.stored().await;
+    let change = item.last_change.clone().expect("the change is recorded");
+    assert_eq!(
+        serde_json::to_value(&change).unwrap(),
+        json!({
+            "kind": "account.disabled",
+            "actor": {"type": "client", "id": "partner-app", "tenant_id": scene.fixture.partner.tenant()},
+            "request_id": "req-2",
+            "at": item.user.updated_at,
+        })
+    );
+    assert_eq!(item.write_kind, Some(shared::audit::ChangeKind::Disabled));
+    assert_eq!(
+        item.credentials_changed_at.as_deref(),
+        Some(change.at.as_str())
+    );
+
+    // A bookkeeping write keeps the record of the last change but clears the stream's mark.
+    let enable = json!({"enabled": true, "version": 2});
+    assert_eq!(
+        scene
+            .call(Route::Status, "req-3", Some(&scene.partner), enable)
+            .await,
+        200
+    );
+    let wrong = json!({"current_password": "still not the current one", "password": NEW_PASSWORD});
+    assert_eq!(
+        scene
+            .call(Route::Password, "req-4", Some(&own), wrong)
+            .await,
+        403
+    );
+    let item = scene.stored().await;
+    assert_eq!(item.write_kind, None);
+    assert_eq!(item.last_change.expect("kept").request_id.as_str(), "req-3");
+
+    // The user object shows none of it.
+    let answer = scene
+        .functions
+        .call(
+            Route::Get,
+            &Route::Get
+                .event(Payload::V2, &scene.user.id.to_string())
+                .claims(&scene.partner),
+        )
+        .await;
+    let body = testkit::body_json(&answer);
+    for hidden in ["last_change", "write_kind", "credentials_changed_at"] {
+        assert!(body.get(hidden).is_none(), "{hidden} in {body}");
+    }
+}
+
+#[tokio::test]
+async fn every_change_becomes_one_event_and_its_notices_once() {
+    let scene = scene().await;
+    scene.every_change().await;
+    // A write from outside the store (an operator's) leaves the last change's mark: the
+    // filter lets it through, and the function finds no new change in it.
+    scene
+        .fixture
+        .set_enabled_directly(scene.user.id, false)
+        .await;
+    let (admitted, dropped) = stream(&scene.fixture).await;
+    assert_eq!(
+        admitted.len(),
+        7,
+        "one record per change, and the outside write"
+    );
+    assert!(
+        dropped.len() >= 4,
+        "inserts and the attempt-log writes are dropped by the filter: {}",
+        dropped.len()
+    );
+
+    let events_dir = temp_dir("events");
+    let mail_dir = temp_dir("notices");
+    let state = events_state(&scene.fixture, &events_dir, &mail_dir);
+    let response = account_events::handle(&state, lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    let entries = entries(&events_dir);
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["DetailType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "account.password.changed",
+            "account.password.reset",
+            "account.disabled",
+            "account.enabled",
+            "account.email.change-requested",
+            "account.email.changed",
+        ]
+    );
+    let user = &scene.user;
+    let item = scene.stored().await;
+    let requests = [
+        "req-password-changed",
+        "req-password-reset",
+        "req-disabled",
+        "req-enabled",
+        "req-email-requested",
+        "req-email-confirmed",
+    ];
+    let record_ids: Vec<&str> = admitted
+        .iter()
+        .map(|r| r["eventID"].as_str().unwrap())
+        .collect();
+    for (index, entry) in entries.iter().enumerate() {
+        assert_eq!(entry["Source"], SOURCE);
+        let detail = detail(entry);
+        assert_eq!(
+            detail["event_id"], record_ids[index],
+            "stable per stream record"
+        );
+        assert_eq!(detail["user_id"], json!(user.id));
+        assert_eq!(detail["tenant_id"], json!(user.tenant_id));
+        assert_eq!(detail["tenant_path"], json!(item.tenant_path));
+        assert_eq!(detail["request_id"], requests[index]);
+        assert!(detail["occurred_at"].is_string());
+        assert!(detail["version"].is_u64());
+    }
+    let details: Vec<Value> = entries.iter().map(detail).collect();
+    let own_actor = json!({"type": "user", "id": user.id, "tenant_id": user.tenant_id});
+    let partner_actor =
+        json!({"type": "client", "id": "partner-app", "tenant_id": scene.fixture.partner.tenant()});
+    let link_actor =
+        json!({"type": "confirmation-link", "id": user.id, "tenant_id": user.tenant_id});
+    assert_eq!(details[0]["actor"], own_actor);
+    assert_eq!(details[1]["actor"], partner_actor);
+    assert_eq!(details[2]["actor"], partner_actor);
+    assert_eq!(details[4]["actor"], own_actor);
+    assert_eq!(details[5]["actor"], link_actor);
+    for credentials in [&details[0], &details[1], &details[2]] {
+        assert!(
+            credentials["credentials_changed_at"].is_string(),
+            "{credentials}"
+        );
+    }
+    assert_eq!(
+        details[2]["credentials_changed_at"],
+        details[2]["occurred_at"]
+    );
+    assert!(details[3].get("credentials_changed_at").is_none());
+    for email in [&details[4], &details[5]] {
+        assert_eq!(email["old_email"], json!(user.contact.email));
+        assert_eq!(email["new_email"], NEW_EMAIL);
+    }
+    assert_eq!(
+        [
+            details[2]["version"].as_u64(),
+            details[3]["version"].as_u64(),
+            details[5]["version"].as_u64()
+        ],
+        [Some(2), Some(3), Some(4)]
+    );
+    // No secret in any event: only the captured secrets' registry knows them all.
+    let everything = entries.iter().map(Value::to_string).collect::<String>();
+    for secret in [
+        OLD_PASSWORD,
+        NEW_PASSWORD,
+        RESET_PASSWORD,
+        "$argon2",
+        "token_hash",
+        "password_hash",
+    ] {
+        assert!(!everything.contains(secret), "{secret} in an event");
+    }
+
+    let notices = messages(&mail_dir);
+    let recipients = |subject: &str| -> Vec<String> {
+        let mut to: Vec<String> = notices
+            .iter()
+            .filter(|m| m.subject == subject)
+            .map(|m| m.to.clone())
+            .collect();
+        to.sort();
+        to
+    };
+    assert_eq!(
+        recipients(account_events::notice::PASSWORD_SUBJECT),
+        [user.contact.email.clone(), user.contact.email.clone()],
+        "a change and a reset"
+    );
+    let mut both = vec![user.contact.email.clone(), NEW_EMAIL.to_owned()];
+    both.sort();
+    assert_eq!(recipients(account_events::notice::EMAIL_SUBJECT), both);
+    assert_eq!(notices.len(), 4);
+
+    // Lambda delivers a batch again (a retry, a bisection): the same events, no new notice.
+    let again = account_events::handle(&state, lambda_event(&admitted)).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(
+        crate::entries(&events_dir),
+        entries,
+        "the same files, the same content"
+    );
+    assert_eq!(messages(&mail_dir), notices, "no second notice");
+
+    // What the filter drops, the function would drop too.
+    let dropped_response = account_events::handle(&state, lambda_event(&dropped)).await;
+    assert!(dropped_response.batch_item_failures.is_empty());
+    assert_eq!(crate::entries(&events_dir).len(), 6);
+    assert_eq!(testkit::logs::leaks(), 0, "a secret reached the logs");
+}
+
+#[tokio::test]
+async fn a_record_that_cannot_be_published_comes_back_and_holds_the_ones_after_it() {
+    let scene = scene().await;
+    let own = Claims::of(&scene.user);
+    let right = json!({"current_password": OLD_PASSWORD, "password": NEW_PASSWORD});
+    assert_eq!(
+        scene
+            .call(Route::Password, "req-a", Some(&own), right)
+            .await,
+        204
+    );
+    let disable = json!({"enabled": false, "version": 1});
+    assert_eq!(
+        scene
+            .call(Route::Status, "req-b", Some(&scene.partner), disable)
+            .await,
+        200
+    );
+    let (admitted, _) = stream(&scene.fixture).await;
+    assert_eq!(admitted.len(), 2);
+
+    // The mail cannot be written (its directory is a file): the first record fails after
+    // its event was published; the second is not handled.
+    let events_dir = temp_dir("events");
+    let blocked = temp_dir("blocked").join("a-file");
+    std::fs::write(&blocked, "not a directory").unwrap();
+    let broken = events_state(&scene.fixture, &events_dir, &blocked);
+    let response = account_events::handle(&broken, lambda_event(&admitted)).await;
+    let failures: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(
+        failures,
+        [admitted[0]["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .map(str::to_owned)]
+    );
+    assert_eq!(entries(&events_dir).len(), 1, "the second record waits");
+
+    // Redelivered once the mail works: the notice is sent (its claim was released), the
+    // events are all there.
+    let mail_dir = temp_dir("notices");
+    let working = events_state(&scene.fixture, &events_dir, &mail_dir);
+    let response = account_events::handle(&working, lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(entries(&events_dir).len(), 2);
+    let notices: Vec<Message> = messages(&mail_dir);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to, scene.user.contact.email);
+}
