@@ -2,7 +2,9 @@
 # Starts the local stack: DynamoDB Local (in memory), the table from template.yaml, demo
 # tenants and users, development tokens with curl lines, and the functions behind
 # `cargo lambda watch` on http://127.0.0.1:9000; mail goes to infra/.local/mail as .eml
-# files. Installs what is missing. Ctrl-C stops all.
+# files. The table's stream is followed into account-events (`devtool follow-stream`), whose
+# bus is infra/.local/events: one JSON file per event. Installs what is missing. Ctrl-C
+# stops all.
 #
 # Ports: DYNAMODB_PORT (default 8000), API_PORT (default 9000).
 set -euo pipefail
@@ -25,7 +27,10 @@ for port in "$DYNAMODB_PORT" "$API_PORT"; do
     fi
 done
 
-cleanup() { [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true; }
+cleanup() {
+    [ -n "${FOLLOWER_PID:-}" ] && kill "$FOLLOWER_PID" 2>/dev/null || true
+    [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 log "starting DynamoDB Local on port $DYNAMODB_PORT (log: infra/.local/dynamodb.log)"
@@ -54,11 +59,22 @@ CONFIRMATION_URL_BASE=http://127.0.0.1:$API_PORT
 MAIL_TRANSPORT=directory
 MAIL_SENDER=no-reply@accounts.example.com
 MAIL_DIR=$STATE_DIR/mail
+EVENTS_TRANSPORT=directory
+EVENT_SOURCE=platform.accounts
+EVENTS_DIR=$STATE_DIR/events
 ENV
 
 cargo run --quiet -p devtool -- tokens "$INFRA_DIR/seed.json" "http://127.0.0.1:$API_PORT" | tee "$STATE_DIR/tokens.sh"
 echo
 log "tokens saved to infra/.local/tokens.sh (source it in another shell)"
-log "confirmation mails are written to infra/.local/mail/*.eml"
+log "confirmation mails and notices are written to infra/.local/mail/*.eml"
+log "account events are written to infra/.local/events/*.json (the stream is followed into account-events)"
+# The stream's records of this table, in memory, start with this run: start the events
+# and mail directories afresh too.
+rm -rf "$STATE_DIR/events" "$STATE_DIR/mail"
+cargo run --quiet -p devtool -- follow-stream "$TABLE_NAME" \
+    "http://127.0.0.1:$API_PORT/2015-03-31/functions/account-events/invocations" \
+    2>>"$STATE_DIR/follow-stream.log" &
+FOLLOWER_PID=$!
 log "serving the functions on http://127.0.0.1:$API_PORT — Ctrl-C stops everything"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$STATE_DIR/functions.env"

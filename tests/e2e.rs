@@ -272,6 +272,65 @@ async fn the_binaries_serve_every_route_over_http() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a token works once");
 
+    // The table's stream, followed as start-local.sh does, reaches the account-events
+    // binary: one `PutEvents` entry per change, in order, and the notice mails.
+    let follower = watch.follow_stream();
+    let expected = [
+        "account.disabled",
+        "account.enabled",
+        "account.password.changed",
+        "account.password.reset",
+        "account.email.change-requested",
+        "account.email.changed",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while watch.events().len() < expected.len() {
+        assert!(
+            Instant::now() < deadline,
+            "no events in time; the follower's log:\n{}\nthe functions' log:\n{}",
+            follower.logs(),
+            watch.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let events = watch.events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|entry| entry["DetailType"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(kinds, expected);
+    assert!(
+        events
+            .iter()
+            .all(|entry| entry["Source"] == "platform.accounts")
+    );
+    let subjects = |to: &str| -> Vec<String> {
+        let mut subjects: Vec<String> = testkit::messages(watch.mail_dir())
+            .into_iter()
+            .filter(|mail| mail.to == to)
+            .map(|mail| mail.subject)
+            .collect();
+        subjects.sort();
+        subjects
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while testkit::messages(watch.mail_dir()).len() < 5 {
+        assert!(Instant::now() < deadline, "notices:\n{}", follower.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let password_notice = account_events::notice::PASSWORD_SUBJECT;
+    let email_notice = account_events::notice::EMAIL_SUBJECT;
+    assert_eq!(subjects(&clerk.contact.email), [password_notice]);
+    assert_eq!(subjects("john@new.example"), [email_notice]);
+    let mut to_old = vec![
+        email_notice,
+        shared::confirmation::MAIL_SUBJECT,
+        password_notice,
+    ];
+    to_old.sort();
+    assert_eq!(subjects(&john.contact.email), to_old);
+    drop(follower);
+
     // The functions ran at the most verbose level they accept (TRACE, capped at DEBUG), and
     // no token, password or hash reached a line.
     drop(api);

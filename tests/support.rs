@@ -36,7 +36,38 @@ pub struct Watch {
     child: Child,
     log: PathBuf,
     mail_dir: PathBuf,
+    events_dir: PathBuf,
+    dir: PathBuf,
+    table: String,
+    endpoint: String,
     pub base_url: String,
+}
+
+/// `devtool follow-stream`, stopped (with its process group) when dropped.
+pub struct Follower {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Follower {
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        stop_group(&mut self.child);
+    }
+}
+
+/// Stops a child started in its own process group, and the group. `--` matters: procps
+/// `kill -TERM -PID` reads the group as an option and signals every process (-1) instead.
+fn stop_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", "--", &format!("-{}", child.id())])
+        .status();
+    let _ = child.wait();
 }
 
 impl Watch {
@@ -56,14 +87,17 @@ impl Watch {
                  DEV_AUTH_SECRET={TEST_DEV_SECRET}\nAWS_ACCESS_KEY_ID=local\n\
                  AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nAWS_LAMBDA_LOG_LEVEL=TRACE\n\
                  CONFIRMATION_URL_BASE=http://127.0.0.1:{port}\nMAIL_TRANSPORT=directory\n\
-                 MAIL_SENDER=no-reply@accounts.example.com\nMAIL_DIR={}\n",
-                dir.join("mail").display()
+                 MAIL_SENDER=no-reply@accounts.example.com\nMAIL_DIR={}\n\
+                 EVENTS_TRANSPORT=directory\nEVENT_SOURCE=platform.accounts\nEVENTS_DIR={}\n",
+                dir.join("mail").display(),
+                dir.join("events").display()
             ),
         )
         .expect("env file");
         let log = dir.join("watch.log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let mail_dir = dir.join("mail");
+        let events_dir = dir.join("events");
         let child = Command::new("cargo")
             .args([
                 "lambda",
@@ -86,8 +120,61 @@ impl Watch {
             child,
             log,
             mail_dir,
+            events_dir,
+            dir,
+            table: table.to_owned(),
+            endpoint: endpoint.to_owned(),
             base_url: format!("http://127.0.0.1:{port}"),
         }
+    }
+
+    /// Follows the table's stream into `account-events`, as `infra/start-local.sh` does
+    /// (`devtool follow-stream`), until dropped.
+    pub fn follow_stream(&self) -> Follower {
+        let log = self.dir.join("follow.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let invoke_url = format!(
+            "{}/2015-03-31/functions/account-events/invocations",
+            self.base_url
+        );
+        let child = Command::new("cargo")
+            .args(["run", "--quiet", "-p", "devtool", "--", "follow-stream"])
+            .arg(&self.table)
+            .arg(invoke_url)
+            .env("DYNAMODB_ENDPOINT", &self.endpoint)
+            .current_dir(workspace_root())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log handle"))
+            .stderr(log_file)
+            .process_group(0)
+            .spawn()
+            .expect("cargo runs the dev tool");
+        Follower { child, log }
+    }
+
+    /// The `PutEvents` entries `account-events` wrote, in stream order.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&self.events_dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        paths.sort();
+        paths
+            .iter()
+            .map(|path| {
+                serde_json::from_str(&std::fs::read_to_string(path).expect("an event file"))
+                    .expect("JSON")
+            })
+            .collect()
+    }
+
+    pub fn mail_dir(&self) -> &Path {
+        &self.mail_dir
     }
 
     /// The confirmation token of the only mail in the mail directory, and its recipient.
@@ -110,12 +197,7 @@ impl Watch {
 impl Drop for Watch {
     fn drop(&mut self) {
         // cargo lambda runs each function as a child process: stop the whole group.
-        // `--` matters: procps `kill -TERM -PID` reads the group as an option and signals
-        // every process (-1) instead.
-        let _ = Command::new("kill")
-            .args(["-s", "TERM", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.wait();
+        stop_group(&mut self.child);
     }
 }
 

@@ -136,8 +136,43 @@ pub struct EventManifest {
 pub struct ExpectedEvent {
     pub event: String,
     pub function: String,
-    pub status: u16,
+    /// What an HTTP function answers: the response's `statusCode`.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// What the stream function answers: how many `batchItemFailures`.
+    #[serde(default)]
+    pub batch_item_failures: Option<usize>,
     pub what: String,
+}
+
+impl ExpectedEvent {
+    /// What the function should answer, in words.
+    pub fn expected(&self) -> String {
+        match (self.status, self.batch_item_failures) {
+            (Some(status), _) => format!("status {status}"),
+            (None, Some(failures)) => format!("{failures} batch item failure(s)"),
+            (None, None) => "nothing (expected.json names neither)".into(),
+        }
+    }
+
+    /// What a function's `response` (its whole JSON answer) got, in the same words, and
+    /// whether that is what was expected.
+    pub fn verdict(&self, response: &serde_json::Value) -> (bool, String) {
+        match (self.status, self.batch_item_failures) {
+            (Some(status), None) => {
+                let got = response["statusCode"].as_u64();
+                (got == Some(u64::from(status)), format!("status {got:?}"))
+            }
+            (None, Some(failures)) => {
+                let got = response["batchItemFailures"].as_array().map(Vec::len);
+                (
+                    got == Some(failures),
+                    format!("{got:?} batch item failure(s)"),
+                )
+            }
+            _ => (false, "a case that names both or neither".into()),
+        }
+    }
 }
 
 impl EventManifest {

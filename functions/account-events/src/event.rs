@@ -125,3 +125,71 @@ pub fn derive(record: &EventRecord) -> Result<Option<Derived>, String> {
     }
     Ok(Some(Derived { event, user: new }))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// The first record of the shipped stream event: John disabled by the partner's client.
+    fn disabled() -> Value {
+        let batch: Value = serde_json::from_str(include_str!(
+            "../../../tests/events/account-events.stream.json"
+        ))
+        .unwrap();
+        batch["Records"][0].clone()
+    }
+
+    fn derived(record: Value) -> Result<Option<Derived>, String> {
+        derive(&serde_json::from_value(record).unwrap())
+    }
+
+    #[test]
+    fn a_disable_becomes_its_event() {
+        let event = derived(disabled()).unwrap().unwrap().event;
+        assert_eq!(event.kind, ChangeKind::Disabled);
+        assert_eq!(event.version.get(), 2);
+        assert_eq!(event.actor.id, "acme-provisioning");
+        assert!(event.credentials_changed_at.is_some());
+        assert_eq!(event.event_id, disabled()["eventID"].as_str().unwrap());
+    }
+
+    #[test]
+    fn what_is_not_a_change_of_a_user_is_no_event() {
+        let mut insert = disabled();
+        insert["eventName"] = json!("INSERT");
+        assert!(derived(insert).unwrap().is_none());
+
+        let mut bookkeeping = disabled();
+        bookkeeping["dynamodb"]["NewImage"]
+            .as_object_mut()
+            .unwrap()
+            .remove("write_kind");
+        assert!(derived(bookkeeping).unwrap().is_none());
+
+        let mut notice = disabled();
+        notice["dynamodb"]["Keys"]["pk"] = json!({"S": "NOTICE#x#user"});
+        assert!(derived(notice).unwrap().is_none());
+
+        // An outside write that left the last change as it was.
+        let mut outside = disabled();
+        outside["dynamodb"]["OldImage"]["last_change"] =
+            outside["dynamodb"]["NewImage"]["last_change"].clone();
+        assert!(derived(outside).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_mark_without_its_record_is_an_error_not_a_silent_drop() {
+        let mut unrecorded = disabled();
+        unrecorded["dynamodb"]["NewImage"]
+            .as_object_mut()
+            .unwrap()
+            .remove("last_change");
+        assert!(derived(unrecorded).is_err());
+
+        let mut disagreeing = disabled();
+        disagreeing["dynamodb"]["NewImage"]["write_kind"] = json!({"S": "account.enabled"});
+        assert!(derived(disagreeing).is_err());
+    }
+}

@@ -54,8 +54,7 @@ pub fn notices(event: &AccountEvent, user: &UserItem) -> Vec<Notice> {
                 PASSWORD_SUBJECT,
                 format!(
                     "Hello,\n\nthe password of your account {login} was changed{by} at {at} \
-                     (UTC). Sessions that began before then have to sign in again.\n\n\
-                     {IF_NOT_YOU}\n"
+                     (UTC).\n\n{IF_NOT_YOU}\n"
                 ),
             );
         }

@@ -40,6 +40,16 @@ impl Answer {
         }
     }
 
+    /// The whole answer, as JSON.
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        match &self.outcome {
+            Outcome::Response(body) => {
+                serde_json::from_str(body).map_err(|e| format!("not JSON ({e}): {body}"))
+            }
+            Outcome::Error(error) => Err(format!("invocation error {error}")),
+        }
+    }
+
     /// The decoded JSON body of an API Gateway proxy response, if it has one.
     pub fn body_json(&self) -> Option<serde_json::Value> {
         let Outcome::Response(body) = &self.outcome else {

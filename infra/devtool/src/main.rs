@@ -3,9 +3,13 @@
 //!   devtool create-table <table>              create the table from template.yaml (if absent)
 //!   devtool seed <table> <seed.json>          write the demo tenants and users
 //!   devtool tokens <seed.json> <base-url>     print development tokens and curl lines
+//!   devtool follow-stream <table> <invoke-url>
+//!                                             hand the table's stream to account-events
 //!
 //! DynamoDB is reached at `DYNAMODB_ENDPOINT`; tokens are signed with `DEV_AUTH_SECRET`.
 //! The benchmark and the replay of built bootstraps are `infra/benchmark`'s.
+
+mod follow;
 
 use std::process::ExitCode;
 
@@ -117,9 +121,10 @@ async fn main() -> ExitCode {
         ["create-table", table] => create_table(table).await,
         ["seed", table, seed_path] => seed(table, seed_path).await,
         ["tokens", seed_path, base_url] => tokens(seed_path, base_url),
+        ["follow-stream", table, invoke_url] => follow::follow(table, invoke_url).await,
         _ => Err(
             "usage: devtool create-table <table> | seed <table> <seed.json> | \
-                  tokens <seed.json> <base-url>"
+                  tokens <seed.json> <base-url> | follow-stream <table> <invoke-url>"
                 .into(),
         ),
     };
