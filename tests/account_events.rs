@@ -61,6 +61,43 @@ fn entries(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The catalogue's schema of the event `kind` (`docs/events/`).
+fn event_schema(kind: &str) -> Value {
+    let path = support::workspace_root().join(format!("docs/events/{kind}.schema.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("a schema per event kind"))
+        .expect("JSON")
+}
+
+#[test]
+fn the_catalogue_has_one_schema_per_event_kind_and_no_other() {
+    let mut documented: Vec<String> =
+        std::fs::read_dir(support::workspace_root().join("docs/events"))
+            .expect("docs/events")
+            .map(|entry| {
+                entry
+                    .expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+    documented.sort();
+    let mut kinds: Vec<String> = shared::audit::ChangeKind::ALL
+        .iter()
+        .map(|kind| format!("{kind}.schema.json"))
+        .collect();
+    kinds.sort();
+    assert_eq!(documented, kinds);
+    for kind in shared::audit::ChangeKind::ALL {
+        let schema = event_schema(kind.name());
+        assert_eq!(
+            schema["additionalProperties"], false,
+            "{kind}: a new field must be documented"
+        );
+        jsonschema::draft202012::new(&schema).expect("a valid schema");
+    }
+}
+
 fn detail(entry: &Value) -> Value {
     serde_json::from_str(entry["Detail"].as_str().expect("Detail is a JSON text")).expect("JSON")
 }
@@ -370,6 +407,17 @@ async fn every_change_becomes_one_event_and_its_notices_once() {
         ],
         [Some(2), Some(3), Some(4)]
     );
+    // Every Detail is what the catalogue's JSON Schema of its kind says, no more.
+    for entry in &entries {
+        let kind = entry["DetailType"].as_str().unwrap();
+        let validator = jsonschema::draft202012::new(&event_schema(kind)).expect("a schema");
+        let detail = detail(entry);
+        let errors: Vec<String> = validator
+            .iter_errors(&detail)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{kind}: {errors:?} in {detail}");
+    }
     // No secret in any event: only the captured secrets' registry knows them all.
     let everything = entries.iter().map(Value::to_string).collect::<String>();
     for secret in [
@@ -412,6 +460,14 @@ async fn every_change_becomes_one_event_and_its_notices_once() {
         "the same files, the same content"
     );
     assert_eq!(messages(&mail_dir), notices, "no second notice");
+
+    // Or out of order (a bisected batch's halves): still the same events, no notice again.
+    let mut reversed = admitted.clone();
+    reversed.reverse();
+    let response = account_events::handle(&state, lambda_event(&reversed)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(crate::entries(&events_dir), entries);
+    assert_eq!(messages(&mail_dir), notices);
 
     // What the filter drops, the function would drop too.
     let dropped_response = account_events::handle(&state, lambda_event(&dropped)).await;
@@ -471,4 +527,192 @@ async fn a_record_that_cannot_be_published_comes_back_and_holds_the_ones_after_i
     let notices: Vec<Message> = messages(&mail_dir);
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].to, scene.user.contact.email);
+}
+
+/// A stand-in for EventBridge's `PutEvents` on localhost: it answers each call with the
+/// next of `answers` (`true`: the entry is accepted, `false`: it fails with
+/// `ThrottlingException`), then accepts everything, and counts the calls.
+struct StandIn {
+    endpoint: String,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StandIn {
+    async fn start(answers: Vec<bool>) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = calls.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let counter = counter.clone();
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    // One connection may carry several requests (keep-alive).
+                    let mut buffer = Vec::new();
+                    loop {
+                        let head_end = loop {
+                            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break at + 4;
+                            }
+                            let mut chunk = [0u8; 4096];
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|line| line.strip_prefix("content-length:"))
+                            .and_then(|value| value.trim().parse().ok())
+                            .unwrap_or(0);
+                        while buffer.len() < head_end + length {
+                            let mut chunk = [0u8; 4096];
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            }
+                        }
+                        buffer.drain(..head_end + length);
+                        let call = counter.fetch_add(1, Ordering::SeqCst);
+                        let accepted = answers.get(call).copied().unwrap_or(true);
+                        let body = if accepted {
+                            json!({"FailedEntryCount": 0, "Entries": [{"EventId": format!("id-{call}")}]})
+                        } else {
+                            json!({"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}]})
+                        }
+                        .to_string();
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self { endpoint, calls }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn bus(&self) -> Bus {
+        let config = aws_sdk_eventbridge::Config::builder()
+            .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+            .region(aws_sdk_eventbridge::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_eventbridge::config::Credentials::new(
+                "local", "local", None, None, "test",
+            ))
+            .endpoint_url(&self.endpoint)
+            .http_client(shared::aws::http_client().unwrap())
+            .build();
+        Bus::EventBridge {
+            client: aws_sdk_eventbridge::Client::from_conf(config),
+            bus_name: "accounts-test".into(),
+            source: SOURCE.into(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn entries_eventbridge_fails_are_retried_and_a_record_it_keeps_failing_is_reported() {
+    let scene = scene().await;
+    let own = Claims::of(&scene.user);
+    let right = json!({"current_password": OLD_PASSWORD, "password": NEW_PASSWORD});
+    assert_eq!(
+        scene
+            .call(Route::Password, "req-a", Some(&own), right)
+            .await,
+        204
+    );
+    let disable = json!({"enabled": false, "version": 1});
+    assert_eq!(
+        scene
+            .call(Route::Status, "req-b", Some(&scene.partner), disable)
+            .await,
+        200
+    );
+    let enable = json!({"enabled": true, "version": 2});
+    assert_eq!(
+        scene
+            .call(Route::Status, "req-c", Some(&scene.partner), enable)
+            .await,
+        200
+    );
+    let (admitted, _) = stream(&scene.fixture).await;
+    assert_eq!(admitted.len(), 3);
+    let mail_dir = temp_dir("notices");
+    let state = |bus: Bus| State {
+        bus,
+        ..events_state(&scene.fixture, &temp_dir("unused"), &mail_dir)
+    };
+    let sequence = |index: usize| {
+        admitted[index]["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .map(str::to_owned)
+    };
+
+    // Some entries fail once: retried within the invocation, nothing reported.
+    let flaky = StandIn::start(vec![true, false, true]).await;
+    let response = account_events::handle(&state(flaky.bus()), lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(flaky.calls(), 4, "three entries, one of them twice");
+
+    // The second entry keeps failing: the first record is done, the second is reported,
+    // the third is not even tried (Lambda redelivers both, in order).
+    let failing = StandIn::start(vec![true, false, false, false]).await;
+    let response = account_events::handle(&state(failing.bus()), lambda_event(&admitted)).await;
+    let reported: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(reported, [sequence(1)]);
+    assert_eq!(failing.calls(), 4, "one, then three tries of the second");
+
+    // Everything fails: the first record is reported, nothing is lost.
+    let down = StandIn::start(vec![false; 10]).await;
+    let response = account_events::handle(&state(down.bus()), lambda_event(&admitted)).await;
+    let reported: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(reported, [sequence(0)]);
+    // The password notice went out once, on the first delivery, whatever the bus did after.
+    assert_eq!(messages(&mail_dir).len(), 1);
+}
+
+#[tokio::test]
+async fn a_poison_record_is_reported_not_dropped() {
+    let scene = scene().await;
+    let disable = json!({"enabled": false, "version": 1});
+    assert_eq!(
+        scene
+            .call(Route::Status, "req-b", Some(&scene.partner), disable)
+            .await,
+        200
+    );
+    let (mut admitted, _) = stream(&scene.fixture).await;
+    // A record whose new image claims a change but is not a user item.
+    admitted[0]["dynamodb"]["NewImage"]["version"] = json!({"S": "not a number"});
+    let events_dir = temp_dir("events");
+    let state = events_state(&scene.fixture, &events_dir, &temp_dir("notices"));
+    let response = account_events::handle(&state, lambda_event(&admitted)).await;
+    assert_eq!(
+        response.batch_item_failures.len(),
+        1,
+        "to the retries, then the on-failure queue"
+    );
+    assert!(entries(&events_dir).is_empty());
 }
