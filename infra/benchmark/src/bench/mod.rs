@@ -21,12 +21,13 @@ use workload::{Op, Workload};
 
 /// The baseline binary: a minimal `lambda_http` hello world (infra/baseline).
 pub const BASELINE: &str = "baseline";
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 6] = [
     "get-user",
     "set-account-status",
     "change-email",
     "confirm-email",
     "change-password",
+    "account-events",
 ];
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -197,16 +198,29 @@ impl Bench<'_> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        if function == "change-email" {
-            for (k, v) in [
-                ("CONFIRMATION_URL_BASE", "http://127.0.0.1:9000"),
-                ("MAIL_TRANSPORT", "directory"),
-                ("MAIL_SENDER", "no-reply@accounts.example.com"),
-                ("MAIL_DIR", &self.mail_dir.display().to_string()),
-            ] {
-                env.push((k.to_owned(), v.to_owned()));
-            }
-        }
+        let mail_dir = self.mail_dir.display().to_string();
+        let mail = [
+            ("MAIL_TRANSPORT", "directory"),
+            ("MAIL_SENDER", "no-reply@accounts.example.com"),
+            ("MAIL_DIR", mail_dir.as_str()),
+        ];
+        let events_dir = self.mail_dir.join("events").display().to_string();
+        let extra: Vec<(&str, &str)> = match function {
+            "change-email" => [("CONFIRMATION_URL_BASE", "http://127.0.0.1:9000")]
+                .into_iter()
+                .chain(mail)
+                .collect(),
+            "account-events" => [
+                ("EVENTS_TRANSPORT", "directory"),
+                ("EVENT_SOURCE", "platform.accounts"),
+                ("EVENTS_DIR", events_dir.as_str()),
+            ]
+            .into_iter()
+            .chain(mail)
+            .collect(),
+            _ => Vec::new(),
+        };
+        env.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())));
         env
     }
 
@@ -225,6 +239,7 @@ impl Bench<'_> {
                 ("change-email", Op::EmailNow),
                 ("confirm-email", Op::Confirm),
                 ("change-password", Op::PasswordAdmin),
+                ("account-events", Op::Events),
             ])
             .collect();
         let mut results: Vec<(String, Vec<ColdStart>)> = subjects

@@ -190,7 +190,7 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
          (`GET /2018-06-01/runtime/invocation/next`), i.e. its whole initialisation. \
          *To first response*: until it posts the answer to its first event (get user; set \
          status; email change of a user not activated; confirmation of a pending change; \
-         administrative password set, which hashes once) — the baseline answers without DynamoDB, so only the first column has \
+         administrative password set, which hashes once; for account-events a one-record batch of the stream, a password reset whose notice is mailed) — the baseline answers without DynamoDB, so only the first column has \
          a target (≤ {COLD_START_RATIO} × baseline).\n",
         options.cold_rounds
     );

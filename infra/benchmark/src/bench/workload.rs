@@ -1,14 +1,21 @@
 //! The operations the benchmark drives, and the API Gateway (payload 2.0) events for each:
 //! valid requests that succeed one after another, so that every invocation does the full
 //! work of its kind (versions follow the responses, passwords change in a chain, every
-//! confirmation has a fresh token).
+//! confirmation has a fresh token). For `account-events`, the event is a one-record batch
+//! of the table's real stream (read from DynamoDB Local) after a password reset, whose
+//! record asks for a notice: the function's heaviest kind of record.
 
 use serde_json::{Value, json};
+use shared::audit::{Actor, ActorType};
 use shared::confirmation::ConfirmationToken;
 use shared::confirmation::PendingEmail;
 use shared::email::EmailAddress;
-use shared::{ClientId, TenantPath, UserId, UserItem};
-use testkit::{Claims, Event, Fixture, Payload, new_user, put_user};
+use shared::password::PasswordHashString;
+use shared::{ClientId, TenantPath, TenantRule, UserId, UserItem};
+use testkit::{
+    Claims, Event, Fixture, Payload, StreamFilter, StreamReader, hash_password, new_user, put_user,
+    stream_event,
+};
 
 use crate::runtime_api::Answer;
 
@@ -21,10 +28,12 @@ pub enum Op {
     Confirm,
     PasswordAdmin,
     PasswordSelf,
+    /// One stream record (a password reset) through account-events: event and notice.
+    Events,
 }
 
 impl Op {
-    pub const ALL: [Op; 7] = [
+    pub const ALL: [Op; 8] = [
         Op::Get,
         Op::Status,
         Op::EmailNow,
@@ -32,6 +41,7 @@ impl Op {
         Op::Confirm,
         Op::PasswordAdmin,
         Op::PasswordSelf,
+        Op::Events,
     ];
 
     pub fn function(self) -> &'static str {
@@ -41,6 +51,7 @@ impl Op {
             Op::EmailNow | Op::EmailPending => "change-email",
             Op::Confirm => "confirm-email",
             Op::PasswordAdmin | Op::PasswordSelf => "change-password",
+            Op::Events => "account-events",
         }
     }
 
@@ -53,6 +64,7 @@ impl Op {
             Op::Confirm => "email confirmation",
             Op::PasswordAdmin => "password, administrative",
             Op::PasswordSelf => "password, self-service",
+            Op::Events => "stream record (reset + notice)",
         }
     }
 
@@ -61,6 +73,8 @@ impl Op {
         match self {
             Op::Get | Op::Status | Op::EmailNow | Op::Confirm => Some(1),
             Op::PasswordAdmin | Op::PasswordSelf => Some(2),
+            // A notice's claim and its mark: a record without a notice makes none.
+            Op::Events => Some(2),
             Op::EmailPending => None,
         }
     }
@@ -87,6 +101,15 @@ pub struct Workload {
     password_self: (UserId, u64),
     enabled: bool,
     count: u64,
+    stream: StreamSource,
+}
+
+/// The user whose resets make the stream records, and the stream.
+struct StreamSource {
+    user: UserId,
+    hash: PasswordHashString,
+    reader: StreamReader,
+    filter: StreamFilter,
 }
 
 /// A user and the `version` its next change must name.
@@ -120,6 +143,17 @@ impl Workload {
             .await
             .id;
         let first = shared::Version::FIRST.get();
+        let stream = StreamSource {
+            user: fixture.user(&customer).await.id,
+            hash: hash_password(&passphrase(0)),
+            reader: StreamReader::open(
+                fixture.store().client(),
+                fixture.table.endpoint(),
+                fixture.table.name(),
+            )
+            .await?,
+            filter: StreamFilter::from_repository()?,
+        };
         Ok(Self {
             fixture,
             partner_reader,
@@ -138,6 +172,7 @@ impl Workload {
             password_self: (password_self, 0),
             enabled: true,
             count: 0,
+            stream,
         })
     }
 
@@ -189,6 +224,7 @@ impl Workload {
                     .claims(&self.partner_writer)
                     .json(json!({"password": passphrase(step + 1)}))
             }
+            Op::Events => return self.stream_record(&format!("bench-{n}")).await,
             Op::PasswordSelf => {
                 let (id, step) = self.password_self;
                 Event::new(Payload::V2, "POST", "/users/{user_id}/password")
@@ -205,6 +241,13 @@ impl Workload {
 
     /// Checks the function's answer to the last event of `op`, and follows the state.
     pub fn observe(&mut self, op: Op, answer: &Answer) -> Result<(), String> {
+        if op == Op::Events {
+            let response = answer.json()?;
+            return match response["batchItemFailures"].as_array() {
+                Some(failures) if failures.is_empty() => Ok(()),
+                _ => Err(format!("{}: {response}", op.label())),
+            };
+        }
         let status = answer.status()?;
         if status != op.expected_status() {
             let body = answer.body_json().unwrap_or(Value::Null);
@@ -228,9 +271,50 @@ impl Workload {
             Op::EmailNow => self.email_now.version = version()?,
             Op::PasswordAdmin => self.password_admin.1 += 1,
             Op::PasswordSelf => self.password_self.1 += 1,
-            Op::Get | Op::Confirm | Op::EmailPending => {}
+            Op::Get | Op::Confirm | Op::EmailPending | Op::Events => {}
         }
         Ok(())
+    }
+
+    /// Resets the stream user's password through the store (outside the timing), and
+    /// returns the stream record of that write as Lambda's DynamoDB event.
+    async fn stream_record(&mut self, request_id: &str) -> Result<String, String> {
+        let source = &mut self.stream;
+        let origin = shared::audit::Origin {
+            actor: Actor {
+                kind: ActorType::Client,
+                id: "bench-partner-client".into(),
+                tenant_id: Some(self.fixture.partner.tenant()),
+            },
+            request_id: shared::audit::RequestId::parse(request_id).ok_or("a request id")?,
+        };
+        self.fixture
+            .store()
+            .set_password_hash(
+                source.user,
+                TenantRule::SubTenantsOf(self.fixture.partner.tenant()),
+                None,
+                &source.hash,
+                &shared::Now::current(),
+                &origin,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let key = format!("USER#{}", source.user);
+        for _ in 0..500 {
+            let record = source
+                .reader
+                .read()
+                .await?
+                .into_iter()
+                .rev()
+                .find(|r| source.filter.admits(r) && r["dynamodb"]["Keys"]["pk"]["S"] == key);
+            if let Some(record) = record {
+                return Ok(stream_event(&[record]).to_string());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Err("the reset's stream record did not appear".into())
     }
 
     /// A new activated user with a pending email change, and its token (written before the
