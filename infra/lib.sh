@@ -47,6 +47,14 @@ ensure_dynamodb_local() {
     export DYNAMODB_LOCAL_DIR
 }
 
+# Debian's Chromium and its ChromeDriver, for the browser test of the confirmation pages
+# (never a browser downloaded by a test tool).
+ensure_chromium() {
+    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+        apt_install chromium chromium-driver
+    fi
+}
+
 # cargo-lambda from PyPI (it brings zig for cross-compiling).
 ensure_cargo_lambda() {
     if ! cargo lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then

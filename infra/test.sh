@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit and handler tests against DynamoDB Local, the end-to-end tests of the
-# real binaries under `cargo lambda watch`, and the template checks. Installs what is missing.
+# real binaries under `cargo lambda watch`, the confirmation pages in headless Chromium, and
+# the template checks. Installs what is missing.
 #
 #   infra/test.sh                # everything
 #   infra/test.sh -- <filter>    # cargo test arguments after --
@@ -10,6 +11,7 @@ cd "$REPO_DIR"
 
 ensure_cargo_lambda
 ensure_dynamodb_local
+ensure_chromium
 
 start_own_dynamodb
 

@@ -177,6 +177,29 @@ impl Watch {
         &self.mail_dir
     }
 
+    /// Waits until `url` answers 200 (the first request to a function may wait for
+    /// `cargo run`).
+    pub async fn wait_for(&self, url: &str) {
+        let http = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        loop {
+            let answer = http
+                .get(url)
+                .timeout(std::time::Duration::from_secs(300))
+                .send()
+                .await;
+            if answer.is_ok_and(|response| response.status() == 200) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{url} did not answer in time; the functions' log:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+
     /// The confirmation token of the only mail in the mail directory, and its recipient.
     pub fn mailed_token(&self) -> (String, String) {
         let mut mails = received_mails(&self.mail_dir);
