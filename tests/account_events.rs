@@ -47,18 +47,7 @@ fn events_state(fixture: &Fixture, events: &Path, mail: &Path) -> State {
 
 /// The `PutEvents` entries in `dir`, in stream order.
 fn entries(dir: &Path) -> Vec<Value> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("the events directory")
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            serde_json::from_str(&std::fs::read_to_string(path).expect("a file")).expect("JSON")
-        })
-        .collect()
+    testkit::event_entries(dir)
 }
 
 /// The catalogue's schema of the event `kind` (`docs/events/`).
@@ -166,6 +155,35 @@ impl Scene {
         self.functions.call(route, &event).await.status().as_u16()
     }
 
+    /// The user changes its own password, OLD_PASSWORD to NEW_PASSWORD: 204.
+    async fn own_password_change(&self, request_id: &str) {
+        let body = json!({"current_password": OLD_PASSWORD, "password": NEW_PASSWORD});
+        let own = Claims::of(&self.user);
+        let status = self
+            .call(Route::Password, request_id, Some(&own), body)
+            .await;
+        assert_eq!(status, 204);
+    }
+
+    /// The user gives a wrong current password: 403, and only the attempt log changes.
+    async fn wrong_password(&self, request_id: &str) {
+        let body = json!({"current_password": "not the current one", "password": NEW_PASSWORD});
+        let own = Claims::of(&self.user);
+        let status = self
+            .call(Route::Password, request_id, Some(&own), body)
+            .await;
+        assert_eq!(status, 403);
+    }
+
+    /// The partner's client enables or disables the user at `version`: 200.
+    async fn set_enabled(&self, request_id: &str, enabled: bool, version: u64) {
+        let body = json!({"enabled": enabled, "version": version});
+        let status = self
+            .call(Route::Status, request_id, Some(&self.partner), body)
+            .await;
+        assert_eq!(status, 200);
+    }
+
     async fn stored(&self) -> UserItem {
         self.fixture.stored(self.user.id).await.expect("the user")
     }
@@ -173,19 +191,8 @@ impl Scene {
     /// One change of every kind, through the handlers, with bookkeeping writes between.
     async fn every_change(&self) {
         let own = Claims::of(&self.user);
-        let wrong =
-            json!({"current_password": "not the current one at all", "password": NEW_PASSWORD});
-        assert_eq!(
-            self.call(Route::Password, "req-wrong-password", Some(&own), wrong)
-                .await,
-            403
-        );
-        let right = json!({"current_password": OLD_PASSWORD, "password": NEW_PASSWORD});
-        assert_eq!(
-            self.call(Route::Password, "req-password-changed", Some(&own), right)
-                .await,
-            204
-        );
+        self.wrong_password("req-wrong-password").await;
+        self.own_password_change("req-password-changed").await;
         let reset = json!({"password": RESET_PASSWORD});
         assert_eq!(
             self.call(
@@ -197,18 +204,8 @@ impl Scene {
             .await,
             204
         );
-        let disable = json!({"enabled": false, "version": 1});
-        assert_eq!(
-            self.call(Route::Status, "req-disabled", Some(&self.partner), disable)
-                .await,
-            200
-        );
-        let enable = json!({"enabled": true, "version": 2});
-        assert_eq!(
-            self.call(Route::Status, "req-enabled", Some(&self.partner), enable)
-                .await,
-            200
-        );
+        self.set_enabled("req-disabled", false, 1).await;
+        self.set_enabled("req-enabled", true, 2).await;
         let change = json!({"contact": {"email": NEW_EMAIL}, "version": 3});
         assert_eq!(
             self.call(Route::Email, "req-email-requested", Some(&own), change)
@@ -228,26 +225,13 @@ impl Scene {
 #[tokio::test]
 async fn every_change_is_recorded_on_the_item_with_its_actor_and_request() {
     let scene = scene().await;
-    let own = Claims::of(&scene.user);
-    let wrong = json!({"current_password": "not the current one at all", "password": NEW_PASSWORD});
-    assert_eq!(
-        scene
-            .call(Route::Password, "req-1", Some(&own), wrong)
-            .await,
-        403
-    );
+    scene.wrong_password("req-1").await;
     let item = scene.stored().await;
     assert_eq!(item.write_kind, None, "a failed check is bookkeeping");
     assert_eq!(item.last_change, None);
 
-    let disable = json!({"enabled": false, "version": 1});
     scene.fixture.table.counter.reset();
-    assert_eq!(
-        scene
-            .call(Route::Status, "req-2", Some(&scene.partner), disable)
-            .await,
-        200
-    );
+    scene.set_enabled("req-2", false, 1).await;
     assert_eq!(scene.fixture.table.counter.get(), 1, "still one UpdateItem");
     let item = scene.stored().await;
     let change = item.last_change.clone().expect("the change is recorded");
@@ -267,20 +251,8 @@ async fn every_change_is_recorded_on_the_item_with_its_actor_and_request() {
     );
 
     // A bookkeeping write keeps the record of the last change but clears the stream's mark.
-    let enable = json!({"enabled": true, "version": 2});
-    assert_eq!(
-        scene
-            .call(Route::Status, "req-3", Some(&scene.partner), enable)
-            .await,
-        200
-    );
-    let wrong = json!({"current_password": "still not the current one", "password": NEW_PASSWORD});
-    assert_eq!(
-        scene
-            .call(Route::Password, "req-4", Some(&own), wrong)
-            .await,
-        403
-    );
+    scene.set_enabled("req-3", true, 2).await;
+    scene.wrong_password("req-4").await;
     let item = scene.stored().await;
     assert_eq!(item.write_kind, None);
     assert_eq!(item.last_change.expect("kept").request_id.as_str(), "req-3");
@@ -479,21 +451,8 @@ async fn every_change_becomes_one_event_and_its_notices_once() {
 #[tokio::test]
 async fn a_record_that_cannot_be_published_comes_back_and_holds_the_ones_after_it() {
     let scene = scene().await;
-    let own = Claims::of(&scene.user);
-    let right = json!({"current_password": OLD_PASSWORD, "password": NEW_PASSWORD});
-    assert_eq!(
-        scene
-            .call(Route::Password, "req-a", Some(&own), right)
-            .await,
-        204
-    );
-    let disable = json!({"enabled": false, "version": 1});
-    assert_eq!(
-        scene
-            .call(Route::Status, "req-b", Some(&scene.partner), disable)
-            .await,
-        200
-    );
+    scene.own_password_change("req-a").await;
+    scene.set_enabled("req-b", false, 1).await;
     let (admitted, _) = stream(&scene.fixture).await;
     assert_eq!(admitted.len(), 2);
 
@@ -627,28 +586,9 @@ impl StandIn {
 #[tokio::test]
 async fn entries_eventbridge_fails_are_retried_and_a_record_it_keeps_failing_is_reported() {
     let scene = scene().await;
-    let own = Claims::of(&scene.user);
-    let right = json!({"current_password": OLD_PASSWORD, "password": NEW_PASSWORD});
-    assert_eq!(
-        scene
-            .call(Route::Password, "req-a", Some(&own), right)
-            .await,
-        204
-    );
-    let disable = json!({"enabled": false, "version": 1});
-    assert_eq!(
-        scene
-            .call(Route::Status, "req-b", Some(&scene.partner), disable)
-            .await,
-        200
-    );
-    let enable = json!({"enabled": true, "version": 2});
-    assert_eq!(
-        scene
-            .call(Route::Status, "req-c", Some(&scene.partner), enable)
-            .await,
-        200
-    );
+    scene.own_password_change("req-a").await;
+    scene.set_enabled("req-b", false, 1).await;
+    scene.set_enabled("req-c", true, 2).await;
     let (admitted, _) = stream(&scene.fixture).await;
     assert_eq!(admitted.len(), 3);
     let mail_dir = temp_dir("notices");
@@ -696,13 +636,7 @@ async fn entries_eventbridge_fails_are_retried_and_a_record_it_keeps_failing_is_
 #[tokio::test]
 async fn a_poison_record_is_reported_not_dropped() {
     let scene = scene().await;
-    let disable = json!({"enabled": false, "version": 1});
-    assert_eq!(
-        scene
-            .call(Route::Status, "req-b", Some(&scene.partner), disable)
-            .await,
-        200
-    );
+    scene.set_enabled("req-b", false, 1).await;
     let (mut admitted, _) = stream(&scene.fixture).await;
     // A record whose new image claims a change but is not a user item.
     admitted[0]["dynamodb"]["NewImage"]["version"] = json!({"S": "not a number"});

@@ -141,22 +141,19 @@ impl Session<'_> {
     }
 
     async fn title(&self) -> String {
-        self.driver
-            .get(&format!("/session/{}/title", self.id))
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.string(&format!("/session/{}/title", self.id)).await
     }
 
+    /// The text of the page's `main`.
     async fn text(&self) -> String {
         let found = self.find("main").await;
-        self.driver
-            .get(&format!("/session/{}/element/{found}/text", self.id))
+        self.string(&format!("/session/{}/element/{found}/text", self.id))
             .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+    }
+
+    async fn string(&self, path: &str) -> String {
+        let value = self.driver.get(path).await;
+        value.as_str().unwrap_or_default().to_owned()
     }
 
     /// The WebDriver id of the first element matching `css`.

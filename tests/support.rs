@@ -61,6 +61,20 @@ impl Drop for Follower {
     }
 }
 
+/// Starts `command` in the workspace, in a process group of its own (so that it can be
+/// stopped with its children), its output going to `log`.
+fn spawn_logged(command: &mut Command, log: &Path, expectation: &str) -> Child {
+    let log_file = std::fs::File::create(log).expect("log file");
+    command
+        .current_dir(workspace_root())
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("log handle"))
+        .stderr(log_file)
+        .process_group(0)
+        .spawn()
+        .expect(expectation)
+}
+
 /// Stops a child started in its own process group, and the group. `--` matters: procps
 /// `kill -TERM -PID` reads the group as an option and signals every process (-1) instead.
 fn stop_group(child: &mut Child) {
@@ -95,27 +109,23 @@ impl Watch {
         )
         .expect("env file");
         let log = dir.join("watch.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
         let mail_dir = dir.join("mail");
         let events_dir = dir.join("events");
-        let child = Command::new("cargo")
-            .args([
-                "lambda",
-                "watch",
-                "--ignore-changes",
-                "--invoke-address",
-                "127.0.0.1",
-            ])
-            .args(["--invoke-port", &port.to_string()])
-            .arg("--env-file")
-            .arg(&env_file)
-            .current_dir(workspace_root())
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log handle"))
-            .stderr(log_file)
-            .process_group(0)
-            .spawn()
-            .expect("cargo lambda is installed (infra/test.sh installs it)");
+        let child = spawn_logged(
+            Command::new("cargo")
+                .args([
+                    "lambda",
+                    "watch",
+                    "--ignore-changes",
+                    "--invoke-address",
+                    "127.0.0.1",
+                ])
+                .args(["--invoke-port", &port.to_string()])
+                .arg("--env-file")
+                .arg(&env_file),
+            &log,
+            "cargo lambda is installed (infra/test.sh installs it)",
+        );
         Self {
             child,
             log,
@@ -132,45 +142,25 @@ impl Watch {
     /// (`devtool follow-stream`), until dropped.
     pub fn follow_stream(&self) -> Follower {
         let log = self.dir.join("follow.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
         let invoke_url = format!(
             "{}/2015-03-31/functions/account-events/invocations",
             self.base_url
         );
-        let child = Command::new("cargo")
-            .args(["run", "--quiet", "-p", "devtool", "--", "follow-stream"])
-            .arg(&self.table)
-            .arg(invoke_url)
-            .env("DYNAMODB_ENDPOINT", &self.endpoint)
-            .current_dir(workspace_root())
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log handle"))
-            .stderr(log_file)
-            .process_group(0)
-            .spawn()
-            .expect("cargo runs the dev tool");
+        let child = spawn_logged(
+            Command::new("cargo")
+                .args(["run", "--quiet", "-p", "devtool", "--", "follow-stream"])
+                .arg(&self.table)
+                .arg(invoke_url)
+                .env("DYNAMODB_ENDPOINT", &self.endpoint),
+            &log,
+            "cargo runs the dev tool",
+        );
         Follower { child, log }
     }
 
     /// The `PutEvents` entries `account-events` wrote, in stream order.
     pub fn events(&self) -> Vec<serde_json::Value> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&self.events_dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|entry| entry.path())
-                    .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        paths.sort();
-        paths
-            .iter()
-            .map(|path| {
-                serde_json::from_str(&std::fs::read_to_string(path).expect("an event file"))
-                    .expect("JSON")
-            })
-            .collect()
+        testkit::event_entries(&self.events_dir)
     }
 
     pub fn mail_dir(&self) -> &Path {

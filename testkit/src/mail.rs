@@ -1,4 +1,5 @@
-//! Reading the `.eml` files that the directory mail transport writes.
+//! Reading what the local transports write: the `.eml` files of the mail directory, and
+//! the `PutEvents` entries of the local event bus.
 
 use std::path::{Path, PathBuf};
 
@@ -77,13 +78,7 @@ pub fn received_mails(dir: &Path) -> Vec<ReceivedMail> {
 
 /// Every message in `dir`, oldest first.
 pub fn messages(dir: &Path) -> Vec<Message> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("the mail directory")
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-        .collect();
-    paths.sort();
-    paths
+    files(dir, "eml")
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path).expect("a mail");
@@ -101,6 +96,32 @@ pub fn messages(dir: &Path) -> Vec<Message> {
                 subject: header("Subject"),
                 text: body.to_owned(),
             }
+        })
+        .collect()
+}
+
+/// The files of `dir` named `*.ext`, sorted by name; none while `dir` does not exist.
+pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|entry| entry.expect("a directory entry").path())
+                .filter(|path| path.extension().is_some_and(|e| e == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    paths
+}
+
+/// The `PutEvents` entries the local bus wrote into `dir`, in stream order (their names
+/// start with the record's sequence number).
+pub fn event_entries(dir: &Path) -> Vec<serde_json::Value> {
+    files(dir, "json")
+        .iter()
+        .map(|path| {
+            serde_json::from_str(&std::fs::read_to_string(path).expect("an event file"))
+                .expect("a JSON entry")
         })
         .collect()
 }

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde_json::{Value, json};
 
-use crate::table::{LOCAL_ACCESS_KEY, LOCAL_REGION, TEMPLATE};
+use crate::table::{LOCAL_REGION, TEMPLATE, local_credentials};
 
 /// The function whose stream event the template declares.
 const FUNCTION: &str = "AccountEventsFunction";
@@ -34,12 +34,7 @@ impl StreamReader {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "DescribeTable {table}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| failure(&format!("DescribeTable {table}"), e))?;
         let stream_arn = described
             .table()
             .and_then(|t| t.latest_stream_arn())
@@ -48,13 +43,7 @@ impl StreamReader {
         let config = aws_sdk_dynamodbstreams::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(LOCAL_REGION))
-            .credentials_provider(Credentials::new(
-                LOCAL_ACCESS_KEY,
-                LOCAL_ACCESS_KEY,
-                None,
-                None,
-                "local",
-            ))
+            .credentials_provider(local_credentials())
             .endpoint_url(endpoint)
             .http_client(shared::aws::http_client().map_err(|e| e.to_string())?)
             .build();
@@ -78,12 +67,7 @@ impl StreamReader {
             .stream_arn(&self.stream_arn)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "DescribeStream: {}",
-                    aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| failure("DescribeStream", e))?;
         let shards = described
             .stream_description()
             .map(|d| d.shards().to_vec())
@@ -101,12 +85,7 @@ impl StreamReader {
                 .shard_iterator_type(ShardIteratorType::TrimHorizon)
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "GetShardIterator: {}",
-                        aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)
-                    )
-                })?;
+                .map_err(|e| failure("GetShardIterator", e))?;
             self.shards
                 .insert(id.to_owned(), iterator.shard_iterator().map(str::to_owned));
         }
@@ -121,12 +100,7 @@ impl StreamReader {
                 .shard_iterator(iterator)
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "GetRecords: {}",
-                        aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)
-                    )
-                })?;
+                .map_err(|e| failure("GetRecords", e))?;
             *next = output.next_shard_iterator().map(str::to_owned);
             for record in output.records() {
                 records.push(lambda_record(record, &self.stream_arn)?);
@@ -134,6 +108,14 @@ impl StreamReader {
         }
         Ok(records)
     }
+}
+
+/// An SDK failure as text, with its causes.
+fn failure(operation: &str, error: impl std::error::Error) -> String {
+    format!(
+        "{operation}: {}",
+        aws_sdk_dynamodbstreams::error::DisplayErrorContext(error)
+    )
 }
 
 /// One stream record as Lambda's DynamoDB event holds it.

@@ -79,18 +79,17 @@ impl Intercept for RequestCounter {
     }
 }
 
+/// The fixed key DynamoDB Local files tables under (any client of it: tables, streams).
+pub(crate) fn local_credentials() -> Credentials {
+    Credentials::new(LOCAL_ACCESS_KEY, LOCAL_ACCESS_KEY, None, None, "local")
+}
+
 /// A client for DynamoDB Local with the functions' timeouts and retries.
 pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(LOCAL_REGION))
-        .credentials_provider(Credentials::new(
-            LOCAL_ACCESS_KEY,
-            LOCAL_ACCESS_KEY,
-            None,
-            None,
-            "local",
-        ))
+        .credentials_provider(local_credentials())
         .endpoint_url(endpoint)
         .http_client(shared::aws::http_client().expect("the HTTPS client"))
         .timeout_config(shared::aws::timeouts())

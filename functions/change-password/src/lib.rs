@@ -69,9 +69,13 @@ impl Function for State {
 
 async fn change_password(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, user_id) = state.core.auth.caller_and_user(request)?;
-    let origin = Origin::of(request, Actor::caller(&caller));
+    let asking = Asking {
+        origin: Origin::of(request, Actor::caller(&caller)),
+        caller: &caller,
+        user_id,
+    };
     if caller.is_user(user_id) {
-        self_service(state, &caller, user_id, &origin, json_body(request)?).await?;
+        self_service(state, &asking, json_body(request)?).await?;
     } else if !caller.is_client() {
         return Err(ApiError::Forbidden(
             "a user may change only its own password".into(),
@@ -81,9 +85,16 @@ async fn change_password(state: &State, request: &Request) -> Result<Response<Bo
             "setting a password requires the scope users:write".into(),
         ));
     } else {
-        administrative(state, &caller, user_id, &origin, json_body(request)?).await?;
+        administrative(state, &asking, json_body(request)?).await?;
     }
     Ok(no_content())
+}
+
+/// Who asks to set whose password, through which request.
+struct Asking<'a> {
+    caller: &'a Caller,
+    user_id: UserId,
+    origin: Origin,
 }
 
 fn context<'a>(item: &'a UserItem, current: Option<&'a Password>) -> PolicyContext<'a> {
@@ -98,11 +109,10 @@ fn context<'a>(item: &'a UserItem, current: Option<&'a Password>) -> PolicyConte
 /// and the stored hash is replaced only if it is still the one verified.
 async fn self_service(
     state: &State,
-    caller: &Caller,
-    user_id: UserId,
-    origin: &Origin,
+    asking: &Asking<'_>,
     body: PasswordRequest,
 ) -> Result<(), ApiError> {
+    let (caller, user_id, origin) = (asking.caller, asking.user_id, &asking.origin);
     let current = body.current_password.ok_or_else(|| {
         ApiError::invalid_field(
             "current_password",
@@ -152,11 +162,10 @@ async fn self_service(
 /// (the platform's rule): no current password needed.
 async fn administrative(
     state: &State,
-    caller: &Caller,
-    user_id: UserId,
-    origin: &Origin,
+    asking: &Asking<'_>,
     body: PasswordRequest,
 ) -> Result<(), ApiError> {
+    let (caller, user_id, origin) = (asking.caller, asking.user_id, &asking.origin);
     let store = &state.core.store;
     let item = store
         .get_user(user_id)

@@ -7,7 +7,7 @@
 //! TTL after [`NOTICE_RECORD_SECS`], well after the stream's 24-hour retention, beyond which
 //! nothing is redelivered.
 
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -87,7 +87,8 @@ impl Store {
 
     /// Marks `key`, claimed at `now`, as sent.
     pub async fn notice_sent(&self, key: &NoticeKey, now: &Now) -> Result<(), ApiError> {
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.as_str().to_owned()))
@@ -97,39 +98,44 @@ impl Store {
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
             .expression_attribute_values(":claimed", AttributeValue::N(now.epoch.to_string()))
             .send()
-            .await
-            .map(|_| ())
-            // Taken over meanwhile (this send was slower than the lease): the other
-            // delivery marks it.
-            .or_else(|error| match &error {
-                SdkError::ServiceError(service)
-                    if service.err().is_conditional_check_failed_exception() =>
-                {
-                    Ok(())
-                }
-                _ => Err(sdk_error("UpdateItem", error)),
-            })
+            .await;
+        unless_taken_over("UpdateItem", result)
     }
 
     /// Gives up the claim on `key` made at `now` (the mail could not be sent), so that the
     /// record's next delivery sends it.
     pub async fn release_notice(&self, key: &NoticeKey, now: &Now) -> Result<(), ApiError> {
-        self.client
+        let result = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.as_str().to_owned()))
             .condition_expression("claimed_epoch = :claimed")
             .expression_attribute_values(":claimed", AttributeValue::N(now.epoch.to_string()))
             .send()
-            .await
-            .map(|_| ())
-            .or_else(|error| match &error {
-                SdkError::ServiceError(service)
-                    if service.err().is_conditional_check_failed_exception() =>
-                {
-                    Ok(())
-                }
-                _ => Err(sdk_error("DeleteItem", error)),
-            })
+            .await;
+        unless_taken_over("DeleteItem", result)
+    }
+}
+
+/// A write conditional on this delivery's claim, whose condition failed because another
+/// delivery took the claim over (this one was slower than the lease): that delivery
+/// finishes the notice, so it is no error here.
+fn unless_taken_over<O, E, R>(
+    operation: &'static str,
+    result: Result<O, SdkError<E, R>>,
+) -> Result<(), ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(SdkError::ServiceError(service))
+            if service.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(sdk_error(operation, error)),
     }
 }
