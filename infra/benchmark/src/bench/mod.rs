@@ -35,7 +35,9 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Options {
     /// Release binaries of the functions and of the baseline (`target/release`).
     pub bin_dir: PathBuf,
-    /// `cargo lambda build --arm64` output (`target/lambda/<bin>/bootstrap`), when built.
+    /// `cargo lambda build --arm64` output (`target/lambda/<bin>/bootstrap`); `None` when
+    /// the run was told not to build it (then sizes are not judged). A build that failed
+    /// still names the directory, so its missing bootstraps are missed targets.
     pub arm64_dir: Option<PathBuf>,
     /// Where the Markdown report goes.
     pub out: PathBuf,
@@ -45,6 +47,8 @@ pub struct Options {
     pub password_invocations: usize,
     pub argon2_rounds: usize,
     pub argon2_per_round: usize,
+    /// A smoke run: few rounds, and no verdict on timings.
+    pub quick: bool,
 }
 
 impl Options {
@@ -59,6 +63,7 @@ impl Options {
             password_invocations: 100,
             argon2_rounds: 5,
             argon2_per_round: 10,
+            quick: false,
         };
         let mut positional = Vec::new();
         for arg in args {
@@ -70,6 +75,7 @@ impl Options {
                 options.password_invocations = 5;
                 options.argon2_rounds = 1;
                 options.argon2_per_round = 3;
+                options.quick = true;
             } else {
                 positional.push(*arg);
             }

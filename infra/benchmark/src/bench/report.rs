@@ -53,10 +53,6 @@ pub fn sizes(options: &Options, functions: &[&str]) -> Vec<Size> {
         .collect()
 }
 
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "**missed**" }
-}
-
 fn mb(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
 }
@@ -145,6 +141,40 @@ fn argon2_met(ours: f64, fastest_reference: Option<f64>) -> bool {
     fastest_reference.is_some_and(|fastest| ours.is_finite() && ours / fastest <= ARGON2_RATIO)
 }
 
+/// What a run says of one target. A quick run does not judge timings (its few rounds are
+/// too noisy to mean anything), and a run told not to build the arm64 bootstraps
+/// (`BENCH_ARM64=0`) does not judge their sizes; everything else is judged, and a missing
+/// figure is missed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Met,
+    Missed,
+    NotJudged(&'static str),
+}
+
+impl Verdict {
+    fn of(met: bool) -> Self {
+        if met { Self::Met } else { Self::Missed }
+    }
+
+    /// A timing target's verdict in this run.
+    fn timing(options: &Options, met: bool) -> Self {
+        if options.quick {
+            Self::NotJudged("a quick run does not judge timings")
+        } else {
+            Self::of(met)
+        }
+    }
+
+    fn cell(self) -> &'static str {
+        match self {
+            Self::Met => "met",
+            Self::Missed => "**missed**",
+            Self::NotJudged(_) => "not judged",
+        }
+    }
+}
+
 /// A bootstrap that was not built cannot meet its size target.
 fn size_met(arm64_bytes: Option<u64>) -> bool {
     arm64_bytes.is_some_and(|bytes| bytes <= SIZE_BYTES)
@@ -152,7 +182,7 @@ fn size_met(arm64_bytes: Option<u64>) -> bool {
 
 pub fn render(options: &Options, figures: &Figures) -> Report {
     let mut out = String::new();
-    let mut summary: Vec<(String, bool)> = Vec::new();
+    let mut summary: Vec<(String, Verdict)> = Vec::new();
     let commit = command_output("git", &["rev-parse", "--short", "HEAD"]);
     let dirty =
         !command_output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
@@ -205,12 +235,12 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
         let target = if name == BASELINE {
             "—".to_owned()
         } else {
-            let met = ratio <= COLD_START_RATIO;
+            let judged = Verdict::timing(options, ratio <= COLD_START_RATIO);
             summary.push((
                 format!("cold start of {name} ≤ {COLD_START_RATIO} × baseline ({ratio:.2} ×)"),
-                met,
+                judged,
             ));
-            verdict(met).to_owned()
+            judged.cell().to_owned()
         };
         let _ = writeln!(
             out,
@@ -269,15 +299,15 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
         };
         let (target, met) = match op.request_target() {
             Some(target) => {
-                let met = most <= target;
+                let judged = Verdict::of(most <= target);
                 summary.push((
                     format!(
                         "{}: ≤ {target} DynamoDB request(s) (counted {most})",
                         op.label()
                     ),
-                    met,
+                    judged,
                 ));
-                (format!("≤ {target}"), verdict(met))
+                (format!("≤ {target}"), judged.cell())
             }
             None => ("—".to_owned(), ""),
         };
@@ -342,12 +372,12 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
         let ratio = fastest_reference.map(|fastest| m / fastest);
         let shown = ratio.map_or_else(|| "—".to_owned(), |r| format!("{r:.2}"));
         let target = if *name == OURS {
-            let met = argon2_met(*m, fastest_reference);
+            let judged = Verdict::timing(options, argon2_met(*m, fastest_reference));
             summary.push((
                 format!("Argon2 hash ≤ {ARGON2_RATIO} × fastest C ({shown} ×)"),
-                met,
+                judged,
             ));
-            verdict(met)
+            judged.cell()
         } else {
             ""
         };
@@ -375,16 +405,20 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
         let size_target = if size.name == BASELINE {
             ""
         } else {
-            let met = size_met(size.arm64);
+            let judged = if options.arm64_dir.is_none() {
+                Verdict::NotJudged("the arm64 bootstraps were not asked for (BENCH_ARM64=0)")
+            } else {
+                Verdict::of(size_met(size.arm64))
+            };
             summary.push((
                 format!(
                     "{} arm64 bootstrap ≤ 6 MB ({})",
                     size.name,
                     size.arm64.map_or_else(|| "not built".to_owned(), mb)
                 ),
-                met,
+                judged,
             ));
-            verdict(met)
+            judged.cell()
         };
         let runs: Vec<&WarmRun> = if size.name == BASELINE {
             figures.baseline_warm.iter().collect()
@@ -406,7 +440,7 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
         let rss_target = if size.name == BASELINE {
             String::new()
         } else {
-            let met = peak <= limit;
+            let judged = Verdict::of(peak <= limit);
             summary.push((
                 format!(
                     "{} peak RSS ≤ {:.0} MiB ({:.1} MiB)",
@@ -414,9 +448,9 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
                     limit as f64 / 1024.0,
                     peak as f64 / 1024.0
                 ),
-                met,
+                judged,
             ));
-            format!("≤ {:.0} MiB: {}", limit as f64 / 1024.0, verdict(met))
+            format!("≤ {:.0} MiB: {}", limit as f64 / 1024.0, judged.cell())
         };
         let _ = writeln!(
             out,
@@ -511,12 +545,16 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
 
     // Summary first would be nicer to read, but it is only known now.
     let _ = writeln!(out, "\n## Targets\n");
-    for (what, met) in &summary {
-        let _ = writeln!(out, "- {}: {what}", if *met { "met" } else { "MISSED" });
+    for (what, judged) in &summary {
+        let _ = match judged {
+            Verdict::Met => writeln!(out, "- met: {what}"),
+            Verdict::Missed => writeln!(out, "- MISSED: {what}"),
+            Verdict::NotJudged(why) => writeln!(out, "- not judged ({why}): {what}"),
+        };
     }
     let missed = summary
         .into_iter()
-        .filter(|(_, met)| !met)
+        .filter(|(_, judged)| *judged == Verdict::Missed)
         .map(|(what, _)| what)
         .collect();
     Report { text: out, missed }
@@ -539,6 +577,23 @@ mod tests {
         assert!(!argon2_met(f64::NAN, Some(14.0)));
         assert!(argon2_met(15.0, Some(14.0)));
         assert!(!argon2_met(16.0, Some(14.0)));
+    }
+
+    #[test]
+    fn a_quick_run_judges_no_timing_but_everything_else() {
+        let mut options = Options::parse(&["--quick", "bin", "out.md"]).unwrap();
+        assert_eq!(
+            Verdict::timing(&options, false),
+            Verdict::NotJudged("a quick run does not judge timings")
+        );
+        options.quick = false;
+        assert_eq!(Verdict::timing(&options, false), Verdict::Missed);
+        assert_eq!(Verdict::timing(&options, true), Verdict::Met);
+        assert_eq!(
+            Verdict::of(false),
+            Verdict::Missed,
+            "requests, sizes, memory"
+        );
     }
 
     #[test]
