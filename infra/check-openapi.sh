@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Lints openapi.yaml with Spectral (its OpenAPI ruleset) and Redocly (recommended rules),
+# failing on any warning. Installs both (npm, pinned in infra/package.json) when missing.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR"
+
+ensure_npm_packages
+log "spectral lint openapi.yaml"
+"$INFRA_DIR/node_modules/.bin/spectral" lint openapi.yaml --ruleset "$INFRA_DIR/.spectral.yaml" \
+    --fail-severity warn --quiet
+log "redocly lint openapi.yaml"
+# (Redocly 2 prints a notice about Node.js 20's end of life; it does not change the verdict.)
+"$INFRA_DIR/node_modules/.bin/redocly" lint openapi.yaml --config "$INFRA_DIR/redocly.yaml"
+log "OpenAPI lints passed"
