@@ -103,12 +103,16 @@ impl fmt::Display for ClientId {
 }
 
 /// The revision number of a user object: positive, and grows by exactly one per change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "u64", into = "u64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "u64")]
 pub struct Version(NonZeroU64);
 
 impl Version {
     pub const FIRST: Version = Version(NonZeroU64::MIN);
+
+    /// The largest version a request may carry: 2^53 - 1, the largest integer every JSON
+    /// parser reads exactly (RFC 7493, I-JSON); the OpenAPI document says the same.
+    pub const MAX_JSON: u64 = (1 << 53) - 1;
 
     pub fn new(value: u64) -> Option<Self> {
         NonZeroU64::new(value).map(Self)
@@ -132,6 +136,48 @@ impl TryFrom<u64> for Version {
     }
 }
 
+/// JSON Schema's `integer` is any number without a fractional part, so `10812.0` and `1e3`
+/// are versions too (an outside fuzzer sends them); fractions, and numbers above
+/// [`Version::MAX_JSON`], are not.
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        const EXPECTED: &str = "a positive integer of at most 2^53 - 1";
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Version;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Version, E> {
+                Some(value)
+                    .filter(|value| *value <= Version::MAX_JSON)
+                    .and_then(Version::new)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Version, E> {
+                u64::try_from(value)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+                    .and_then(|value| self.visit_u64(value))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Version, E> {
+                // Exact: every integer up to MAX_JSON is an f64 without rounding.
+                if value.fract() == 0.0 && (1.0..=Version::MAX_JSON as f64).contains(&value) {
+                    self.visit_u64(value as u64)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(value), &self))
+                }
+            }
+        }
+
+        deserializer.deserialize_u64(Visitor)
+    }
+}
+
 impl From<Version> for u64 {
     fn from(version: Version) -> u64 {
         version.get()
@@ -147,6 +193,28 @@ impl fmt::Display for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_are_json_schema_integers() {
+        let parse = |json: &str| serde_json::from_str::<Version>(json).ok().map(Version::get);
+        assert_eq!(parse("7"), Some(7));
+        assert_eq!(parse("10812.0"), Some(10812));
+        assert_eq!(parse("1e3"), Some(1000));
+        assert_eq!(parse("9007199254740991"), Some(Version::MAX_JSON));
+        for bad in [
+            "0",
+            "-1",
+            "0.0",
+            "1.5",
+            "9007199254740992",
+            "9007199254740992.0",
+            "1e300",
+            "\"3\"",
+            "null",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn only_canonical_uuids_parse() {
