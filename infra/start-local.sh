@@ -1,39 +1,46 @@
 #!/usr/bin/env bash
 # Starts the local stack: DynamoDB Local (in memory), the table from template.yaml, demo
 # tenants and users, development tokens with curl lines, and the functions behind
-# `cargo lambda watch` on http://127.0.0.1:9000; mail goes to infra/.local/mail as .eml
+# `cargo lambda watch`, served on http://127.0.0.1:9000 by `devtool api-gateway` (the
+# template's routes, and the events API Gateway sends); mail goes to infra/.local/mail as .eml
 # files. The table's stream is followed into account-events (`devtool follow-stream`), whose
 # bus is infra/.local/events: one JSON file per event. Installs what is missing. Ctrl-C
 # stops all.
 #
-# Ports: DYNAMODB_PORT (default 8000), API_PORT (default 9000).
+# Ports: DYNAMODB_PORT (default 8000), API_PORT (default 9000), FUNCTIONS_PORT (cargo lambda
+# watch's invoke API, default API_PORT + 1). State (logs, tokens, mail,
+# events): LOCAL_DIR (default infra/.local). `cargo lambda watch` restarts the functions when
+# a source file changes, and a request in flight then is lost (its log says `command killed
+# code=ForceStop`); RELOAD=0 keeps them running instead (the fuzzer's stack does).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 API_PORT="${API_PORT:-9000}"
+FUNCTIONS_PORT="${FUNCTIONS_PORT:-$((API_PORT + 1))}"
 TABLE_NAME="${TABLE_NAME:-accounts}"
-STATE_DIR="$INFRA_DIR/.local"
+STATE_DIR="${LOCAL_DIR:-$INFRA_DIR/.local}"
 mkdir -p "$STATE_DIR"
 
 ensure_cargo_lambda
 ensure_dynamodb_local
 
-for port in "$DYNAMODB_PORT" "$API_PORT"; do
+for port in "$DYNAMODB_PORT" "$API_PORT" "$FUNCTIONS_PORT"; do
     if port_open "$port"; then
-        log "port $port is in use: stop what runs there, or set DYNAMODB_PORT / API_PORT"
+        log "port $port is in use: stop what runs there, or set DYNAMODB_PORT / API_PORT / FUNCTIONS_PORT"
         exit 1
     fi
 done
 
 cleanup() {
     [ -n "${FOLLOWER_PID:-}" ] && kill "$FOLLOWER_PID" 2>/dev/null || true
+    [ -n "${GATEWAY_PID:-}" ] && kill "$GATEWAY_PID" 2>/dev/null || true
     [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
 
-log "starting DynamoDB Local on port $DYNAMODB_PORT (log: infra/.local/dynamodb.log)"
+log "starting DynamoDB Local on port $DYNAMODB_PORT (log: $STATE_DIR/dynamodb.log)"
 start_dynamodb "$DYNAMODB_PORT" "$STATE_DIR/dynamodb.log"
 
 log "building the functions and the dev tool (the first build takes a few minutes)"
@@ -66,15 +73,23 @@ ENV
 
 cargo run --quiet -p devtool -- tokens "$INFRA_DIR/seed.json" "http://127.0.0.1:$API_PORT" | tee "$STATE_DIR/tokens.sh"
 echo
-log "tokens saved to infra/.local/tokens.sh (source it in another shell)"
-log "confirmation mails and notices are written to infra/.local/mail/*.eml"
-log "account events are written to infra/.local/events/*.json (the stream is followed into account-events)"
+log "tokens saved to $STATE_DIR/tokens.sh (source it in another shell)"
+log "confirmation mails and notices are written to $STATE_DIR/mail/*.eml"
+log "account events are written to $STATE_DIR/events/*.json (the stream is followed into account-events)"
 # The stream's records of this table, in memory, start with this run: start the events
 # and mail directories afresh too.
 rm -rf "$STATE_DIR/events" "$STATE_DIR/mail"
 cargo run --quiet -p devtool -- follow-stream "$TABLE_NAME" \
-    "http://127.0.0.1:$API_PORT/2015-03-31/functions/account-events/invocations" \
+    "http://127.0.0.1:$FUNCTIONS_PORT/2015-03-31/functions/account-events/invocations" \
     2>>"$STATE_DIR/follow-stream.log" &
 FOLLOWER_PID=$!
-log "serving the functions on http://127.0.0.1:$API_PORT — Ctrl-C stops everything"
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$STATE_DIR/functions.env"
+# API Gateway's part: `cargo lambda watch`'s own HTTP front answers a body that is not UTF-8
+# with a 500 of its own before any function runs, where API Gateway passes it base64-encoded.
+cargo run --quiet -p devtool -- api-gateway "$API_PORT" "http://127.0.0.1:$FUNCTIONS_PORT" \
+    2>>"$STATE_DIR/api-gateway.log" &
+GATEWAY_PID=$!
+log "serving the API on http://127.0.0.1:$API_PORT (requests: $STATE_DIR/api-gateway.log) — Ctrl-C stops everything"
+watch_args=()
+[ "${RELOAD:-1}" = 0 ] && watch_args+=(--ignore-changes)
+cargo lambda watch "${watch_args[@]}" --invoke-address 127.0.0.1 --invoke-port "$FUNCTIONS_PORT" \
+    --env-file "$STATE_DIR/functions.env"

@@ -366,3 +366,102 @@ async fn the_binaries_serve_every_route_over_http() {
         assert!(!logs.contains(digest), "a password hash reached the logs");
     }
 }
+
+/// The local stack's API Gateway stand-in (`devtool api-gateway`) in front of the real
+/// binaries: the template's routes, API Gateway's own answers, and a body that is not UTF-8
+/// base64-encoded as in AWS, so that the function answers it (`cargo lambda watch`'s own
+/// front answers such a body with a 500 of its own).
+#[tokio::test]
+async fn the_local_api_gateway_passes_requests_as_api_gateway_does() {
+    let fixture = Fixture::new().await;
+    let john = fixture.user(&fixture.customer).await;
+    let watch = Watch::start(
+        fixture.table.name(),
+        fixture.table.endpoint(),
+        "development",
+    );
+    let gateway = watch.api_gateway();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base_url: gateway.base_url.clone(),
+    };
+    let token = mint_dev_token(
+        TEST_DEV_SECRET.as_bytes(),
+        &Claims::user(john.id, fixture.customer.tenant(), ""),
+        600,
+    );
+    let user_path = format!("/users/{}", john.id);
+    api.wait_ready(&watch, &user_path, &token).await;
+
+    let (status, headers, body) = api
+        .send(reqwest::Method::GET, &user_path, Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["etag"], "\"1\"");
+    assert_eq!(body["id"], json!(john.id.to_string()));
+
+    let not_utf8: &[u8] = b"\x1e\xff\xfe";
+    let response = api
+        .http
+        .post(format!("{}/users/{}/password", api.base_url, john.id))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(not_utf8)
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.expect("problem+json");
+    assert_eq!(problem["errors"][0]["code"], "malformed-json", "{problem}");
+
+    // The confirmation form, from a browser that sent bytes that are not UTF-8: a page.
+    let response = api
+        .http
+        .post(format!(
+            "{}/users/{}/email/confirmation",
+            api.base_url, john.id
+        ))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"token=\xff".as_slice())
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+
+    // What is not a route of the template is API Gateway's own 404, wrong methods included.
+    for (method, path) in [
+        (reqwest::Method::GET, "/nothing".to_owned()),
+        (reqwest::Method::DELETE, user_path.clone()),
+        (reqwest::Method::GET, format!("{user_path}/status")),
+    ] {
+        let (status, _, body) = api.send(method.clone(), &path, Some(&token), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(body, json!({"message": "Not Found"}), "{method} {path}");
+    }
+    // The gateway logs the path, never the query (confirmation tokens travel there).
+    let (status, _, _) = api
+        .send(
+            reqwest::Method::GET,
+            &format!(
+                "/users/{}/email/confirmation?token=secret-in-the-query",
+                john.id
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let logs = gateway.logs();
+    assert!(logs.contains("→ confirm-email 400"), "{logs}");
+    assert!(!logs.contains("secret-in-the-query"), "{logs}");
+}

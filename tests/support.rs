@@ -84,6 +84,25 @@ fn stop_group(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// `devtool api-gateway`, stopped (with its process group) when dropped.
+pub struct Gateway {
+    child: Child,
+    log: PathBuf,
+    pub base_url: String,
+}
+
+impl Gateway {
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        stop_group(&mut self.child);
+    }
+}
+
 impl Watch {
     /// `auth_mode`: `development` (bearer tokens signed with the test secret) or
     /// `apigateway` (claims in the events). The functions run at the most verbose level
@@ -156,6 +175,26 @@ impl Watch {
             "cargo runs the dev tool",
         );
         Follower { child, log }
+    }
+
+    /// `devtool api-gateway` in front of these functions, as `infra/start-local.sh` runs it,
+    /// until dropped.
+    pub fn api_gateway(&self) -> Gateway {
+        let log = self.dir.join("api-gateway.log");
+        let port = free_port();
+        let child = spawn_logged(
+            Command::new("cargo")
+                .args(["run", "--quiet", "-p", "devtool", "--", "api-gateway"])
+                .arg(port.to_string())
+                .arg(&self.base_url),
+            &log,
+            "cargo runs the dev tool",
+        );
+        Gateway {
+            child,
+            log,
+            base_url: format!("http://127.0.0.1:{port}"),
+        }
     }
 
     /// The `PutEvents` entries `account-events` wrote, in stream order.

@@ -7,6 +7,7 @@
 mod demo;
 mod events;
 mod fixtures;
+pub mod gateway;
 mod harness;
 pub mod logs;
 mod mail;

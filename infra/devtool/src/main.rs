@@ -5,11 +5,14 @@
 //!   devtool tokens <seed.json> <base-url>     print development tokens and curl lines
 //!   devtool follow-stream <table> <invoke-url>
 //!                                             hand the table's stream to account-events
+//!   devtool api-gateway <port> <functions-url>
+//!                                             serve the template's HTTP API routes
 //!
 //! DynamoDB is reached at `DYNAMODB_ENDPOINT`; tokens are signed with `DEV_AUTH_SECRET`.
 //! The benchmark and the replay of built bootstraps are `infra/benchmark`'s.
 
 mod follow;
+mod gateway;
 
 use std::process::ExitCode;
 
@@ -122,9 +125,11 @@ async fn main() -> ExitCode {
         ["seed", table, seed_path] => seed(table, seed_path).await,
         ["tokens", seed_path, base_url] => tokens(seed_path, base_url),
         ["follow-stream", table, invoke_url] => follow::follow(table, invoke_url).await,
+        ["api-gateway", port, functions_url] => gateway::serve(port, functions_url).await,
         _ => Err(
             "usage: devtool create-table <table> | seed <table> <seed.json> | \
-                  tokens <seed.json> <base-url> | follow-stream <table> <invoke-url>"
+                  tokens <seed.json> <base-url> | follow-stream <table> <invoke-url> | \
+                  api-gateway <port> <functions-url>"
                 .into(),
         ),
     };
