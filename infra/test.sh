@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit and handler tests against DynamoDB Local, the end-to-end tests of the
 # real binaries under `cargo lambda watch`, the confirmation pages in headless Chromium, and
-# the OpenAPI lints and the template checks. Installs what is missing.
+# the OpenAPI lints, Schemathesis against a local stack, and the template checks. Installs what is missing.
 #
 #   infra/test.sh                # everything
 #   infra/test.sh -- <filter>    # cargo test arguments after --
@@ -27,4 +27,5 @@ log "running cargo test"
 cargo test --workspace --no-fail-fast -- "${shift_args[@]}"
 
 "$INFRA_DIR/check-openapi.sh"
+"$INFRA_DIR/check-fuzz.sh"
 "$INFRA_DIR/check-template.sh"
