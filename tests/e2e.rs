@@ -438,6 +438,32 @@ async fn the_local_api_gateway_passes_requests_as_api_gateway_does() {
             .starts_with("text/html")
     );
 
+    // A status change retried with its Idempotency-Key: the first 200 twice, not a 409.
+    let admin = mint_dev_token(
+        TEST_DEV_SECRET.as_bytes(),
+        &Claims::client("partner", fixture.partner.tenant(), "users:write"),
+        600,
+    );
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let response = api
+            .http
+            .put(format!("{}/status", api.base_url.clone() + &user_path))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "\"e2e-disable\"")
+            .header("if-match", "\"1\"")
+            .json(&json!({"enabled": false}))
+            .send()
+            .await
+            .expect("the API answers");
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        answers.push((response.status(), replayed, response.text().await.unwrap()));
+    }
+    assert_eq!((answers[0].0, answers[0].1), (StatusCode::OK, false));
+    assert_eq!((answers[1].0, answers[1].1), (StatusCode::OK, true));
+    assert_eq!(answers[0].2, answers[1].2);
+    assert_eq!(fixture.stored(john.id).await.unwrap().user.version.get(), 2);
+
     // What is not a route of the template is API Gateway's own 404, wrong methods included.
     for (method, path) in [
         (reqwest::Method::GET, "/nothing".to_owned()),

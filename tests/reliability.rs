@@ -119,6 +119,82 @@ async fn fifty_concurrent_writers_of_one_version_have_exactly_one_winner() {
     );
 }
 
+#[tokio::test]
+async fn twenty_concurrent_retries_with_one_key_do_the_work_once() {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let admin = Claims::client("partner", fixture.partner.tenant(), "users:write");
+    let john = fixture.user(&fixture.customer).await;
+    let jane = fixture.user(&fixture.sub_customer).await;
+    let clerk = fixture.user(&fixture.sub_customer).await;
+    let clerk_hash = fixture.stored(clerk.id).await.unwrap().password_hash;
+    let keyed = |route: Route, user: UserId, body: Value| {
+        route
+            .event(Payload::V2, &user.to_string())
+            .claims(&admin)
+            .header("idempotency-key", "\"one-key\"")
+            .json(body)
+    };
+    let cases = [
+        (
+            Route::Status,
+            john.id,
+            json!({"enabled": false, "version": 1}),
+            200,
+        ),
+        (
+            Route::Email,
+            jane.id,
+            json!({"contact": {"email": "jane@new.example"}, "version": 1}),
+            200,
+        ),
+        (
+            Route::Password,
+            clerk.id,
+            json!({"password": "a fresh passphrase for the clerk"}),
+            204,
+        ),
+    ];
+    for (route, user, body, success) in cases {
+        let event = keyed(route, user, body);
+        let responses =
+            futures::future::join_all((0..20).map(|_| functions.call(route, &event))).await;
+        // Each retry gets the first answer, or 409 while the first runs; one did the work.
+        let replayed = |r: &&Response<Body>| r.headers().contains_key("idempotent-replayed");
+        let done = responses
+            .iter()
+            .filter(|r| r.status() == success && !replayed(r))
+            .count();
+        assert_eq!(done, 1, "{route:?}: {:?}", count(&responses));
+        for response in &responses {
+            if response.status() == 409 {
+                assert_eq!(
+                    body_json(response)["type"],
+                    json!(format!(
+                        "{}idempotency-key-in-use",
+                        shared::error::PROBLEM_TYPE_BASE
+                    ))
+                );
+            } else {
+                assert_eq!(response.status(), success, "{route:?}");
+            }
+        }
+        // Once the first is done, every retry is its answer.
+        let late = functions.call(route, &event).await;
+        assert_eq!(late.status(), success);
+        assert!(late.headers().contains_key("idempotent-replayed"));
+    }
+    let stored = |id| fixture.stored(id);
+    assert_eq!(stored(john.id).await.unwrap().user.version.get(), 2);
+    assert!(stored(jane.id).await.unwrap().pending_email.is_some());
+    assert_eq!(
+        received_mails(&functions.mail_dir).len(),
+        1,
+        "one confirmation mail"
+    );
+    assert_ne!(stored(clerk.id).await.unwrap().password_hash, clerk_hash);
+}
+
 fn count(responses: &[Response<Body>]) -> HashMap<u16, usize> {
     let mut counts = HashMap::from([(200, 0), (400, 0), (409, 0)]);
     for response in responses {

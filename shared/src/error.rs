@@ -17,6 +17,9 @@ pub const PROBLEM_TYPE_BASE: &str = "https://accounts.example.com/problems/";
 /// Seconds a client should wait after a 503.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
+/// `Retry-After` of a 409 idempotency-key-in-use: the functions answer within seconds.
+pub const IN_USE_RETRY_AFTER_SECS: u64 = 1;
+
 /// One problem with one field of the request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -82,6 +85,12 @@ pub enum ApiError {
     /// Neither `If-Match` nor a body `version` (RFC 6585 §3).
     #[error("precondition required")]
     PreconditionRequired,
+    /// An `Idempotency-Key` sent again with another request.
+    #[error("idempotency key reused with another payload")]
+    IdempotencyKeyReuse,
+    /// An `Idempotency-Key` whose first request is still running.
+    #[error("idempotency key in use")]
+    IdempotencyKeyInUse,
     #[error("confirmation token expired")]
     TokenExpired,
     #[error("payload too large")]
@@ -137,6 +146,8 @@ impl ApiError {
             ApiError::VersionConflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::IdempotencyKeyReuse => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
             ApiError::TokenExpired => StatusCode::GONE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -161,6 +172,8 @@ impl ApiError {
             ApiError::VersionConflict { .. } => "version-conflict",
             ApiError::PreconditionFailed { .. } => "precondition-failed",
             ApiError::PreconditionRequired => "precondition-required",
+            ApiError::IdempotencyKeyReuse => "idempotency-key-reuse",
+            ApiError::IdempotencyKeyInUse => "idempotency-key-in-use",
             ApiError::TokenExpired => "token-expired",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
@@ -185,6 +198,8 @@ impl ApiError {
             ApiError::VersionConflict { .. } => "The user has changed since it was read",
             ApiError::PreconditionFailed { .. } => "The user does not match If-Match",
             ApiError::PreconditionRequired => "The request must say which version it changes",
+            ApiError::IdempotencyKeyReuse => "The Idempotency-Key was used for another request",
+            ApiError::IdempotencyKeyInUse => "A request with this Idempotency-Key is running",
             ApiError::TokenExpired => "The confirmation token has expired",
             ApiError::PayloadTooLarge { .. } => "The request body is too large",
             ApiError::UnsupportedMediaType { .. } => "The request body has the wrong media type",
@@ -220,6 +235,14 @@ impl ApiError {
             ApiError::PreconditionRequired => {
                 "send the user's ETag in If-Match, or its version in the body".into()
             }
+            ApiError::IdempotencyKeyReuse => {
+                "this key was sent before with another method, path or body; use a new key for a new request"
+                    .into()
+            }
+            ApiError::IdempotencyKeyInUse => {
+                "the first request with this key has not finished; retry after Retry-After seconds"
+                    .into()
+            }
             ApiError::VersionConflict { current } => format!(
                 "the request was made for another version; the current version is {current}"
             ),
@@ -253,6 +276,7 @@ impl ApiError {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             ApiError::Unavailable { .. } => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ApiError::IdempotencyKeyInUse => Some(IN_USE_RETRY_AFTER_SECS),
             _ => None,
         }
     }

@@ -3,7 +3,7 @@
 
 use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::de::DeserializeOwned;
+use serde::de::{Deserialize, DeserializeOwned, Deserializer};
 
 use crate::error::{ApiError, FieldError};
 use crate::ids::{UserId, Version};
@@ -118,6 +118,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .end()
         .map_err(|e| ApiError::invalid_field("body", "malformed-json", e.to_string()))?;
     Ok(value)
+}
+
+/// For a field that may be left out but is not nullable (`#[serde(default, deserialize_with
+/// = "not_null")]`): serde reads `null` as `None` for an `Option`, which would accept a body
+/// the document refuses.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {

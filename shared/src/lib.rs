@@ -9,6 +9,7 @@ pub mod confirmation;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod limit;
 #[cfg(feature = "mail")]

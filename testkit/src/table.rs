@@ -348,6 +348,22 @@ impl TestTable {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+
+    /// Every item of the table, as text: what a reader of the table (or of its backups)
+    /// could see. Not counted as a request of the code under test.
+    pub async fn everything_stored(&self) -> String {
+        let before = self.counter.get();
+        let output = self
+            .store
+            .client()
+            .scan()
+            .table_name(self.name())
+            .send()
+            .await
+            .expect("scan the test table");
+        self.counter.0.store(before, Ordering::SeqCst);
+        format!("{:?}", output.items())
+    }
 }
 
 impl Drop for TestTable {

@@ -8,11 +8,12 @@ use shared::audit::{Actor, Origin};
 use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::confirmation::{self, ConfirmationToken, PendingEmail};
 use shared::email::{EmailAddress, EmailConfig};
-use shared::http::{Precondition, json_body, user_response};
+use shared::http::{Precondition, json_body, not_null, user_response};
+use shared::idempotency;
 use shared::mail::{Mail, MailConfig, Mailer};
 use shared::runtime::Function;
 use shared::store::{DirectChange, EmailChange};
-use shared::{ApiError, Core, CoreConfig, Now, UserItem, Version};
+use shared::{ApiError, Caller, Core, CoreConfig, Now, UserId, UserItem, Version};
 
 pub struct Config {
     pub core: CoreConfig,
@@ -41,7 +42,7 @@ pub struct State {
 struct EmailRequest {
     contact: ContactEmail,
     /// Optional when `If-Match` names the version.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     version: Option<Version>,
 }
 
@@ -77,12 +78,18 @@ impl Function for State {
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        request_change(self, request).await
+        let (caller, user_id) = self.core.auth.caller_and_user(request)?;
+        let work = request_change(self, request, &caller, user_id);
+        idempotency::once(&self.core.store, request, &caller, user_id, &[], work).await
     }
 }
 
-async fn request_change(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user_id) = state.core.auth.caller_and_user(request)?;
+async fn request_change(
+    state: &State,
+    request: &Request,
+    caller: &Caller,
+    user_id: UserId,
+) -> Result<Response<Body>, ApiError> {
     let acting_on_self = caller.is_user(user_id);
     if !acting_on_self && !caller.can_write() {
         return Err(ApiError::Forbidden(
@@ -92,7 +99,7 @@ async fn request_change(state: &State, request: &Request) -> Result<Response<Bod
     let body: EmailRequest = json_body(request)?;
     let precondition = Precondition::of(request, body.version)?;
     let email = EmailAddress::parse(&body.contact.email)?;
-    let origin = Origin::of(request, Actor::caller(&caller));
+    let origin = Origin::of(request, Actor::caller(caller));
     let change = EmailChange {
         user_id,
         rule: caller.subtree(),

@@ -414,3 +414,33 @@ async fn if_match_may_name_the_version_of_an_email_change() {
     assert_eq!(body_json(&response)["version"], 2);
     assert!(mails(&fixture, &dir).is_empty());
 }
+
+#[tokio::test]
+async fn a_retried_change_with_the_same_key_sends_no_second_mail() {
+    for payload in PAYLOADS {
+        let (fixture, dir, state, user) = with_user().await;
+        let keyed = |email: &str| {
+            email_change(payload, user.id, &Claims::of(&user), email, 1)
+                .header("idempotency-key", "\"mail-1\"")
+        };
+        let first = respond(&state, keyed(NEW_EMAIL).request()).await;
+        assert_eq!(first.status(), 200, "{payload:?}");
+        assert_eq!(mails(&fixture, &dir).len(), 1);
+        let pending = fixture.stored(user.id).await.unwrap();
+
+        // Within the mail limit's minute a new request would be a 429; the retry is the
+        // first answer again, and nothing is mailed or written.
+        let retry = respond(&state, keyed(NEW_EMAIL).request()).await;
+        assert_eq!(retry.status(), 200);
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        assert_eq!(body_json(&retry), body_json(&first));
+        assert_eq!(mails(&fixture, &dir).len(), 1);
+        let after = fixture.stored(user.id).await.unwrap();
+        assert_eq!(after.user, pending.user);
+        assert_eq!(after.pending_email, pending.pending_email);
+
+        let other = respond(&state, keyed("someone.else@newmail.example").request()).await;
+        assert_problem(&other, 422, "idempotency-key-reuse");
+        assert_eq!(mails(&fixture, &dir).len(), 1);
+    }
+}

@@ -6,7 +6,8 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::audit::{Actor, Origin};
 use shared::config::{ConfigError, Env, ProcessEnv};
-use shared::http::{json_body, no_content};
+use shared::http::{json_body, no_content, not_null};
+use shared::idempotency::{self, PASSWORD_FIELDS};
 use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
 use shared::runtime::Function;
 use shared::{ApiError, Caller, Core, CoreConfig, Now, TenantRule, UserId, UserItem};
@@ -47,7 +48,7 @@ impl State {
 #[serde(deny_unknown_fields)]
 struct PasswordRequest {
     password: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     current_password: Option<String>,
 }
 
@@ -63,15 +64,22 @@ impl Function for State {
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        change_password(self, request).await
+        let (caller, user_id) = self.core.auth.caller_and_user(request)?;
+        let work = change_password(self, request, &caller, user_id);
+        let store = &self.core.store;
+        idempotency::once(store, request, &caller, user_id, PASSWORD_FIELDS, work).await
     }
 }
 
-async fn change_password(state: &State, request: &Request) -> Result<Response<Body>, ApiError> {
-    let (caller, user_id) = state.core.auth.caller_and_user(request)?;
+async fn change_password(
+    state: &State,
+    request: &Request,
+    caller: &Caller,
+    user_id: UserId,
+) -> Result<Response<Body>, ApiError> {
     let asking = Asking {
-        origin: Origin::of(request, Actor::caller(&caller)),
-        caller: &caller,
+        origin: Origin::of(request, Actor::caller(caller)),
+        caller,
         user_id,
     };
     if caller.is_user(user_id) {

@@ -360,6 +360,11 @@ async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
         .await
         .expect(400)
         .problem("password-policy");
+    // current_password is ignored for a client, but must still be a string if sent.
+    let null_current = json!({"password": OLD, "current_password": null});
+    let answers = password.post(deep.id, &partner_client, null_current).await;
+    let problem = answers.expect(400).problem("validation-error");
+    assert_eq!(problem["errors"][0]["field"], "current_password");
 
     assert!(can_log_in(&fixture, stranger.id, OLD).await);
     assert!(can_log_in(&fixture, deep.id, NEW).await);
@@ -502,4 +507,45 @@ async fn a_password_change_marks_the_credentials_but_not_the_version() {
     let stored = fixture.stored(user.id).await.unwrap();
     assert!(stored.credentials_changed_at.is_some());
     assert_eq!(stored.user, user, "the user object and its version stay");
+}
+
+#[tokio::test]
+async fn a_retried_change_with_the_same_key_is_answered_without_a_second_hash() {
+    for payload in PAYLOADS {
+        let (fixture, state, user) = with_password().await;
+        let keyed = |body: Value| {
+            post(payload, user.id, &own(&user), body).header("idempotency-key", "\"pw-1\"")
+        };
+        let body = json!({"password": NEW, "current_password": OLD});
+        let first = respond(&state, keyed(body.clone()).request()).await;
+        assert_eq!(first.status(), 204, "{payload:?}");
+        let hash = fixture.stored(user.id).await.unwrap().password_hash;
+
+        // The retry: 204 again, from the record alone (one request), the hash untouched.
+        fixture.table.counter.reset();
+        let retry = respond(&state, keyed(body.clone()).request()).await;
+        assert_eq!(retry.status(), 204);
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        assert!(retry.body().is_empty());
+        assert_eq!(fixture.table.counter.get(), 1);
+        assert_eq!(fixture.stored(user.id).await.unwrap().password_hash, hash);
+        assert!(can_log_in(&fixture, user.id, NEW).await);
+
+        // Neither password is stored in any form but the Argon2 hash: they are not part of
+        // the fingerprint, so the same key with other fields is refused, with other
+        // passwords it is the same request.
+        let stored = fixture.table.everything_stored().await;
+        assert!(stored.contains("IDEMPOTENCY#"), "{stored}");
+        for secret in [NEW, OLD] {
+            assert!(!stored.contains(secret));
+        }
+        let other = respond(&state, keyed(json!({"password": NEW})).request()).await;
+        assert_problem(&other, 422, "idempotency-key-reuse");
+        let other_passwords =
+            json!({"password": "yet another passphrase", "current_password": NEW});
+        let replayed = respond(&state, keyed(other_passwords).request()).await;
+        assert_eq!(replayed.status(), 204);
+        assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+        assert!(can_log_in(&fixture, user.id, NEW).await);
+    }
 }

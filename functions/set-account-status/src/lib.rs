@@ -4,10 +4,11 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::audit::{Actor, Origin};
-use shared::http::{Precondition, json_body, user_response};
+use shared::http::{Precondition, json_body, not_null, user_response};
+use shared::idempotency;
 use shared::runtime::CoreFunction;
 use shared::store::StatusChange;
-use shared::{ApiError, Core, Version};
+use shared::{ApiError, Caller, Core, UserId, Version};
 
 /// The store and the authenticator.
 pub struct State(pub Core);
@@ -17,7 +18,7 @@ pub struct State(pub Core);
 struct StatusRequest {
     enabled: bool,
     /// Optional when `If-Match` names the version.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     version: Option<Version>,
 }
 
@@ -28,33 +29,42 @@ impl CoreFunction for State {
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let (caller, user_id) = self.0.auth.caller_and_user(request)?;
-        if !caller.can_write() {
-            return Err(ApiError::Forbidden(
-                "changing an account's status requires the scope users:write".into(),
-            ));
-        }
-        let body: StatusRequest = json_body(request)?;
-        let precondition = Precondition::of(request, body.version)?;
-        let acting_on_self = caller.is_user(user_id);
-        if acting_on_self && !body.enabled {
-            return Err(ApiError::Forbidden(
-                "a caller cannot disable its own account".into(),
-            ));
-        }
-        let item = self
-            .0
-            .store
-            .set_enabled(&StatusChange {
-                user_id,
-                rule: caller.subtree(),
-                expected: precondition.version,
-                enabled: body.enabled,
-                acting_on_self,
-                now: shared::Now::current(),
-                origin: Origin::of(request, Actor::caller(&caller)),
-            })
-            .await
-            .map_err(|e| precondition.explain(e))?;
-        Ok(user_response(&item))
+        let work = set_status(&self.0, request, &caller, user_id);
+        idempotency::once(&self.0.store, request, &caller, user_id, &[], work).await
     }
+}
+
+async fn set_status(
+    core: &Core,
+    request: &Request,
+    caller: &Caller,
+    user_id: UserId,
+) -> Result<Response<Body>, ApiError> {
+    if !caller.can_write() {
+        return Err(ApiError::Forbidden(
+            "changing an account's status requires the scope users:write".into(),
+        ));
+    }
+    let body: StatusRequest = json_body(request)?;
+    let precondition = Precondition::of(request, body.version)?;
+    let acting_on_self = caller.is_user(user_id);
+    if acting_on_self && !body.enabled {
+        return Err(ApiError::Forbidden(
+            "a caller cannot disable its own account".into(),
+        ));
+    }
+    let item = core
+        .store
+        .set_enabled(&StatusChange {
+            user_id,
+            rule: caller.subtree(),
+            expected: precondition.version,
+            enabled: body.enabled,
+            acting_on_self,
+            now: shared::Now::current(),
+            origin: Origin::of(request, Actor::caller(caller)),
+        })
+        .await
+        .map_err(|e| precondition.explain(e))?;
+    Ok(user_response(&item))
 }

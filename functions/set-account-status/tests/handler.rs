@@ -3,11 +3,13 @@
 
 use serde_json::{Value, json};
 use set_account_status::State;
+use shared::idempotency::{Fingerprint, IdempotencyKey, LEASE_SECS, RecordKey};
 use shared::runtime::respond;
-use shared::{AuthMode, Authenticator, Core, Store, UserId};
+use shared::store::Claimed;
+use shared::{AuthMode, Authenticator, Core, Now, Store, UserId};
 use testkit::{
     Claims, ClaimsShape, Event, Fixture, Harness, PAYLOADS, Payload, RequestCounter,
-    assert_problem, body_json, local_client,
+    assert_problem, body_json, local_client, retry_after,
 };
 
 const ROUTE: &str = "/users/{user_id}/status";
@@ -265,6 +267,14 @@ async fn bad_bodies_are_refused_and_change_nothing() {
             "validation-error",
             Some("enabled"),
         ),
+        // `version` may be left out (If-Match), not null.
+        (
+            r#"{"enabled": false, "version": null}"#,
+            json,
+            400,
+            "validation-error",
+            Some("version"),
+        ),
         (
             r#"{"enabled": "false", "version": 1}"#,
             json,
@@ -490,4 +500,196 @@ async fn if_match_may_name_the_version_and_a_stale_one_is_412() {
             format!("\"{}\"", current.version.get() + 1).as_str()
         );
     }
+}
+
+#[tokio::test]
+async fn a_retried_status_change_with_the_same_key_gets_its_first_200_not_a_409() {
+    for payload in PAYLOADS {
+        let fixture = Fixture::new().await;
+        let state = state(&fixture);
+        let user = fixture.user(&fixture.customer).await;
+        let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+        let keyed = |body: Value, key: &str| {
+            put(payload, user.id, &admin, body).header("idempotency-key", key)
+        };
+        let disable = json!({"enabled": false, "version": 1});
+
+        let first = respond(&state, keyed(disable.clone(), "\"retry-1\"").request()).await;
+        assert_eq!(first.status(), 200, "{payload:?}");
+        assert_eq!(
+            fixture.table.counter.get(),
+            3,
+            "claim the key, the change, store the answer"
+        );
+        assert!(first.headers().get("idempotent-replayed").is_none());
+
+        // The retry: the first answer, nothing done again (one request: the claim).
+        fixture.table.counter.reset();
+        let retry = respond(&state, keyed(disable.clone(), "\"retry-1\"").request()).await;
+        assert_eq!(retry.status(), 200);
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        assert_eq!(retry.headers()["etag"], "\"2\"");
+        assert_eq!(retry.headers()["content-type"], "application/json");
+        assert_eq!(body_json(&retry), body_json(&first));
+        assert_eq!(fixture.table.counter.get(), 1);
+        let stored = fixture.stored(user.id).await.unwrap().user;
+        assert_eq!(stored.version.get(), 2);
+
+        // The same key with another request: 422, nothing changed.
+        let enable = json!({"enabled": true, "version": 2});
+        let other = respond(&state, keyed(enable.clone(), "\"retry-1\"").request()).await;
+        assert_problem(&other, 422, "idempotency-key-reuse");
+        let other_if_match =
+            keyed(json!({"enabled": false}), "\"retry-1\"").header("if-match", "\"1\"");
+        let other = respond(&state, other_if_match.request()).await;
+        assert_problem(&other, 422, "idempotency-key-reuse");
+        assert_eq!(fixture.stored(user.id).await.unwrap().user, stored);
+
+        // Another key is another request.
+        let fresh = respond(&state, keyed(enable, "\"retry-2\"").request()).await;
+        assert_eq!(fresh.status(), 200);
+        assert_eq!(body_json(&fresh)["version"], 3);
+    }
+}
+
+#[tokio::test]
+async fn a_key_belongs_to_one_caller_and_one_user() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let john = fixture.user(&fixture.customer).await;
+    let jane = fixture.user(&fixture.customer).await;
+    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let robot = Claims::client("robot", fixture.partner.tenant(), "users:write");
+    let keyed = |user: UserId, caller: &Claims| {
+        put(
+            Payload::V2,
+            user,
+            caller,
+            json!({"enabled": false, "version": 1}),
+        )
+        .header("idempotency-key", "\"shared-key\"")
+    };
+    let first = respond(&state, keyed(john.id, &admin).request()).await;
+    assert_eq!(first.status(), 200);
+    // Another caller with the same key and request: its own request, so a 409 now.
+    let robot_answer = respond(&state, keyed(john.id, &robot).request()).await;
+    assert_problem(&robot_answer, 409, "version-conflict");
+    // The same caller and key for another user: its own request too.
+    let jane_answer = respond(&state, keyed(jane.id, &admin).request()).await;
+    assert_eq!(jane_answer.status(), 200);
+    assert!(jane_answer.headers().get("idempotent-replayed").is_none());
+    assert!(!fixture.stored(jane.id).await.unwrap().user.enabled);
+}
+
+#[tokio::test]
+async fn a_refused_request_releases_its_key_so_a_retry_runs_again() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture.user(&fixture.customer).await;
+    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let keyed =
+        |body: Value| put(Payload::V2, user.id, &admin, body).header("idempotency-key", "\"k\"");
+    // An error is not remembered: the key is released (claim, refused write, release).
+    let stale = respond(
+        &state,
+        keyed(json!({"enabled": false, "version": 7})).request(),
+    )
+    .await;
+    assert_problem(&stale, 409, "version-conflict");
+    assert_eq!(fixture.table.counter.get(), 3);
+    let again = respond(
+        &state,
+        keyed(json!({"enabled": false, "version": 7})).request(),
+    )
+    .await;
+    assert_problem(&again, 409, "version-conflict");
+    assert!(again.headers().get("idempotent-replayed").is_none());
+    // So the key may carry the corrected request.
+    let fixed = respond(
+        &state,
+        keyed(json!({"enabled": false, "version": 1})).request(),
+    )
+    .await;
+    assert_eq!(fixed.status(), 200);
+}
+
+#[tokio::test]
+async fn malformed_idempotency_keys_are_400_and_change_nothing() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture.user(&fixture.customer).await;
+    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let status = Harness::new(&state, ROUTE);
+    let too_long = format!("\"{}\"", "k".repeat(256));
+    for bad in [
+        "",
+        "\"\"",
+        "unquoted",
+        "\"a\";p=1",
+        "\"a\", \"b\"",
+        "42",
+        too_long.as_str(),
+    ] {
+        fixture.table.counter.reset();
+        let answers = status
+            .send(|payload| {
+                put(
+                    payload,
+                    user.id,
+                    &admin,
+                    json!({"enabled": false, "version": 1}),
+                )
+                .header("idempotency-key", bad)
+            })
+            .await;
+        let problem = answers.expect(400).problem("validation-error");
+        assert_eq!(problem["errors"][0]["field"], "Idempotency-Key", "{bad:?}");
+        assert_eq!(fixture.table.counter.get(), 0, "{bad:?}");
+    }
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+}
+
+#[tokio::test]
+async fn a_key_whose_first_request_runs_is_409_until_its_lease_ends() {
+    let fixture = Fixture::new().await;
+    let state = state(&fixture);
+    let user = fixture.user(&fixture.customer).await;
+    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let store = &state.0.store;
+    // Claims `key` for the request as a first request would have, at `at`.
+    let claim_as_first = |key: &'static str, at: Now| {
+        let event = put(
+            Payload::V2,
+            user.id,
+            &admin,
+            json!({"enabled": false, "version": 1}),
+        )
+        .header("idempotency-key", key);
+        let request = event.request();
+        let (caller, user_id) = state.0.auth.caller_and_user(&request).unwrap();
+        let record = RecordKey::new(
+            &caller,
+            user_id,
+            &IdempotencyKey::parse(key.as_bytes()).unwrap(),
+        );
+        let fingerprint = Fingerprint::of(&request, &[]);
+        async move {
+            let claimed = store.claim_key(&record, &fingerprint, &at).await.unwrap();
+            assert!(matches!(claimed, Claimed::Granted(_)));
+            event
+        }
+    };
+
+    // A first request that is still running (its claim is fresh): 409, nothing changed.
+    let event = claim_as_first("\"running\"", Now::current()).await;
+    let busy = respond(&state, event.request()).await;
+    assert_problem(&busy, 409, "idempotency-key-in-use");
+    assert_eq!(retry_after(&busy), 1);
+    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+
+    // A first request that died: once its lease is over, the retry takes the key over.
+    let event = claim_as_first("\"died\"", Now::current().later(-(LEASE_SECS + 1))).await;
+    let taken_over = respond(&state, event.request()).await;
+    assert_eq!(taken_over.status(), 200);
+    assert_eq!(body_json(&taken_over)["version"], 2);
 }

@@ -11,6 +11,7 @@
 
 mod email;
 mod errors;
+mod idempotency;
 mod notices;
 mod password;
 mod status;
@@ -30,6 +31,7 @@ use crate::user::UserItem;
 
 pub use email::{DirectChange, EmailChange};
 pub use errors::sdk_error;
+pub use idempotency::{ClaimId, Claimed};
 pub use notices::{Claim, NOTICE_LEASE_SECS, NOTICE_RECORD_SECS, NoticeKey};
 pub use status::StatusChange;
 use write::{LogAttribute, UserWrite};

@@ -118,10 +118,10 @@ impl Store {
     }
 }
 
-/// A write conditional on this delivery's claim, whose condition failed because another
-/// delivery took the claim over (this one was slower than the lease): that delivery
-/// finishes the notice, so it is no error here.
-fn unless_taken_over<O, E, R>(
+/// A write conditional on a claim, whose condition failed because another delivery or
+/// request took the claim over (this one was slower than the lease): that one finishes the
+/// work, so it is no error here.
+pub(super) fn unless_taken_over<O, E, R>(
     operation: &'static str,
     result: Result<O, SdkError<E, R>>,
 ) -> Result<(), ApiError>

@@ -1,0 +1,167 @@
+//! Records of `Idempotency-Key`s (see [`crate::idempotency`]): claimed with a conditional
+//! `PutItem`, then completed with the answer or released, each conditional on the claim, so
+//! that a request slower than its lease cannot overwrite the one that took its key over.
+//! Records live under `IDEMPOTENCY#…` keys (never a user's, so the account-events stream
+//! filter drops them) and expire by the table's TTL.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use uuid::Uuid;
+
+use super::Store;
+use super::errors::sdk_error;
+use super::notices::unless_taken_over;
+use crate::error::ApiError;
+use crate::idempotency::{Fingerprint, KEEP_SECS, LEASE_SECS, RecordKey, StoredAnswer};
+use crate::now::Now;
+
+/// One request's hold on a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimId(String);
+
+/// What [`Store::claim_key`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claimed {
+    /// This request runs, then completes or releases the key.
+    Granted(ClaimId),
+    /// Another request holds the key: with its answer once it is done.
+    Held {
+        fingerprint: Fingerprint,
+        answer: Option<StoredAnswer>,
+    },
+}
+
+impl Store {
+    /// Claims `key` for a request with `fingerprint`: free keys, expired records (the TTL
+    /// deletes them within days, not at once) and running claims past their lease.
+    pub async fn claim_key(
+        &self,
+        key: &RecordKey,
+        fingerprint: &Fingerprint,
+        now: &Now,
+    ) -> Result<Claimed, ApiError> {
+        let claim = ClaimId(Uuid::new_v4().to_string());
+        let number = |n: i64| AttributeValue::N(n.to_string());
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(key.as_str().to_owned()))
+            .item("state", AttributeValue::S("running".into()))
+            .item("claim", AttributeValue::S(claim.0.clone()))
+            .item(
+                "fingerprint",
+                AttributeValue::S(fingerprint.as_str().to_owned()),
+            )
+            .item("lease_epoch", number(now.epoch + LEASE_SECS))
+            .item("expires_epoch", number(now.epoch + KEEP_SECS))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_epoch < :now \
+                 OR (#state = :running AND lease_epoch < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":running", AttributeValue::S("running".into()))
+            .expression_attribute_values(":now", number(now.epoch))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claimed::Granted(claim)),
+            Err(SdkError::ServiceError(service)) => match service.into_err() {
+                PutItemError::ConditionalCheckFailedException(failure) => failure
+                    .item
+                    .ok_or_else(|| ApiError::internal("a refused claim returned no record"))
+                    .and_then(held),
+                other => Err(sdk_error(
+                    "PutItem",
+                    SdkError::<PutItemError, ()>::service_error(other, ()),
+                )),
+            },
+            Err(error) => Err(sdk_error("PutItem", error)),
+        }
+    }
+
+    /// Stores the answer of the request that holds `claim` on `key`.
+    pub async fn complete_key(
+        &self,
+        key: &RecordKey,
+        claim: &ClaimId,
+        answer: &StoredAnswer,
+    ) -> Result<(), ApiError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.as_str().to_owned()))
+            .condition_expression("claim = :claim")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_values(":claim", AttributeValue::S(claim.0.clone()))
+            .expression_attribute_values(":done", AttributeValue::S("done".into()))
+            .expression_attribute_values(":status", AttributeValue::N(answer.status.to_string()))
+            .expression_attribute_values(":body", AttributeValue::S(answer.body.clone()));
+        let mut set = vec!["#state = :done", "#status = :status", "#body = :body"];
+        if let Some(content_type) = &answer.content_type {
+            update = update
+                .expression_attribute_values(":type", AttributeValue::S(content_type.clone()));
+            set.push("content_type = :type");
+        }
+        if let Some(etag) = &answer.etag {
+            update = update.expression_attribute_values(":etag", AttributeValue::S(etag.clone()));
+            set.push("etag = :etag");
+        }
+        let result = update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .send()
+            .await;
+        unless_taken_over("UpdateItem", result)
+    }
+
+    /// Frees `key` held by `claim`: the request failed and changed nothing, so a retry runs.
+    pub async fn release_key(&self, key: &RecordKey, claim: &ClaimId) -> Result<(), ApiError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.as_str().to_owned()))
+            .condition_expression("claim = :claim")
+            .expression_attribute_values(":claim", AttributeValue::S(claim.0.clone()))
+            .send()
+            .await;
+        unless_taken_over("DeleteItem", result)
+    }
+}
+
+/// The record another request holds.
+fn held(item: HashMap<String, AttributeValue>) -> Result<Claimed, ApiError> {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    };
+    let malformed = || ApiError::internal("malformed idempotency record");
+    let fingerprint = Fingerprint::from_stored(text("fingerprint").ok_or_else(malformed)?);
+    let answer = match text("state").as_deref() {
+        Some("done") => {
+            let status = match item.get("status") {
+                Some(AttributeValue::N(n)) => n.parse().map_err(|_| malformed())?,
+                _ => return Err(malformed()),
+            };
+            Some(StoredAnswer {
+                status,
+                content_type: text("content_type"),
+                etag: text("etag"),
+                body: text("body").unwrap_or_default(),
+            })
+        }
+        Some("running") => None,
+        _ => return Err(malformed()),
+    };
+    Ok(Claimed::Held {
+        fingerprint,
+        answer,
+    })
+}
