@@ -119,8 +119,9 @@ impl RecordKey {
 pub struct Fingerprint(String);
 
 impl Fingerprint {
-    /// The fingerprint of `request`; the values of `secret_fields` of a JSON object body are
-    /// left out (their names stay in).
+    /// The fingerprint of `request`; the string values of `secret_fields` of a JSON object
+    /// body are left out (their names stay in, and values of another type, which no valid
+    /// request has, stay as they are).
     pub fn of(request: &Request, secret_fields: &[&str]) -> Self {
         let header = |name: header::HeaderName| {
             request
@@ -149,8 +150,9 @@ impl Fingerprint {
     }
 }
 
-/// `body` with the values of `fields` set to null, when there are such fields in a JSON
-/// object; `None` when there is nothing to leave out.
+/// `body` with the string values of `fields` replaced by one placeholder, when `body` is a
+/// JSON object; `None` when there is nothing to leave out. Only strings: a body whose
+/// password is an array must not look like a retry of one whose password was a string.
 fn redact(body: &[u8], fields: &[&str]) -> Option<Vec<u8>> {
     if fields.is_empty() {
         return None;
@@ -159,8 +161,8 @@ fn redact(body: &[u8], fields: &[&str]) -> Option<Vec<u8>> {
         return None;
     };
     for field in fields {
-        if let Some(value) = object.get_mut(*field) {
-            *value = serde_json::Value::Null;
+        if let Some(value @ serde_json::Value::String(_)) = object.get_mut(*field) {
+            *value = serde_json::Value::String("(secret)".into());
         }
     }
     serde_json::to_vec(&object).ok()
@@ -239,17 +241,23 @@ impl StoredAnswer {
 /// Runs `work` for `request` at most once per `Idempotency-Key`: without the header, it just
 /// runs; with it, a retry of the same request gets the first successful answer, another
 /// request with the key `422`, and a retry while the first runs `409`.
+///
+/// `valid` refuses what is wrong with the request on its own (its body), before the key is
+/// looked at: an invalid request is answered as it would be without a key, never with a
+/// replay, even where its fingerprint leaves the secret fields out.
 pub async fn once(
     store: &Store,
     request: &Request,
     caller: &Caller,
     user_id: UserId,
     secret_fields: &[&str],
+    valid: impl FnOnce() -> Result<(), ApiError>,
     work: impl Future<Output = Answer>,
 ) -> Answer {
     let Some(key) = IdempotencyKey::of(request)? else {
         return work.await;
     };
+    valid()?;
     let record = RecordKey::new(caller, user_id, &key);
     let fingerprint = Fingerprint::of(request, secret_fields);
     let now = Now::current();
@@ -334,6 +342,14 @@ mod tests {
             of(r#"{"password":"one long passphrase"}"#),
             of(r#"{"password":"one long passphrase","current_password":"x"}"#)
         );
+        // Values of another type are not secrets, and not the same request.
+        for other_type in [
+            r#"{"password":["one long passphrase"]}"#,
+            r#"{"password":null}"#,
+            r#"{"password":{"a":1}}"#,
+        ] {
+            assert_ne!(of(r#"{"password":"one long passphrase"}"#), of(other_type));
+        }
         let whole = |body: &str| Fingerprint::of(&request(body), &[]);
         assert_ne!(whole(r#"{"enabled":true}"#), whole(r#"{"enabled":false}"#));
         assert_eq!(whole(r#"{"enabled":true}"#), whole(r#"{"enabled":true}"#));

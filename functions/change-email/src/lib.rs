@@ -79,8 +79,13 @@ impl Function for State {
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let (caller, user_id) = self.core.auth.caller_and_user(request)?;
+        let valid = || {
+            let body: EmailRequest = json_body(request)?;
+            EmailAddress::parse(&body.contact.email).map(drop)
+        };
         let work = request_change(self, request, &caller, user_id);
-        idempotency::once(&self.core.store, request, &caller, user_id, &[], work).await
+        let store = &self.core.store;
+        idempotency::once(store, request, &caller, user_id, &[], valid, work).await
     }
 }
 

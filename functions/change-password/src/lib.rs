@@ -65,9 +65,19 @@ impl Function for State {
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let (caller, user_id) = self.core.auth.caller_and_user(request)?;
+        let valid = || valid_on_its_own(&self.policy, request);
         let work = change_password(self, request, &caller, user_id);
         let store = &self.core.store;
-        idempotency::once(store, request, &caller, user_id, PASSWORD_FIELDS, work).await
+        idempotency::once(
+            store,
+            request,
+            &caller,
+            user_id,
+            PASSWORD_FIELDS,
+            valid,
+            work,
+        )
+        .await
     }
 }
 
@@ -96,6 +106,28 @@ async fn change_password(
         administrative(state, &asking, json_body(request)?).await?;
     }
     Ok(no_content())
+}
+
+/// What refuses a request whatever the user: its shape, and the password rules that need no
+/// user (length, control characters, common passwords); an identifier is never found in a
+/// password when there is none to look for.
+fn valid_on_its_own(policy: &PasswordPolicy, request: &Request) -> Result<(), ApiError> {
+    let body: PasswordRequest = json_body(request)?;
+    if let Some(current) = &body.current_password
+        && Password::normalize(current).is_none()
+    {
+        return Err(ApiError::invalid_field(
+            "current_password",
+            "too-long",
+            "is longer than any password",
+        ));
+    }
+    let nobody = PolicyContext {
+        login: "",
+        email: "",
+        current: None,
+    };
+    policy.check(&body.password, nobody).map(drop)
 }
 
 /// Who asks to set whose password, through which request.

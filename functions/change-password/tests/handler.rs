@@ -541,6 +541,13 @@ async fn a_retried_change_with_the_same_key_is_answered_without_a_second_hash() 
         }
         let other = respond(&state, keyed(json!({"password": NEW})).request()).await;
         assert_problem(&other, 422, "idempotency-key-reuse");
+        // A request that is refused on its own is refused as without a key, never replayed.
+        let wrong_type = json!({"password": [NEW], "current_password": OLD});
+        let refused = respond(&state, keyed(wrong_type).request()).await;
+        assert_problem(&refused, 400, "validation-error");
+        let too_short = json!({"password": "short", "current_password": OLD});
+        let refused = respond(&state, keyed(too_short).request()).await;
+        assert_problem(&refused, 400, "password-policy");
         let other_passwords =
             json!({"password": "yet another passphrase", "current_password": NEW});
         let replayed = respond(&state, keyed(other_passwords).request()).await;

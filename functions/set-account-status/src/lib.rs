@@ -29,8 +29,9 @@ impl CoreFunction for State {
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let (caller, user_id) = self.0.auth.caller_and_user(request)?;
+        let valid = || json_body::<StatusRequest>(request).map(drop);
         let work = set_status(&self.0, request, &caller, user_id);
-        idempotency::once(&self.0.store, request, &caller, user_id, &[], work).await
+        idempotency::once(&self.0.store, request, &caller, user_id, &[], valid, work).await
     }
 }
 

@@ -543,6 +543,12 @@ async fn a_retried_status_change_with_the_same_key_gets_its_first_200_not_a_409(
             keyed(json!({"enabled": false}), "\"retry-1\"").header("if-match", "\"1\"");
         let other = respond(&state, other_if_match.request()).await;
         assert_problem(&other, 422, "idempotency-key-reuse");
+        let malformed = respond(
+            &state,
+            keyed(json!({"enabled": "no"}), "\"retry-1\"").request(),
+        )
+        .await;
+        assert_problem(&malformed, 400, "validation-error");
         assert_eq!(fixture.stored(user.id).await.unwrap().user, stored);
 
         // Another key is another request.
