@@ -365,6 +365,135 @@ async fn the_binaries_serve_every_route_over_http() {
         let digest = hash.rsplit('$').next().unwrap_or(hash);
         assert!(!logs.contains(digest), "a password hash reached the logs");
     }
+    check_metrics(&logs, &[john.id, clerk.id, outsider.id]);
+}
+
+/// The functions' CloudWatch metrics, as the EMF documents in their output: names, units and
+/// dimensions as documented (README, Metrics), no personal value as a dimension, and one
+/// flush per invocation.
+fn check_metrics(logs: &str, user_ids: &[shared::UserId]) {
+    use shared::metrics::names::*;
+    use std::collections::{BTreeMap, BTreeSet};
+    let documents: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| line.find("{\"_aws\"").map(|start| &line[start..]))
+        .map(|text| serde_json::from_str(text).expect("an EMF document is JSON"))
+        .collect();
+    let units: BTreeMap<&str, &str> = [
+        (RESPONSES, "Count"),
+        (COLD_START, "Count"),
+        (MAILS_SENT, "Count"),
+        (MAILS_FAILED, "Count"),
+        (PASSWORD_HASHES, "Count"),
+        (PASSWORD_HASH_TIME, "Milliseconds"),
+        (PASSWORD_VERIFICATIONS, "Count"),
+        (PASSWORD_VERIFICATION_TIME, "Milliseconds"),
+        (DYNAMODB_ATTEMPTS, "Count"),
+        (DYNAMODB_THROTTLES, "Count"),
+        (EVENTS_PUBLISHED, "Count"),
+        (EVENTS_FAILED, "Count"),
+    ]
+    .into();
+    let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut flushes: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for document in &documents {
+        let directive = &document["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "AccountFunctions", "{document}");
+        let dimensions: Vec<&str> = directive["Dimensions"][0]
+            .as_array()
+            .expect("one dimension set")
+            .iter()
+            .map(|d| d.as_str().expect("a dimension name"))
+            .collect();
+        assert_eq!(dimensions[0], "function", "{document}");
+        for name in &dimensions {
+            assert!(
+                ["function", "status", "problem"].contains(name),
+                "{document}"
+            );
+            let value = document[*name].as_str().expect("a dimension value");
+            assert!(
+                value.len() <= 40
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !user_ids.iter().any(|id| value == id.to_string()),
+                "a dimension value of high cardinality or personal: {document}"
+            );
+        }
+        let function = document["function"].as_str().unwrap().to_owned();
+        let mut names = Vec::new();
+        for metric in directive["Metrics"].as_array().expect("metrics") {
+            let name = metric["Name"].as_str().expect("a metric name");
+            assert_eq!(
+                units.get(name).copied(),
+                metric["Unit"].as_str(),
+                "{document}"
+            );
+            assert!(!document[name].is_null(), "a value for {name}: {document}");
+            seen.entry(function.clone())
+                .or_default()
+                .insert(name.to_owned());
+            names.push(name);
+        }
+        let request_id = document["request_id"]
+            .as_str()
+            .expect("the invocation's request id");
+        if !names.contains(&COLD_START) {
+            // One flush per invocation: one document per dimension set and invocation.
+            let key = (request_id.to_owned(), dimensions.join(","));
+            *flushes.entry(key).or_default() += 1;
+        }
+    }
+    assert!(flushes.values().all(|&n| n == 1), "{flushes:?}");
+    let expect = |function: &str, names: &[&str]| {
+        let found = seen.get(function).cloned().unwrap_or_default();
+        for name in names {
+            assert!(found.contains(*name), "{function} has no {name}: {found:?}");
+        }
+    };
+    for function in ["get-user", "set-account-status", "confirm-email"] {
+        expect(function, &[COLD_START, RESPONSES, DYNAMODB_ATTEMPTS]);
+    }
+    expect(
+        "change-password",
+        &[
+            COLD_START,
+            RESPONSES,
+            DYNAMODB_ATTEMPTS,
+            PASSWORD_HASHES,
+            PASSWORD_HASH_TIME,
+            PASSWORD_VERIFICATIONS,
+            PASSWORD_VERIFICATION_TIME,
+        ],
+    );
+    expect(
+        "change-email",
+        &[COLD_START, RESPONSES, DYNAMODB_ATTEMPTS, MAILS_SENT],
+    );
+    expect(
+        "account-events",
+        &[COLD_START, DYNAMODB_ATTEMPTS, EVENTS_PUBLISHED, MAILS_SENT],
+    );
+    // Answers by status and problem: successes and refusals apart.
+    let answers: BTreeSet<(String, String)> = documents
+        .iter()
+        .filter(|d| !d["responses"].is_null())
+        .map(|d| {
+            (
+                d["status"].as_str().unwrap().to_owned(),
+                d["problem"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        answers.contains(&("200".to_owned(), "none".to_owned())),
+        "{answers:?}"
+    );
+    assert!(
+        answers.contains(&("401".to_owned(), "unauthorized".to_owned())),
+        "{answers:?}"
+    );
 }
 
 /// The local stack's API Gateway stand-in (`devtool api-gateway`) in front of the real

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod limit;
 #[cfg(feature = "mail")]
 pub mod mail;
+pub mod metrics;
 pub mod now;
 pub mod password;
 pub mod runtime;

@@ -90,6 +90,16 @@ impl Mailer {
     }
 
     pub async fn send(&self, mail: &Mail) -> Result<(), ApiError> {
+        let result = self.deliver(mail).await;
+        let counter = match result {
+            Ok(()) => crate::metrics::names::MAILS_SENT,
+            Err(_) => crate::metrics::names::MAILS_FAILED,
+        };
+        crate::metrics::count(counter, 1);
+        result
+    }
+
+    async fn deliver(&self, mail: &Mail) -> Result<(), ApiError> {
         match self {
             Mailer::Ses { client, sender } => {
                 let content = |text: &str| {

@@ -3,7 +3,8 @@
 
 use std::future::Future;
 
-use lambda_http::{Body, Error, Request, Response, service_fn};
+use lambda_http::{Body, Error, Request, Response};
+use metrics_cloudwatch_embedded::Collector;
 
 use crate::error::ApiError;
 
@@ -11,6 +12,7 @@ use crate::caller::Authenticator;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 
 use crate::config::{ConfigError, CoreConfig, Env, ProcessEnv};
+use crate::metrics;
 use crate::store::Store;
 
 /// The most verbose level the functions log at, whatever the configuration says: at TRACE
@@ -125,21 +127,25 @@ impl<T: CoreFunction> Function for T {
 
 /// What every `main.rs` runs: logging, configuration and state once per cold start (a
 /// failed start is logged, naming the variable), then the Lambda runtime loop.
-pub async fn run<F: Function>() -> Result<(), Error> {
+/// `name` (the crate's) is the `function` dimension of its metrics.
+pub async fn run<F: Function>(name: &'static str) -> Result<(), Error> {
     init_tracing()?;
-    let function = F::config()
+    let (function, metrics) = F::config()
         .and_then(|config| F::connect(&config))
+        .and_then(|function| Ok((function, metrics::collector(&Env::new(&ProcessEnv), name)?)))
         .inspect_err(|e| tracing::error!("{e}"))?;
-    serve(function).await
+    serve(function, metrics).await
 }
 
-/// Runs the Lambda runtime loop. The state lives as long as the execution environment, so it
-/// is leaked once instead of being reference-counted on every request.
-pub async fn serve<F: Function>(function: F) -> Result<(), Error> {
+/// Runs the Lambda runtime loop, flushing the metrics after each invocation. The state lives
+/// as long as the execution environment, so it is leaked once instead of being
+/// reference-counted on every request.
+pub async fn serve<F: Function>(function: F, metrics: &'static Collector) -> Result<(), Error> {
     let function: &'static F = Box::leak(Box::new(function));
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, std::convert::Infallible>(respond(function, request).await)
-    }))
+    metrics_cloudwatch_embedded::lambda::handler::run_http(
+        metrics,
+        move |request: Request| async move { Ok::<_, Error>(respond(function, request).await) },
+    )
     .await
 }
 
@@ -152,7 +158,9 @@ pub async fn respond<F: Function>(function: &F, request: Request) -> Response<Bo
     let path = request.uri().path();
     match result {
         Ok(response) => {
-            tracing::info!(%method, path, status = response.status().as_u16(), "request handled");
+            let status = response.status().as_u16();
+            tracing::info!(%method, path, status, "request handled");
+            metrics::response(status, "none");
             response
         }
         Err(error) => {
@@ -165,6 +173,7 @@ pub async fn respond<F: Function>(function: &F, request: Request) -> Response<Bo
             } else {
                 tracing::info!(%method, path, status, slug, "request refused");
             }
+            metrics::response(status, slug);
             function.render_error(&request, &error)
         }
     }

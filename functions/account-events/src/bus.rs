@@ -8,6 +8,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
 use shared::ApiError;
 use shared::config::{AwsRegion, ConfigError, Env};
+use shared::metrics;
 
 use crate::event::AccountEvent;
 
@@ -120,6 +121,16 @@ impl Bus {
         event: &AccountEvent,
         sequence: Option<&str>,
     ) -> Result<(), ApiError> {
+        let result = self.put(event, sequence).await;
+        let counter = match result {
+            Ok(()) => metrics::names::EVENTS_PUBLISHED,
+            Err(_) => metrics::names::EVENTS_FAILED,
+        };
+        metrics::count(counter, 1);
+        result
+    }
+
+    async fn put(&self, event: &AccountEvent, sequence: Option<&str>) -> Result<(), ApiError> {
         let detail = serde_json::to_string(event)
             .map_err(|e| ApiError::internal(format!("encoding an event: {e}")))?;
         match self {

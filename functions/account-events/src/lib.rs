@@ -10,11 +10,9 @@ pub mod bus;
 pub mod event;
 pub mod notice;
 
-use std::convert::Infallible;
-
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use lambda_http::lambda_runtime::{self, LambdaEvent};
 use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::mail::{MailConfig, Mailer};
 use shared::store::Claim;
@@ -58,16 +56,25 @@ impl State {
 
 /// What `main.rs` runs: logging, configuration and clients once per cold start, then the
 /// runtime loop.
-pub async fn run() -> Result<(), lambda_runtime::Error> {
+/// `name` is the `function` dimension of its metrics, flushed after each invocation.
+pub async fn run(name: &'static str) -> Result<(), lambda_runtime::Error> {
     shared::runtime::init_tracing()?;
-    let state = Config::load(&Env::new(&ProcessEnv))
+    let env = Env::new(&ProcessEnv);
+    let (state, metrics) = Config::load(&env)
         .and_then(|config| State::connect(&config))
+        .and_then(|state| Ok((state, shared::metrics::collector(&env, name)?)))
         .inspect_err(|e| tracing::error!("{e}"))?;
     let state: &'static State = Box::leak(Box::new(state));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        Ok::<_, Infallible>(handle(state, event.payload).await)
-    }))
-    .await
+    // Boxed: the runtime's layers nest deeper than the compiler's default limit allows in
+    // `main`'s future.
+    let runtime: std::pin::Pin<Box<dyn Future<Output = _>>> =
+        Box::pin(metrics_cloudwatch_embedded::lambda::handler::run(
+            metrics,
+            move |event: LambdaEvent<Event>| async move {
+                Ok::<_, lambda_runtime::Error>(handle(state, event.payload).await)
+            },
+        ));
+    runtime.await
 }
 
 /// One batch of stream records.

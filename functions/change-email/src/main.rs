@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run::<change_email::State>().await
+    shared::runtime::run::<change_email::State>(env!("CARGO_PKG_NAME")).await
 }

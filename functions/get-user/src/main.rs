@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run::<get_user::State>().await
+    shared::runtime::run::<get_user::State>(env!("CARGO_PKG_NAME")).await
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
@@ -9,6 +10,7 @@ use argon2::{Algorithm, Argon2, Block, Params};
 
 use super::{Argon2Config, Password, PasswordHashString};
 use crate::error::ApiError;
+use crate::metrics::{self, names};
 
 /// Argon2id hashing and verification off the async runtime.
 ///
@@ -140,9 +142,12 @@ impl Hasher {
     /// A new PHC string for `password` with this hasher's parameters.
     pub async fn hash(&self, password: Password) -> Result<PasswordHashString, ApiError> {
         let hasher = self.clone();
-        tokio::task::spawn_blocking(move || hasher.hash_blocking(&password))
+        let started = Instant::now();
+        let hash = tokio::task::spawn_blocking(move || hasher.hash_blocking(&password))
             .await
-            .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?
+            .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?;
+        metrics::timed(names::PASSWORD_HASHES, names::PASSWORD_HASH_TIME, started);
+        hash
     }
 
     /// True when `password` matches `hash`; see [`Self::verify_blocking`].
@@ -152,9 +157,17 @@ impl Hasher {
         hash: PasswordHashString,
     ) -> Result<bool, ApiError> {
         let hasher = self.clone();
-        tokio::task::spawn_blocking(move || hasher.verify_blocking(&password, &hash))
-            .await
-            .map_err(|e| ApiError::internal(format!("verification task failed: {e}")))?
+        let started = Instant::now();
+        let verified =
+            tokio::task::spawn_blocking(move || hasher.verify_blocking(&password, &hash))
+                .await
+                .map_err(|e| ApiError::internal(format!("verification task failed: {e}")))?;
+        metrics::timed(
+            names::PASSWORD_VERIFICATIONS,
+            names::PASSWORD_VERIFICATION_TIME,
+            started,
+        );
+        verified
     }
 }
 

@@ -61,7 +61,8 @@ impl Store {
     /// The store of a function: one client per cold start.
     pub fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
         let sdk = crate::aws::sdk_config(&config.region)?;
-        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(crate::metrics::DynamoDbMetrics);
         if let Some(endpoint) = &config.dynamodb_endpoint {
             dynamodb = dynamodb.endpoint_url(endpoint);
         }

@@ -1,0 +1,174 @@
+//! CloudWatch metrics in the Embedded Metric Format (EMF): the code counts through the
+//! `metrics` facade, `metrics_cloudwatch_embedded` collects, and after each invocation its
+//! runtime layer writes one JSON document on stdout, which CloudWatch Logs turns into metrics
+//! (no API call, nothing on the request's path). A cold start writes one document more, with
+//! the `cold_start` count.
+//!
+//! Dimensions are of low cardinality only: the function, and per metric a status, a problem
+//! slug or an outcome. Never a user id, tenant, address or request id; the invocation's
+//! request id is a property of the document (searchable in the logs, not a dimension).
+
+use std::time::Instant;
+
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use metrics_cloudwatch_embedded::{Builder, Collector};
+
+use crate::config::{ConfigError, Env};
+
+/// Where the metrics go: `METRICS_NAMESPACE`, else [`DEFAULT_NAMESPACE`].
+pub const NAMESPACE_VAR: &str = "METRICS_NAMESPACE";
+pub const DEFAULT_NAMESPACE: &str = "AccountFunctions";
+
+/// The names, so that the template's dashboard and alarms and the code agree.
+pub mod names {
+    /// Count, by `status` and `problem` (the slug, `none` for a success).
+    pub const RESPONSES: &str = "responses";
+    /// Count, once per execution environment (its own document).
+    pub const COLD_START: &str = "cold_start";
+    /// Count of mails handed to SES (or written locally), and of those refused or failed.
+    pub const MAILS_SENT: &str = "mails_sent";
+    pub const MAILS_FAILED: &str = "mails_failed";
+    /// Count and Milliseconds of Argon2id hashes and verifications.
+    pub const PASSWORD_HASHES: &str = "password_hashes";
+    pub const PASSWORD_HASH_TIME: &str = "password_hash_time";
+    pub const PASSWORD_VERIFICATIONS: &str = "password_verifications";
+    pub const PASSWORD_VERIFICATION_TIME: &str = "password_verification_time";
+    /// Count of DynamoDB attempts (retries included) and of throttled ones.
+    pub const DYNAMODB_ATTEMPTS: &str = "dynamodb_attempts";
+    pub const DYNAMODB_THROTTLES: &str = "dynamodb_throttles";
+    /// Count of events put on the bus, and of entries it failed.
+    pub const EVENTS_PUBLISHED: &str = "events_published";
+    pub const EVENTS_FAILED: &str = "events_failed";
+}
+
+/// The collector of `function`'s metrics, installed as the `metrics` recorder: once per cold
+/// start, before the runtime loop.
+pub fn collector(env: &Env<'_>, function: &'static str) -> Result<&'static Collector, ConfigError> {
+    let namespace = env
+        .optional(NAMESPACE_VAR)
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+    let valid = !namespace.is_empty()
+        && namespace.len() <= 255
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c));
+    if !valid {
+        return Err(ConfigError::new(
+            NAMESPACE_VAR,
+            "must be 1 to 255 of the characters CloudWatch allows in a namespace (letters, digits, . _ - / # :)",
+        ));
+    }
+    let collector = Builder::new()
+        .cloudwatch_namespace(namespace)
+        .with_dimension("function", function)
+        .lambda_cold_start_metric(names::COLD_START)
+        .with_lambda_request_id("request_id")
+        .init()
+        .map_err(|e| ConfigError::new(NAMESPACE_VAR, format!("metrics: {e}")))?;
+    describe_units();
+    Ok(collector)
+}
+
+/// The unit of every metric (the collector takes them from the descriptions).
+fn describe_units() {
+    use metrics::Unit::{Count, Milliseconds};
+    use names::*;
+    for name in [
+        RESPONSES,
+        COLD_START,
+        MAILS_SENT,
+        MAILS_FAILED,
+        PASSWORD_HASHES,
+        PASSWORD_VERIFICATIONS,
+        DYNAMODB_ATTEMPTS,
+        DYNAMODB_THROTTLES,
+        EVENTS_PUBLISHED,
+        EVENTS_FAILED,
+    ] {
+        metrics::describe_counter!(name, Count, "");
+    }
+    for name in [PASSWORD_HASH_TIME, PASSWORD_VERIFICATION_TIME] {
+        metrics::describe_histogram!(name, Milliseconds, "");
+    }
+}
+
+/// One answer of an HTTP function.
+pub fn response(status: u16, problem: &'static str) {
+    metrics::counter!(names::RESPONSES, "status" => status.to_string(), "problem" => problem)
+        .increment(1);
+}
+
+/// Counts one `count` and records its time, in milliseconds, as `time`.
+pub fn timed(count: &'static str, time: &'static str, started: Instant) {
+    metrics::counter!(count).increment(1);
+    metrics::histogram!(time).record(started.elapsed().as_secs_f64() * 1000.0);
+}
+
+/// Adds `n` to the counter `name`.
+pub fn count(name: &'static str, n: u64) {
+    metrics::counter!(name).increment(n);
+}
+
+/// Counts DynamoDB attempts (each retry is one) and the attempts DynamoDB throttled.
+#[derive(Debug)]
+pub struct DynamoDbMetrics;
+
+/// The error codes of throttled DynamoDB requests (in the body's `__type`).
+const THROTTLING_CODES: [&str; 3] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+];
+
+impl Intercept for DynamoDbMetrics {
+    fn name(&self) -> &'static str {
+        "DynamoDbMetrics"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        count(names::DYNAMODB_ATTEMPTS, 1);
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        if response.status().as_u16() == 400
+            && let Some(body) = response.body().bytes()
+            && let Ok(text) = std::str::from_utf8(body)
+            && THROTTLING_CODES.iter().any(|code| text.contains(code))
+        {
+            count(names::DYNAMODB_THROTTLES, 1);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_namespace_cloudwatch_would_refuse_stops_the_cold_start_naming_the_variable() {
+        for bad in ["has space", "ünïcode", &"n".repeat(256)] {
+            let vars: &[(&str, &str)] = &[(NAMESPACE_VAR, bad)];
+            match collector(&Env::new(&vars), "get-user") {
+                Err(error) => assert_eq!(error.name, NAMESPACE_VAR, "{bad:?}"),
+                Ok(_) => panic!("{bad:?} was accepted"),
+            }
+        }
+    }
+}
