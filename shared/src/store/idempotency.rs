@@ -123,16 +123,8 @@ impl Store {
 
     /// Frees `key` held by `claim`: the request failed and changed nothing, so a retry runs.
     pub async fn release_key(&self, key: &RecordKey, claim: &ClaimId) -> Result<(), ApiError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.as_str().to_owned()))
-            .condition_expression("claim = :claim")
-            .expression_attribute_values(":claim", AttributeValue::S(claim.0.clone()))
-            .send()
-            .await;
-        unless_taken_over("DeleteItem", result)
+        let claim = AttributeValue::S(claim.0.clone());
+        self.release_claim(key.as_str(), "claim", claim).await
     }
 }
 

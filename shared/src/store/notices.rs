@@ -105,13 +105,27 @@ impl Store {
     /// Gives up the claim on `key` made at `now` (the mail could not be sent), so that the
     /// record's next delivery sends it.
     pub async fn release_notice(&self, key: &NoticeKey, now: &Now) -> Result<(), ApiError> {
+        let claimed = AttributeValue::N(now.epoch.to_string());
+        self.release_claim(key.as_str(), "claimed_epoch", claimed)
+            .await
+    }
+
+    /// Deletes the record `pk` if its `attribute` still holds this delivery's or request's
+    /// `claim` (notices and idempotency keys are claimed alike).
+    pub(super) async fn release_claim(
+        &self,
+        pk: &str,
+        attribute: &str,
+        claim: AttributeValue,
+    ) -> Result<(), ApiError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.as_str().to_owned()))
-            .condition_expression("claimed_epoch = :claimed")
-            .expression_attribute_values(":claimed", AttributeValue::N(now.epoch.to_string()))
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .condition_expression("#claim = :claim")
+            .expression_attribute_names("#claim", attribute)
+            .expression_attribute_values(":claim", claim)
             .send()
             .await;
         unless_taken_over("DeleteItem", result)
