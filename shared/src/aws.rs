@@ -44,7 +44,7 @@ pub fn http_client() -> Result<SharedHttpClient, String> {
         .build()
         .map_err(|e| format!("TLS context: {e}"))?;
     Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https())
 }

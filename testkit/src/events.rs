@@ -57,6 +57,7 @@ pub fn mint_dev_token(secret: &[u8], claims: &Claims, ttl_secs: i64) -> String {
     body["iss"] = json!(DEV_TOKEN_ISSUER);
     body["iat"] = json!(now);
     body["exp"] = json!(now + ttl_secs);
+    shared::caller::install_jwt_provider();
     let token = jsonwebtoken::encode(
         &Header::new(jsonwebtoken::Algorithm::HS256),
         &body,

@@ -3,6 +3,8 @@
 //!
 //! Missing or malformed claims are a 401; there is never a default identity.
 
+mod hs256;
+
 use std::collections::HashMap;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -14,6 +16,8 @@ use crate::config::AuthMode;
 use crate::error::ApiError;
 use crate::ids::{ClientId, TenantId, UserId};
 use crate::tenant::TenantRule;
+
+pub use hs256::install as install_jwt_provider;
 
 /// Issuer of development tokens; a token from any other issuer is refused in development mode.
 pub const DEV_TOKEN_ISSUER: &str = "accounts-local-dev";
@@ -146,6 +150,7 @@ impl Authenticator {
         match mode {
             AuthMode::ApiGateway => Self { development: None },
             AuthMode::Development { secret } => {
+                hs256::install();
                 tracing::warn!(
                     "DEVELOPMENT AUTH MODE: bearer tokens are verified with a local shared secret \
                      and API Gateway claims are ignored. Never use this mode in AWS."

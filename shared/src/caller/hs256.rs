@@ -1,0 +1,147 @@
+//! The one JWT algorithm this code verifies or signs: HS256, for development tokens.
+//!
+//! `jsonwebtoken` is built without its crypto back-ends: either would link RSA, ECDSA and
+//! EdDSA code (and, with `aws_lc_rs`, all of AWS-LC) into every function for a mode that only
+//! ever sees HMAC. This provider knows HS256 and refuses every other algorithm.
+
+use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
+use jsonwebtoken::errors::{Error, ErrorKind};
+use jsonwebtoken::signature::{self, Signer, Verifier};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+use sha2::Sha256;
+
+static PROVIDER: CryptoProvider = CryptoProvider {
+    signer_factory: signer,
+    verifier_factory: verifier,
+    key_utils: KeyUtils::new_unimplemented(),
+};
+
+/// Makes HS256 the process's JWT provider. Idempotent: a second call finds it installed.
+pub fn install() {
+    // `Err` means a provider is installed already, and only this module installs one.
+    let _ = PROVIDER.install_default();
+}
+
+struct Hs256(Hmac<Sha256>);
+
+impl Hs256 {
+    fn new(algorithm: &Algorithm, family: AlgorithmFamily, key: &[u8]) -> Result<Self, Error> {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        if family != AlgorithmFamily::Hmac {
+            return Err(ErrorKind::InvalidKeyFormat.into());
+        }
+        Hmac::new_from_slice(key)
+            .map(Self)
+            .map_err(|_| ErrorKind::InvalidKeyFormat.into())
+    }
+}
+
+fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
+    Ok(Box::new(Hs256::new(
+        algorithm,
+        key.family(),
+        key.as_bytes(),
+    )?))
+}
+
+fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
+    Ok(Box::new(Hs256::new(
+        algorithm,
+        key.family(),
+        key.try_get_as_bytes()?,
+    )?))
+}
+
+impl Signer<Vec<u8>> for Hs256 {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        Ok(self
+            .0
+            .clone()
+            .chain_update(message)
+            .finalize()
+            .into_bytes()
+            .to_vec())
+    }
+}
+
+impl Verifier<Vec<u8>> for Hs256 {
+    fn verify(&self, message: &[u8], tag: &Vec<u8>) -> Result<(), signature::Error> {
+        // `verify_slice` compares in constant time.
+        self.0
+            .clone()
+            .chain_update(message)
+            .verify_slice(tag)
+            .map_err(signature::Error::from_source)
+    }
+}
+
+impl JwtSigner for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+impl JwtVerifier for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{Header, Validation};
+    use serde_json::{Value, json};
+
+    fn token(algorithm: Algorithm, key: &EncodingKey) -> jsonwebtoken::errors::Result<String> {
+        install();
+        jsonwebtoken::encode(&Header::new(algorithm), &json!({"sub": "u"}), key)
+    }
+
+    fn check(token: &str, secret: &[u8]) -> jsonwebtoken::errors::Result<Value> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims::<&str>(&[]);
+        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(secret), &validation)
+            .map(|data| data.claims)
+    }
+
+    #[test]
+    fn hs256_signs_and_verifies_with_its_secret_only() {
+        let signed = token(Algorithm::HS256, &EncodingKey::from_secret(b"secret")).unwrap();
+        assert_eq!(check(&signed, b"secret").unwrap(), json!({"sub": "u"}));
+        assert_eq!(
+            check(&signed, b"other").unwrap_err().kind(),
+            &ErrorKind::InvalidSignature
+        );
+        // One bit of the signature changed.
+        let mut tampered = signed.into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert!(check(&tampered, b"secret").is_err());
+    }
+
+    #[test]
+    fn other_algorithms_and_keys_are_refused() {
+        for algorithm in [
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::RS256,
+            Algorithm::EdDSA,
+        ] {
+            let refused = token(algorithm, &EncodingKey::from_secret(b"secret")).unwrap_err();
+            assert_eq!(
+                refused.kind(),
+                &ErrorKind::InvalidAlgorithm,
+                "{algorithm:?}"
+            );
+        }
+        // `encode` checks the key's family itself; the provider does too.
+        let not_a_secret = EncodingKey::from_ed_der(b"not a secret");
+        let refused = signer(&Algorithm::HS256, &not_a_secret).err().unwrap();
+        assert_eq!(refused.kind(), &ErrorKind::InvalidKeyFormat);
+    }
+}
