@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use account_events::{Bus, State};
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use serde_json::{Value, json};
+use shared::config::TrustRoots;
 use shared::email::EmailAddress;
 use shared::mail::Mailer;
 use shared::{User, UserItem};
@@ -573,7 +574,7 @@ impl StandIn {
                 "local", "local", None, None, "test",
             ))
             .endpoint_url(&self.endpoint)
-            .http_client(shared::aws::http_client().unwrap())
+            .http_client(shared::aws::http_client(&TrustRoots::AmazonTrustServices).unwrap())
             .build();
         Bus::EventBridge {
             client: aws_sdk_eventbridge::Client::from_conf(config),

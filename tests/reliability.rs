@@ -13,10 +13,12 @@ mod support;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
+use shared::config::{CoreConfig, Env};
 use shared::{Store, UserId};
 use support::{Functions, Route};
 use testkit::{
-    Claims, Event, Fixture, Payload, RequestCounter, body_json, local_client, received_mails,
+    Claims, Event, Fixture, LOCAL_REGION, Payload, RequestCounter, TestTable, body_json,
+    local_client, received_mails,
 };
 
 /// Every item of the table, ordered by key, exactly as DynamoDB returns them.
@@ -898,4 +900,52 @@ async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart(
     let response = functions.call(Route::Status, &status(2, true)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["version"], 3);
+}
+
+/// The init phase opens the connection to DynamoDB that the first request then uses: one
+/// TCP connection for both. With `DYNAMODB_PRECONNECT=false` none is opened before the first
+/// request.
+#[tokio::test]
+async fn the_connection_opened_during_init_serves_the_first_request() {
+    let table = TestTable::new().await;
+    let upstream = table.endpoint().trim_start_matches("http://").to_owned();
+    for (preconnect, opened_at_init) in [("true", 1), ("false", 0)] {
+        // A relay in front of DynamoDB Local that counts the connections it accepts.
+        let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", relay.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
+        let upstream = upstream.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = relay.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let mut server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+            }
+        });
+        let vars: &[(&str, &str)] = &[
+            ("TABLE_NAME", table.name()),
+            ("DYNAMODB_ENDPOINT", &endpoint),
+            ("AWS_REGION", LOCAL_REGION),
+            ("DYNAMODB_PRECONNECT", preconnect),
+        ];
+        let config = CoreConfig::load(&Env::new(&vars)).unwrap();
+        let store = Store::connect(&config).unwrap();
+        store.open_connection().await;
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            opened_at_init,
+            "{preconnect}"
+        );
+        let missing = store.get_user(UserId::new_random()).await.unwrap();
+        assert!(missing.is_none());
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "DYNAMODB_PRECONNECT={preconnect}: one connection in all"
+        );
+    }
 }

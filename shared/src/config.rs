@@ -136,6 +136,45 @@ impl AwsRegion {
     }
 }
 
+/// The certificate authorities that AWS endpoints' certificates are checked against.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TrustRoots {
+    /// The Amazon Trust Services roots compiled into every function (`shared::aws`).
+    AmazonTrustServices,
+    /// The certificates of `TRUSTED_CA_FILE` (PEM), instead of the built-in roots: for an
+    /// endpoint of one's own over TLS, such as the benchmark's terminator. Unset in AWS.
+    Bundle { path: String, pem: Vec<u8> },
+}
+
+impl TrustRoots {
+    /// Not `AWS_CA_BUNDLE`, the AWS CLI's name: machines and CI images set that one for
+    /// all their tools (this one's does), and the functions' trust must not widen with them.
+    pub const VAR: &'static str = "TRUSTED_CA_FILE";
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        env.parsed(Self::VAR, Self::AmazonTrustServices, |path| {
+            let pem = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+            const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+            if !pem.windows(BEGIN.len()).any(|window| window == BEGIN) {
+                return Err(format!("{path}: no PEM certificate in the file"));
+            }
+            Ok(Self::Bundle {
+                path: path.to_owned(),
+                pem,
+            })
+        })
+    }
+}
+
+impl fmt::Debug for TrustRoots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AmazonTrustServices => f.write_str("AmazonTrustServices"),
+            Self::Bundle { path, .. } => write!(f, "Bundle({path:?})"),
+        }
+    }
+}
+
 /// How callers are identified.
 #[derive(Clone, PartialEq, Eq)]
 pub enum AuthMode {
@@ -190,18 +229,19 @@ pub struct CoreConfig {
     pub table_name: String,
     pub region: AwsRegion,
     pub dynamodb_endpoint: Option<String>,
+    pub trust: TrustRoots,
+    /// Whether the init phase opens the connection to DynamoDB (`DYNAMODB_PRECONNECT`,
+    /// default `true`).
+    pub preconnect: bool,
     pub auth: AuthMode,
 }
 
 impl CoreConfig {
     pub const TABLE_NAME: &'static str = "TABLE_NAME";
     pub const DYNAMODB_ENDPOINT: &'static str = "DYNAMODB_ENDPOINT";
+    pub const DYNAMODB_PRECONNECT: &'static str = "DYNAMODB_PRECONNECT";
     pub const AUTH_MODE: &'static str = "AUTH_MODE";
     pub const DEV_AUTH_SECRET: &'static str = "DEV_AUTH_SECRET";
-
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::load(&Env::new(&ProcessEnv))
-    }
 
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         let table_name = env.required(Self::TABLE_NAME)?;
@@ -229,6 +269,12 @@ impl CoreConfig {
             table_name,
             region: AwsRegion::load(env)?,
             dynamodb_endpoint,
+            trust: TrustRoots::load(env)?,
+            preconnect: env.parsed(Self::DYNAMODB_PRECONNECT, true, |raw| match raw {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(format!("expected `true` or `false`, got {raw:?}")),
+            })?,
             auth,
         })
     }
@@ -329,6 +375,47 @@ mod tests {
         .unwrap();
         assert!(matches!(config.auth, AuthMode::Development { .. }));
         assert!(!format!("{config:?}").contains(secret));
+    }
+
+    #[test]
+    fn aws_endpoints_are_checked_against_the_built_in_roots_unless_a_bundle_is_given() {
+        let config = load(&[("TABLE_NAME", "accounts")]).unwrap();
+        assert_eq!(config.trust, TrustRoots::AmazonTrustServices);
+        crate::aws::http_client(&config.trust).unwrap();
+
+        let dir = std::env::temp_dir().join(format!("ca-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bundle = dir.join("bundle.pem");
+        let roots = include_str!("../certs/amazon-trust-services.pem");
+        let first = &roots[roots.find("-----BEGIN").unwrap()..];
+        let first = &first[..first.find("-----END CERTIFICATE-----").unwrap() + 25];
+        std::fs::write(&bundle, first).unwrap();
+        let path = bundle.to_str().unwrap();
+        let config = load(&[("TABLE_NAME", "accounts"), ("TRUSTED_CA_FILE", path)]).unwrap();
+        assert!(matches!(&config.trust, TrustRoots::Bundle { pem, .. } if pem == first.as_bytes()));
+        crate::aws::http_client(&config.trust).unwrap();
+
+        // A missing file, or one without a certificate, stops the cold start by name.
+        let missing = dir.join("missing.pem");
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        for path in [&missing, &not_pem] {
+            let vars = [
+                ("TABLE_NAME", "accounts"),
+                ("TRUSTED_CA_FILE", path.to_str().unwrap()),
+            ];
+            assert_eq!(load(&vars).unwrap_err().name, "TRUSTED_CA_FILE");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_connection_is_opened_during_init_unless_turned_off() {
+        assert!(load(&[("TABLE_NAME", "accounts")]).unwrap().preconnect);
+        let off = [("TABLE_NAME", "accounts"), ("DYNAMODB_PRECONNECT", "false")];
+        assert!(!load(&off).unwrap().preconnect);
+        let bad = [("TABLE_NAME", "accounts"), ("DYNAMODB_PRECONNECT", "no")];
+        assert_eq!(load(&bad).unwrap_err().name, "DYNAMODB_PRECONNECT");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use crate::config::AwsRegion;
+use crate::config::CoreConfig;
 use crate::config::{ConfigError, Env};
 use crate::email::EmailAddress;
 use crate::error::ApiError;
@@ -64,11 +64,12 @@ pub enum Mailer {
 
 impl Mailer {
     /// The mailer of a function, built once per cold start, for SES in the function's
-    /// `region`. A mail directory is created if it does not exist.
-    pub fn connect(config: &MailConfig, region: &AwsRegion) -> Result<Self, ConfigError> {
+    /// region. A mail directory is created if it does not exist.
+    pub fn connect(config: &MailConfig, core: &CoreConfig) -> Result<Self, ConfigError> {
         match config {
             MailConfig::Ses { sender } => {
-                let sdk = crate::aws::sdk_config(region)?;
+                let sdk =
+                    crate::aws::sdk_config(&core.region, &crate::aws::Https::new(&core.trust)?);
                 Ok(Self::Ses {
                     client: aws_sdk_sesv2::Client::new(&sdk),
                     sender: sender.clone(),

@@ -10,13 +10,10 @@
 
 use std::time::Instant;
 
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
 use metrics_cloudwatch_embedded::{Builder, Collector};
 
+use crate::aws::Watch;
 use crate::config::{ConfigError, Env};
 
 /// Where the metrics go: `METRICS_NAMESPACE`, else [`DEFAULT_NAMESPACE`].
@@ -113,10 +110,6 @@ pub fn count(name: &'static str, n: u64) {
     metrics::counter!(name).increment(n);
 }
 
-/// Counts DynamoDB attempts (each retry is one) and the attempts DynamoDB throttled.
-#[derive(Debug)]
-pub struct DynamoDbMetrics;
-
 /// The error codes of throttled DynamoDB requests (in the body's `__type`).
 const THROTTLING_CODES: [&str; 3] = [
     "ProvisionedThroughputExceededException",
@@ -124,37 +117,22 @@ const THROTTLING_CODES: [&str; 3] = [
     "RequestLimitExceeded",
 ];
 
-impl Intercept for DynamoDbMetrics {
-    fn name(&self) -> &'static str {
-        "DynamoDbMetrics"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        count(names::DYNAMODB_ATTEMPTS, 1);
-        Ok(())
-    }
-
-    fn read_before_deserialization(
-        &self,
-        context: &BeforeDeserializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let response = context.response();
-        if response.status().as_u16() == 400
-            && let Some(body) = response.body().bytes()
-            && let Ok(text) = std::str::from_utf8(body)
-            && THROTTLING_CODES.iter().any(|code| text.contains(code))
-        {
-            count(names::DYNAMODB_THROTTLES, 1);
-        }
-        Ok(())
-    }
+/// The interceptor of the store's client: counts DynamoDB attempts (each retry is one) and
+/// the attempts DynamoDB throttled.
+pub fn dynamodb_watch() -> impl Intercept {
+    Watch::new(
+        "DynamoDbMetrics",
+        |_| count(names::DYNAMODB_ATTEMPTS, 1),
+        |status, body| {
+            if status == 400
+                && let Some(body) = body
+                && let Ok(text) = std::str::from_utf8(body)
+                && THROTTLING_CODES.iter().any(|code| text.contains(code))
+            {
+                count(names::DYNAMODB_THROTTLES, 1);
+            }
+        },
+    )
 }
 
 #[cfg(test)]

@@ -76,13 +76,19 @@ pub type Answer = Result<Response<Body>, ApiError>;
 /// One Lambda function: its configuration, its state (built once per cold start) and its
 /// handler, a plain async function of (state, request) that tests call directly.
 pub trait Function: Sized + Send + Sync + 'static {
+    /// What it is configured with besides the [`CoreConfig`] of every function.
     type Config;
 
-    /// The configuration from the process environment, checked.
-    fn config() -> Result<Self::Config, ConfigError>;
+    /// That configuration, read from `env` and checked.
+    fn config(env: &Env<'_>) -> Result<Self::Config, ConfigError>;
 
-    /// The state of an execution environment: clients and settings, built synchronously.
-    fn connect(config: &Self::Config) -> Result<Self, ConfigError>;
+    /// The state of an execution environment around `core`, which [`run`] built from
+    /// `settings` and whose connection it opened: the other clients, built synchronously.
+    fn connect(
+        core: Core,
+        settings: &CoreConfig,
+        config: &Self::Config,
+    ) -> Result<Self, ConfigError>;
 
     fn handle(&self, request: &Request) -> impl Future<Output = Answer> + Send;
 
@@ -106,14 +112,14 @@ pub trait CoreFunction: Sized + Send + Sync + 'static {
 }
 
 impl<T: CoreFunction> Function for T {
-    type Config = CoreConfig;
+    type Config = ();
 
-    fn config() -> Result<CoreConfig, ConfigError> {
-        CoreConfig::from_env()
+    fn config(_env: &Env<'_>) -> Result<(), ConfigError> {
+        Ok(())
     }
 
-    fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
-        Core::connect(config).map(T::new)
+    fn connect(core: Core, _settings: &CoreConfig, _config: &()) -> Result<Self, ConfigError> {
+        Ok(T::new(core))
     }
 
     async fn handle(&self, request: &Request) -> Answer {
@@ -126,14 +132,20 @@ impl<T: CoreFunction> Function for T {
 }
 
 /// What every `main.rs` runs: logging, configuration and state once per cold start (a
-/// failed start is logged, naming the variable), then the Lambda runtime loop.
-/// `name` (the crate's) is the `function` dimension of its metrics.
+/// failed start is logged, naming the variable), the connection to DynamoDB opened while
+/// init runs at full CPU, then the Lambda runtime loop. `name` (the crate's) is the
+/// `function` dimension of its metrics.
 pub async fn run<F: Function>(name: &'static str) -> Result<(), Error> {
     init_tracing()?;
-    let (function, metrics) = F::config()
-        .and_then(|config| F::connect(&config))
-        .and_then(|function| Ok((function, metrics::collector(&Env::new(&ProcessEnv), name)?)))
-        .inspect_err(|e| tracing::error!("{e}"))?;
+    let env = Env::new(&ProcessEnv);
+    let started = async {
+        let (settings, config) = (CoreConfig::load(&env)?, F::config(&env)?);
+        let core = Core::connect(&settings)?;
+        core.store.open_connection().await;
+        let function = F::connect(core, &settings, &config)?;
+        Ok::<_, ConfigError>((function, metrics::collector(&env, name)?))
+    };
+    let (function, metrics) = started.await.inspect_err(|e| tracing::error!("{e}"))?;
     serve(function, metrics).await
 }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde_json::{Value, json};
+use shared::config::TrustRoots;
 
 use crate::table::{LOCAL_REGION, TEMPLATE, local_credentials};
 
@@ -45,7 +46,10 @@ impl StreamReader {
             .region(Region::new(LOCAL_REGION))
             .credentials_provider(local_credentials())
             .endpoint_url(endpoint)
-            .http_client(shared::aws::http_client().map_err(|e| e.to_string())?)
+            .http_client(
+                shared::aws::http_client(&TrustRoots::AmazonTrustServices)
+                    .map_err(|e| e.to_string())?,
+            )
             .build();
         Ok(Self {
             client: aws_sdk_dynamodbstreams::Client::from_conf(config),

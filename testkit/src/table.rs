@@ -4,20 +4,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{
-    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Intercept, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-};
 use serde::Deserialize;
 
+use shared::aws::Watch;
+use shared::config::TrustRoots;
 use shared::store::Store;
 
 /// The SAM template: the single source of the table definition.
@@ -48,34 +44,23 @@ impl RequestCounter {
     }
 }
 
-impl Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "RequestCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        if let Some(body) = context.request().body().bytes() {
-            crate::logs::register_secrets_in(body);
-        }
-        Ok(())
-    }
-
-    fn read_before_deserialization(
-        &self,
-        context: &BeforeDeserializationInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(body) = context.response().body().bytes() {
-            crate::logs::register_secrets_in(body);
-        }
-        Ok(())
+impl RequestCounter {
+    /// The interceptor that counts into this counter and registers the secrets it sees.
+    pub fn watch(&self) -> impl Intercept + use<> {
+        let requests = self.0.clone();
+        let register = |body: Option<&[u8]>| {
+            if let Some(body) = body {
+                crate::logs::register_secrets_in(body);
+            }
+        };
+        Watch::new(
+            "RequestCounter",
+            move |body| {
+                requests.fetch_add(1, Ordering::SeqCst);
+                register(body);
+            },
+            move |_status, body| register(body),
+        )
     }
 }
 
@@ -91,10 +76,12 @@ pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
         .region(Region::new(LOCAL_REGION))
         .credentials_provider(local_credentials())
         .endpoint_url(endpoint)
-        .http_client(shared::aws::http_client().expect("the HTTPS client"))
+        .http_client(
+            shared::aws::http_client(&TrustRoots::AmazonTrustServices).expect("the HTTPS client"),
+        )
         .timeout_config(shared::aws::timeouts())
         .retry_config(shared::aws::retries())
-        .interceptor(counter.clone())
+        .interceptor(counter.watch())
         .build();
     Client::from_conf(config)
 }

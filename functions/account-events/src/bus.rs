@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
 use shared::ApiError;
-use shared::config::{AwsRegion, ConfigError, Env};
+use shared::config::{ConfigError, CoreConfig, Env};
 use shared::metrics;
 
 use crate::event::AccountEvent;
@@ -89,10 +89,11 @@ const ENTRY_TRIES: u32 = 3;
 
 impl Bus {
     /// The bus of a function, built once per cold start. A directory is created if missing.
-    pub fn connect(config: &BusConfig, region: &AwsRegion) -> Result<Self, ConfigError> {
+    pub fn connect(config: &BusConfig, core: &CoreConfig) -> Result<Self, ConfigError> {
         match config {
             BusConfig::EventBridge { bus_name, source } => {
-                let sdk = shared::aws::sdk_config(region)?;
+                let sdk =
+                    shared::aws::sdk_config(&core.region, &shared::aws::Https::new(&core.trust)?);
                 Ok(Self::EventBridge {
                     client: aws_sdk_eventbridge::Client::new(&sdk),
                     bus_name: bus_name.clone(),

@@ -48,8 +48,8 @@ impl State {
     pub fn connect(config: &Config) -> Result<Self, ConfigError> {
         Ok(Self {
             store: Store::connect(&config.core)?,
-            bus: Bus::connect(&config.bus, &config.core.region)?,
-            mailer: Mailer::connect(&config.mail, &config.core.region)?,
+            bus: Bus::connect(&config.bus, &config.core)?,
+            mailer: Mailer::connect(&config.mail, &config.core)?,
         })
     }
 }
@@ -64,6 +64,7 @@ pub async fn run(name: &'static str) -> Result<(), lambda_runtime::Error> {
         .and_then(|config| State::connect(&config))
         .and_then(|state| Ok((state, shared::metrics::collector(&env, name)?)))
         .inspect_err(|e| tracing::error!("{e}"))?;
+    state.store.open_connection().await;
     let state: &'static State = Box::leak(Box::new(state));
     // Boxed: the runtime's layers nest deeper than the compiler's default limit allows in
     // `main`'s future.

@@ -5,7 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::audit::{Actor, Origin};
-use shared::config::{ConfigError, Env, ProcessEnv};
+use shared::config::{ConfigError, Env};
 use shared::confirmation::{self, ConfirmationToken, PendingEmail};
 use shared::email::{EmailAddress, EmailConfig};
 use shared::http::{Precondition, json_body, not_null, user_response};
@@ -15,8 +15,8 @@ use shared::runtime::Function;
 use shared::store::{DirectChange, EmailChange};
 use shared::{ApiError, Caller, Core, CoreConfig, Now, UserId, UserItem, Version};
 
+/// Its configuration besides the core's.
 pub struct Config {
-    pub core: CoreConfig,
     pub email: EmailConfig,
     pub mail: MailConfig,
 }
@@ -24,7 +24,6 @@ pub struct Config {
 impl Config {
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
-            core: CoreConfig::load(env)?,
             email: EmailConfig::load(env)?,
             mail: MailConfig::load(env)?,
         })
@@ -65,15 +64,15 @@ impl State {
 impl Function for State {
     type Config = Config;
 
-    fn config() -> Result<Config, ConfigError> {
-        Config::load(&Env::new(&ProcessEnv))
+    fn config(env: &Env<'_>) -> Result<Config, ConfigError> {
+        Config::load(env)
     }
 
-    fn connect(config: &Config) -> Result<Self, ConfigError> {
+    fn connect(core: Core, settings: &CoreConfig, config: &Config) -> Result<Self, ConfigError> {
         Ok(Self::new(
-            Core::connect(&config.core)?,
+            core,
             config.email.clone(),
-            Mailer::connect(&config.mail, &config.core.region)?,
+            Mailer::connect(&config.mail, settings)?,
         ))
     }
 

@@ -5,26 +5,12 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::audit::{Actor, Origin};
-use shared::config::{ConfigError, Env, ProcessEnv};
+use shared::config::{ConfigError, Env};
 use shared::http::{json_body, no_content, not_null};
 use shared::idempotency::{self, PASSWORD_FIELDS};
 use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
 use shared::runtime::Function;
 use shared::{ApiError, Caller, Core, CoreConfig, Now, TenantRule, UserId, UserItem};
-
-pub struct Config {
-    pub core: CoreConfig,
-    pub passwords: PasswordConfig,
-}
-
-impl Config {
-    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            core: CoreConfig::load(env)?,
-            passwords: PasswordConfig::load(env)?,
-        })
-    }
-}
 
 pub struct State {
     pub core: Core,
@@ -53,14 +39,14 @@ struct PasswordRequest {
 }
 
 impl Function for State {
-    type Config = Config;
+    type Config = PasswordConfig;
 
-    fn config() -> Result<Config, ConfigError> {
-        Config::load(&Env::new(&ProcessEnv))
+    fn config(env: &Env<'_>) -> Result<PasswordConfig, ConfigError> {
+        PasswordConfig::load(env)
     }
 
-    fn connect(config: &Config) -> Result<Self, ConfigError> {
-        Self::new(Core::connect(&config.core)?, config.passwords)
+    fn connect(core: Core, _: &CoreConfig, config: &PasswordConfig) -> Result<Self, ConfigError> {
+        Self::new(core, *config)
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {

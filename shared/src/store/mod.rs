@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
+use crate::aws::Https;
 use crate::config::{ConfigError, CoreConfig};
 use crate::error::{ApiError, Limited};
 use crate::ids::UserId;
@@ -40,6 +41,9 @@ use write::{LogAttribute, UserWrite};
 pub struct Store {
     client: Client,
     table: String,
+    /// The HTTPS client and endpoint to open a connection to during the init phase, unless
+    /// `DYNAMODB_PRECONNECT=false`.
+    preconnect: Option<(Https, String)>,
 }
 
 /// What one conditional `UpdateItem` did.
@@ -55,21 +59,39 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            preconnect: None,
         }
     }
 
     /// The store of a function: one client per cold start.
     pub fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
-        let sdk = crate::aws::sdk_config(&config.region)?;
+        let https = Https::new(&config.trust)?;
+        let sdk = crate::aws::sdk_config(&config.region, &https);
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(crate::metrics::DynamoDbMetrics);
+            .interceptor(crate::metrics::dynamodb_watch());
         if let Some(endpoint) = &config.dynamodb_endpoint {
             dynamodb = dynamodb.endpoint_url(endpoint);
         }
-        Ok(Self::new(
-            Client::from_conf(dynamodb.build()),
-            config.table_name.clone(),
-        ))
+        let endpoint = match &config.dynamodb_endpoint {
+            Some(endpoint) => endpoint.clone(),
+            None => crate::aws::dynamodb_endpoint(&config.region),
+        };
+        Ok(Self {
+            preconnect: config.preconnect.then_some((https, endpoint)),
+            ..Self::new(
+                Client::from_conf(dynamodb.build()),
+                config.table_name.clone(),
+            )
+        })
+    }
+
+    /// Opens the connection to DynamoDB that the first request will use, during the init
+    /// phase, which runs at full CPU: the TLS handshake then does not wait on the CPU share
+    /// of a small function (docs/benchmarks.md has the figures). Never fails.
+    pub async fn open_connection(&self) {
+        if let Some((https, endpoint)) = &self.preconnect {
+            https.open(endpoint).await;
+        }
     }
 
     pub fn client(&self) -> &Client {

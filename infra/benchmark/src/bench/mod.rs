@@ -8,15 +8,18 @@
 mod argon2;
 mod proxy;
 mod report;
+mod tls;
 mod workload;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use shared::config::TrustRoots;
 use testkit::local_endpoint;
 
 use crate::runtime_api::{FunctionProcess, RuntimeApi};
 use proxy::CountingProxy;
+use tls::TlsTerminator;
 use workload::{Op, Workload};
 
 /// The baseline binary: a minimal `lambda_http` hello world (infra/baseline).
@@ -96,7 +99,33 @@ impl Options {
 pub struct ColdStart {
     pub to_poll: Duration,
     pub to_response: Duration,
+    /// The process's CPU time until its first response.
+    pub cpu: Duration,
+    /// Over TLS: the CPU time of its initialisation, from a second start of the same kind
+    /// stopped at its first poll.
+    pub init_cpu: Option<Duration>,
 }
+
+/// How a function reaches DynamoDB in a cold start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Plain HTTP to the counting proxy, as everywhere else in the benchmark, the connection
+    /// opened by the first request: the cold starts then compare the binaries' own
+    /// initialisation with the baseline's, which opens no connection.
+    Plain,
+    /// Through the TLS terminator, the connection opened during init (the default).
+    Tls,
+    /// Through the TLS terminator, the connection opened by the first request
+    /// (`DYNAMODB_PRECONNECT=false`).
+    TlsAtFirstRequest,
+}
+
+impl Reach {
+    const ALL: [Self; 3] = [Self::Plain, Self::Tls, Self::TlsAtFirstRequest];
+}
+
+/// The cold starts of each binary.
+pub type ColdStarts = Vec<(String, Vec<ColdStart>)>;
 
 /// One warm run of one operation in a fresh process.
 pub struct WarmRun {
@@ -111,6 +140,8 @@ struct Bench<'a> {
     options: &'a Options,
     workload: Workload,
     proxy: CountingProxy,
+    /// TLS in front of `proxy`, for the cold starts over TLS.
+    tls: TlsTerminator,
     mail_dir: PathBuf,
     clock_ticks_per_second: u64,
 }
@@ -121,10 +152,12 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let proxy = CountingProxy::start(&local_endpoint())?;
     let mail_dir = std::env::temp_dir().join(format!("bench-mail-{}", std::process::id()));
     std::fs::create_dir_all(&mail_dir).map_err(|e| format!("{}: {e}", mail_dir.display()))?;
+    let tls = TlsTerminator::start(proxy.address(), &mail_dir)?;
     let mut bench = Bench {
         options,
         workload,
         proxy,
+        tls,
         mail_dir,
         clock_ticks_per_second: clock_ticks_per_second(),
     };
@@ -136,7 +169,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     }
 
     eprintln!("cold starts: {} rounds", options.cold_rounds);
-    let cold = bench.cold_starts().await?;
+    let (cold, cold_tls, cold_tls_late) = bench.cold_starts().await?;
     eprintln!(
         "warm invocations: {} rounds per operation",
         options.warm_rounds
@@ -153,6 +186,8 @@ pub async fn run(options: &Options) -> Result<(), String> {
 
     let figures = report::Figures {
         cold,
+        cold_tls,
+        cold_tls_late,
         warm,
         baseline_warm,
         argon2,
@@ -189,11 +224,16 @@ impl Bench<'_> {
     }
 
     /// The environment each function gets in the template (apigateway auth, JSON logs), with
-    /// DynamoDB behind the counting proxy and mail going to a directory.
-    fn env(&self, function: &str) -> Vec<(String, String)> {
+    /// DynamoDB behind the counting proxy (over TLS, with or without opening the connection
+    /// during init, as `reach` says) and mail going to a directory.
+    fn env(&self, function: &str, reach: Reach) -> Vec<(String, String)> {
+        let endpoint = match reach {
+            Reach::Plain => self.proxy.endpoint(),
+            Reach::Tls | Reach::TlsAtFirstRequest => self.tls.endpoint(),
+        };
         let mut env: Vec<(String, String)> = [
             ("TABLE_NAME", self.workload.table()),
-            ("DYNAMODB_ENDPOINT", &self.proxy.endpoint()),
+            ("DYNAMODB_ENDPOINT", &endpoint),
             ("AUTH_MODE", "apigateway"),
             ("AWS_ACCESS_KEY_ID", "local"),
             ("AWS_SECRET_ACCESS_KEY", "local"),
@@ -227,16 +267,31 @@ impl Bench<'_> {
             _ => Vec::new(),
         };
         env.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())));
+        if reach != Reach::Tls {
+            env.push(("DYNAMODB_PRECONNECT".to_owned(), "false".to_owned()));
+        }
+        if reach != Reach::Plain {
+            let ca_file = self.tls.ca_file().display().to_string();
+            env.push((TrustRoots::VAR.to_owned(), ca_file));
+        }
         env
     }
 
-    fn spawn(&self, name: &str, api: &RuntimeApi) -> Result<FunctionProcess, String> {
-        FunctionProcess::spawn(&self.binary(name), &[], &self.env(name), name, 128, api)
+    fn spawn(&self, name: &str, api: &RuntimeApi, reach: Reach) -> Result<FunctionProcess, String> {
+        FunctionProcess::spawn(
+            &self.binary(name),
+            &[],
+            &self.env(name, reach),
+            name,
+            128,
+            api,
+        )
     }
 
     /// Rounds of one cold start of each binary, the baseline first, interleaved so that
-    /// the machine's moods fall on all of them alike.
-    async fn cold_starts(&mut self) -> Result<Vec<(String, Vec<ColdStart>)>, String> {
+    /// the machine's moods fall on all of them alike; each function is started twice more
+    /// per round with DynamoDB behind the TLS terminator. By [`Reach`], then by binary.
+    async fn cold_starts(&mut self) -> Result<(ColdStarts, ColdStarts, ColdStarts), String> {
         let subjects: Vec<(&str, Op)> = [(BASELINE, Op::Get)]
             .into_iter()
             .chain([
@@ -248,25 +303,58 @@ impl Bench<'_> {
                 ("account-events", Op::Events),
             ])
             .collect();
-        let mut results: Vec<(String, Vec<ColdStart>)> = subjects
-            .iter()
-            .map(|(name, _)| ((*name).to_owned(), Vec::new()))
-            .collect();
-        for _ in 0..self.options.cold_rounds {
+        let empty = || -> ColdStarts {
+            subjects
+                .iter()
+                .map(|(name, _)| ((*name).to_owned(), Vec::new()))
+                .collect()
+        };
+        let mut by_reach = [empty(), empty(), empty()];
+        for starts in &mut by_reach[1..] {
+            starts.remove(0); // the baseline does not reach DynamoDB
+        }
+        for round in 0..self.options.cold_rounds {
             for (i, (name, op)) in subjects.iter().enumerate() {
-                let event = self.workload.event(*op).await?;
-                let api = RuntimeApi::start()?;
-                let process = self.spawn(name, &api)?;
-                let polled = api.next_poll(TIMEOUT)?;
-                let answer = api.invoke(event, TIMEOUT)?;
-                self.workload.observe(*op, &answer)?;
-                results[i].1.push(ColdStart {
-                    to_poll: polled - process.started,
-                    to_response: answer.at - process.started,
-                });
+                // Which variant goes first turns each round: a binary's first start in a
+                // round may find fewer of its pages in memory.
+                for k in 0..Reach::ALL.len() {
+                    let k = (k + round) % Reach::ALL.len();
+                    if i == 0 && k > 0 {
+                        continue;
+                    }
+                    let start = self.cold_start(name, *op, Reach::ALL[k]).await?;
+                    by_reach[k][if k == 0 { i } else { i - 1 }].1.push(start);
+                }
             }
         }
-        Ok(results)
+        let [plain, tls, tls_late] = by_reach;
+        Ok((plain, tls, tls_late))
+    }
+
+    async fn cold_start(&mut self, name: &str, op: Op, reach: Reach) -> Result<ColdStart, String> {
+        let event = self.workload.event(op).await?;
+        let api = RuntimeApi::start()?;
+        let process = self.spawn(name, &api, reach)?;
+        let polled = api.next_poll(TIMEOUT)?;
+        let answer = api.invoke(event, TIMEOUT)?;
+        self.workload.observe(op, &answer)?;
+        let (to_poll, to_response) = (polled - process.started, answer.at - process.started);
+        // The process has posted its answer and waits for the next event.
+        let cpu = process.stop()?;
+        let init_cpu = if reach == Reach::Plain {
+            None
+        } else {
+            let api = RuntimeApi::start()?;
+            let process = self.spawn(name, &api, reach)?;
+            api.next_poll(TIMEOUT)?;
+            Some(process.stop()?)
+        };
+        Ok(ColdStart {
+            to_poll,
+            to_response,
+            cpu,
+            init_cpu,
+        })
     }
 
     /// `warm_rounds` fresh processes of `name`, each warmed up, then invoked sequentially.
@@ -291,7 +379,7 @@ impl Bench<'_> {
     ) -> Result<WarmRun, String> {
         const WARM_UP: usize = 5;
         let api = RuntimeApi::start()?;
-        let process = self.spawn(name, &api)?;
+        let process = self.spawn(name, &api, Reach::Plain)?;
         api.next_poll(TIMEOUT)?;
         let mut run = WarmRun {
             latencies: Vec::with_capacity(invocations),

@@ -53,6 +53,10 @@ impl CountingProxy {
         })
     }
 
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
     /// The endpoint the functions get as `DYNAMODB_ENDPOINT`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
