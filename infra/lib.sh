@@ -82,6 +82,17 @@ ensure_sam() {
     export SAM_CLI_TELEMETRY=0
 }
 
+# Builds the functions as `cargo lambda watch` runs them: `cargo run --bin <function>` from
+# the workspace root, which resolves features over every workspace member (the benchmark
+# adds TLS features to crates the functions share), not over the function's package alone.
+# Built any other way (`-p <function>`), the first request to each function would wait for
+# a rebuild, which can outlast a client's timeout.
+build_functions_as_watch_runs_them() {
+    local bins=()
+    for f in "$REPO_DIR"/functions/*/; do bins+=(--bin "$(basename "$f")"); done
+    cargo build --quiet "${bins[@]}"
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 free_port() {

@@ -45,10 +45,7 @@ start_dynamodb "$DYNAMODB_PORT" "$STATE_DIR/dynamodb.log"
 
 log "building the functions and the dev tool (the first build takes a few minutes)"
 cargo build --quiet -p devtool
-# Each function on its own, as `cargo lambda watch` runs it (`cargo run --bin <function>`,
-# with only that package's features): built together, their shared dependencies would be
-# built again at each function's first request, which can outlast a client's timeout.
-for f in functions/*/; do cargo build --quiet -p "$(basename "$f")"; done
+build_functions_as_watch_runs_them
 
 # A fresh signing secret per start: tokens from an earlier start stop working.
 DEV_AUTH_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"

@@ -16,10 +16,9 @@ ensure_chromium
 start_own_dynamodb
 
 # The end-to-end tests run the functions under `cargo lambda watch`, which builds them with
-# `cargo run`: build them first, with the features they are deployed with, so the tests do
-# not wait for a compiler.
+# `cargo run`: build them first, as it does, so the tests do not wait for a compiler.
 log "building the function binaries"
-cargo build --quiet $(for f in functions/*/; do printf -- '-p %s ' "$(basename "$f")"; done)
+build_functions_as_watch_runs_them
 
 shift_args=()
 if [ "${1:-}" = "--" ]; then shift; shift_args=("$@"); fi
