@@ -9,15 +9,16 @@ use std::path::{Path, PathBuf};
 
 use account_events::{Bus, State};
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use serde_json::{Value, json};
-use shared::config::TrustRoots;
 use shared::email::EmailAddress;
 use shared::mail::Mailer;
 use shared::{User, UserItem};
 use support::{Functions, Route};
+use testkit::FromTemplate;
 use testkit::{
-    Claims, Fixture, Message, Payload, StreamFilter, StreamReader, messages, received_mails,
-    stream_event,
+    Claims, Fixture, Message, Payload, Reply, StandIn, StreamFilter, StreamReader, messages,
+    received_mails, stream_event,
 };
 
 const OLD_PASSWORD: &str = "an old and trusted passphrase";
@@ -119,11 +120,17 @@ struct Scene {
     partner: Claims,
 }
 
+/// The records a response reports as failed (their sequence numbers).
+fn reported(response: &DynamoDbEventResponse) -> Vec<Option<String>> {
+    let failures = response.batch_item_failures.iter();
+    failures.map(|f| f.item_identifier.clone()).collect()
+}
+
 async fn scene() -> Scene {
     let fixture = Fixture::new().await;
     let functions = Functions::new(fixture.store());
     let user = fixture
-        .user_with_password(&fixture.customer, OLD_PASSWORD, |_| {})
+        .user_with_password(&fixture.customer, OLD_PASSWORD)
         .await;
     let partner = Claims::client(
         "partner-app",
@@ -464,11 +471,7 @@ async fn a_record_that_cannot_be_published_comes_back_and_holds_the_ones_after_i
     std::fs::write(&blocked, "not a directory").unwrap();
     let broken = events_state(&scene.fixture, &events_dir, &blocked);
     let response = account_events::handle(&broken, lambda_event(&admitted)).await;
-    let failures: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
+    let failures = reported(&response);
     assert_eq!(
         failures,
         [admitted[0]["dynamodb"]["SequenceNumber"]
@@ -489,98 +492,31 @@ async fn a_record_that_cannot_be_published_comes_back_and_holds_the_ones_after_i
     assert_eq!(notices[0].to, scene.user.contact.email);
 }
 
-/// A stand-in for EventBridge's `PutEvents` on localhost: it answers each call with the
-/// next of `answers` (`true`: the entry is accepted, `false`: it fails with
-/// `ThrottlingException`), then accepts everything, and counts the calls.
-struct StandIn {
-    endpoint: String,
-    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+/// EventBridge that accepts or fails the n-th `PutEvents` entry as `answers` says
+/// (accepted past the end).
+async fn event_bridge(answers: Vec<bool>) -> StandIn {
+    StandIn::start(move |call| {
+        let body = if answers.get(call).copied().unwrap_or(true) {
+            json!({"FailedEntryCount": 0, "Entries": [{"EventId": format!("id-{call}")}]})
+        } else {
+            json!({"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}]})
+        };
+        Reply {
+            status: "200 OK",
+            content_type: "application/x-amz-json-1.1",
+            body: body.to_string(),
+        }
+    })
+    .await
 }
 
-impl StandIn {
-    async fn start(answers: Vec<bool>) -> Self {
-        use std::sync::atomic::Ordering;
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = calls.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let counter = counter.clone();
-                let answers = answers.clone();
-                tokio::spawn(async move {
-                    // One connection may carry several requests (keep-alive).
-                    let mut buffer = Vec::new();
-                    loop {
-                        let head_end = loop {
-                            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                                break at + 4;
-                            }
-                            let mut chunk = [0u8; 4096];
-                            match socket.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-                            }
-                        };
-                        let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
-                        let length: usize = head
-                            .lines()
-                            .find_map(|line| line.strip_prefix("content-length:"))
-                            .and_then(|value| value.trim().parse().ok())
-                            .unwrap_or(0);
-                        while buffer.len() < head_end + length {
-                            let mut chunk = [0u8; 4096];
-                            match socket.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-                            }
-                        }
-                        buffer.drain(..head_end + length);
-                        let call = counter.fetch_add(1, Ordering::SeqCst);
-                        let accepted = answers.get(call).copied().unwrap_or(true);
-                        let body = if accepted {
-                            json!({"FailedEntryCount": 0, "Entries": [{"EventId": format!("id-{call}")}]})
-                        } else {
-                            json!({"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}]})
-                        }
-                        .to_string();
-                        let response = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        if socket.write_all(response.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        Self { endpoint, calls }
-    }
-
-    fn calls(&self) -> usize {
-        self.calls.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    fn bus(&self) -> Bus {
-        let config = aws_sdk_eventbridge::Config::builder()
-            .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
-            .region(aws_sdk_eventbridge::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_eventbridge::config::Credentials::new(
-                "local", "local", None, None, "test",
-            ))
-            .endpoint_url(&self.endpoint)
-            .http_client(shared::aws::http_client(&TrustRoots::AmazonTrustServices).unwrap())
-            .build();
-        Bus::EventBridge {
-            client: aws_sdk_eventbridge::Client::from_conf(config),
-            bus_name: "accounts-test".into(),
-            source: SOURCE.into(),
-        }
+/// A bus on an EventBridge stand-in.
+fn bus(stand_in: &StandIn) -> Bus {
+    let config = testkit::local_sdk_config(&stand_in.endpoint);
+    Bus::EventBridge {
+        client: aws_sdk_eventbridge::Client::new(&config),
+        bus_name: "accounts-test".into(),
+        source: SOURCE.into(),
     }
 }
 
@@ -604,32 +540,22 @@ async fn entries_eventbridge_fails_are_retried_and_a_record_it_keeps_failing_is_
     };
 
     // Some entries fail once: retried within the invocation, nothing reported.
-    let flaky = StandIn::start(vec![true, false, true]).await;
-    let response = account_events::handle(&state(flaky.bus()), lambda_event(&admitted)).await;
+    let flaky = event_bridge(vec![true, false, true]).await;
+    let response = account_events::handle(&state(bus(&flaky)), lambda_event(&admitted)).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     assert_eq!(flaky.calls(), 4, "three entries, one of them twice");
 
     // The second entry keeps failing: the first record is done, the second is reported,
     // the third is not even tried (Lambda redelivers both, in order).
-    let failing = StandIn::start(vec![true, false, false, false]).await;
-    let response = account_events::handle(&state(failing.bus()), lambda_event(&admitted)).await;
-    let reported: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
-    assert_eq!(reported, [sequence(1)]);
+    let failing = event_bridge(vec![true, false, false, false]).await;
+    let response = account_events::handle(&state(bus(&failing)), lambda_event(&admitted)).await;
+    assert_eq!(reported(&response), [sequence(1)]);
     assert_eq!(failing.calls(), 4, "one, then three tries of the second");
 
     // Everything fails: the first record is reported, nothing is lost.
-    let down = StandIn::start(vec![false; 10]).await;
-    let response = account_events::handle(&state(down.bus()), lambda_event(&admitted)).await;
-    let reported: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
-    assert_eq!(reported, [sequence(0)]);
+    let down = event_bridge(vec![false; 10]).await;
+    let response = account_events::handle(&state(bus(&down)), lambda_event(&admitted)).await;
+    assert_eq!(reported(&response), [sequence(0)]);
     // The password notice went out once, on the first delivery, whatever the bus did after.
     assert_eq!(messages(&mail_dir).len(), 1);
 }

@@ -76,12 +76,8 @@ async fn the_binaries_serve_every_route_over_http() {
     const NEW: &str = "a brand new passphrase for today";
     const ADMIN_SET: &str = "set by the partner's provisioning client";
     let fixture = Fixture::new().await;
-    let john = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
-    let clerk = fixture
-        .user_with_password(&fixture.sub_customer, OLD, |_| {})
-        .await;
+    let john = fixture.user_with_password(&fixture.customer, OLD).await;
+    let clerk = fixture.user_with_password(&fixture.sub_customer, OLD).await;
     let outsider = fixture.user(&fixture.other_partner).await;
     let watch = Watch::start(
         fixture.table.name(),

@@ -180,12 +180,8 @@ async fn every_handler_answers_as_documented() {
     );
 
     let old = "an old and trusted passphrase";
-    let user = fixture
-        .user_with_password(&fixture.customer, old, |_| {})
-        .await;
-    let fresh = fixture
-        .user_with(&fixture.sub_customer, |u| u.activated = false)
-        .await;
+    let user = fixture.user_with_password(&fixture.customer, old).await;
+    let fresh = fixture.inactive_user(&fixture.sub_customer).await;
     let me = Claims::user(user.id, user.tenant_id, "");
     let admin = Claims::client(
         "partner",
@@ -289,39 +285,15 @@ async fn every_handler_answers_as_documented() {
             &respond(password_state, event.request()).await,
         );
     }
-    for (id, claims, body, expected) in [
-        (
-            fresh.id,
-            &admin,
-            json!({"contact": {"email": "fresh@new.example"}, "version": 1}),
-            200,
-        ),
-        (
-            user.id,
-            &me,
-            json!({"contact": {"email": "me@new.example"}, "version": 3}),
-            200,
-        ),
-        (
-            user.id,
-            &me,
-            json!({"contact": {"email": "me@new.example"}, "version": 1}),
-            409,
-        ),
-        (
-            user.id,
-            &me,
-            json!({"contact": {"email": "not an address"}, "version": 3}),
-            400,
-        ),
+    for (id, claims, address, version, expected) in [
+        (fresh.id, &admin, "fresh@new.example", 1, 200),
+        (user.id, &me, "me@new.example", 3, 200),
+        (user.id, &me, "me@new.example", 1, 409),
+        (user.id, &me, "not an address", 3, 400),
         // A second confirmation mail within the cool-down.
-        (
-            user.id,
-            &me,
-            json!({"contact": {"email": "again@new.example"}, "version": 3}),
-            429,
-        ),
+        (user.id, &me, "again@new.example", 3, 429),
     ] {
+        let body = json!({"contact": {"email": address}, "version": version});
         let event = v2("PUT", email_path, id).claims(claims).json(body);
         assert_documented(
             &doc,

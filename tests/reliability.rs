@@ -16,9 +16,10 @@ use serde_json::{Value, json};
 use shared::config::{CoreConfig, Env};
 use shared::{Store, UserId};
 use support::{Functions, Route};
+use testkit::FromTemplate;
 use testkit::{
-    Claims, Event, Fixture, LOCAL_REGION, Payload, RequestCounter, TestTable, body_json,
-    local_client, received_mails,
+    Claims, Event, Fixture, LOCAL_REGION, Payload, Reply, RequestCounter, StandIn, TestTable,
+    body_json, local_client, received_mails,
 };
 
 /// Every item of the table, ordered by key, exactly as DynamoDB returns them.
@@ -71,9 +72,7 @@ async fn fifty_concurrent_writers_of_one_version_have_exactly_one_winner() {
     assert_eq!(fixture.stored(user.id).await.unwrap().user.version.get(), 2);
 
     // Email (not activated, so each write changes the address): one winner, version 2.
-    let fresh = fixture
-        .user_with(&fixture.customer, |u| u.activated = false)
-        .await;
+    let fresh = fixture.inactive_user(&fixture.customer).await;
     let requests = (0..50).map(|i| {
         Route::Email
             .event(Payload::V1, &fresh.id.to_string())
@@ -557,15 +556,12 @@ fn hostile_corpus(fixture: &Fixture, target: UserId, clerk: UserId) -> Vec<Case>
 async fn every_hostile_request_gets_its_4xx_and_changes_nothing() {
     let fixture = Fixture::new().await;
     let functions = Functions::new(fixture.store());
+    const PASSWORD: &str = "an old and trusted passphrase";
     let target = fixture
-        .user_with_password(&fixture.customer, "an old and trusted passphrase", |_| {})
+        .user_with_password(&fixture.customer, PASSWORD)
         .await;
     let clerk = fixture
-        .user_with_password(
-            &fixture.sub_customer,
-            "an old and trusted passphrase",
-            |_| {},
-        )
+        .user_with_password(&fixture.sub_customer, PASSWORD)
         .await;
     let before = scan_all(fixture.store()).await;
 
@@ -619,61 +615,13 @@ async fn every_hostile_request_gets_its_4xx_and_changes_nothing() {
 
 /// A DynamoDB stand-in that throttles every request, counting them.
 async fn throttling_endpoint() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = requests.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let mut buffer = vec![0u8; 64 * 1024];
-                let mut seen = Vec::new();
-                // Answer each request once its headers and body have arrived.
-                loop {
-                    let Ok(n) = stream.read(&mut buffer).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    seen.extend_from_slice(&buffer[..n]);
-                    let text = String::from_utf8_lossy(&seen).into_owned();
-                    let Some(end) = text.find("\r\n\r\n") else {
-                        continue;
-                    };
-                    let length = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if seen.len() < end + 4 + length {
-                        continue;
-                    }
-                    seen.drain(..end + 4 + length);
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"throttled by the test"}"#;
-                    let response = format!(
-                        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: test\r\nContent-Length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if stream.write_all(response.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (format!("http://{address}"), requests)
+    let stand_in = StandIn::start(|_| Reply {
+        status: "400 Bad Request",
+        content_type: "application/x-amz-json-1.0",
+        body: r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"throttled by the test"}"#.into(),
+    })
+    .await;
+    (stand_in.endpoint, stand_in.calls)
 }
 
 #[tokio::test]
@@ -689,46 +637,21 @@ async fn a_throttled_dynamodb_is_a_503_after_bounded_retries_on_every_route() {
     let admin = Claims::client("partner", tenant, "users:read users:write");
     let me = Claims::user(user, tenant, "");
     let id = user.to_string();
+    const FINE: &str = "a perfectly fine passphrase";
+    let disable = json!({"enabled": false, "version": 1});
+    let own_password = json!({"password": FINE, "current_password": "x"});
+    let set_password = json!({"password": FINE});
+    let email = json!({"contact": {"email": "x@new.example"}, "version": 1});
+    let token = json!({"token": "A".repeat(43)});
     let cases = [
-        (
-            Route::Get,
-            Route::Get.event(Payload::V2, &id).claims(&admin),
-        ),
-        (
-            Route::Status,
-            Route::Status
-                .event(Payload::V2, &id)
-                .claims(&admin)
-                .json(json!({"enabled": false, "version": 1})),
-        ),
-        (
-            Route::Password,
-            Route::Password
-                .event(Payload::V2, &id)
-                .claims(&me)
-                .json(json!({"password": "a perfectly fine passphrase", "current_password": "x"})),
-        ),
-        (
-            Route::Password,
-            Route::Password
-                .event(Payload::V1, &id)
-                .claims(&admin)
-                .json(json!({"password": "a perfectly fine passphrase"})),
-        ),
-        (
-            Route::Email,
-            Route::Email
-                .event(Payload::V2, &id)
-                .claims(&me)
-                .json(json!({"contact": {"email": "x@new.example"}, "version": 1})),
-        ),
-        (
-            Route::Confirm,
-            Route::Confirm
-                .event(Payload::V2, &id)
-                .json(json!({"token": "A".repeat(43)})),
-        ),
-    ];
+        (Route::Get, Payload::V2, Some(&admin), Value::Null),
+        (Route::Status, Payload::V2, Some(&admin), disable),
+        (Route::Password, Payload::V2, Some(&me), own_password),
+        (Route::Password, Payload::V1, Some(&admin), set_password),
+        (Route::Email, Payload::V2, Some(&me), email),
+        (Route::Confirm, Payload::V2, None, token),
+    ]
+    .map(|(route, payload, caller, body)| (route, route.request(payload, &id, caller, body)));
     for (route, event) in &cases {
         requests.store(0, Ordering::SeqCst);
         let started = Instant::now();
@@ -848,32 +771,17 @@ async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart(
 
     // DynamoDB goes away: every route answers 503 quickly; nothing is written.
     let (port, data) = dynamodb.stop();
+    const FINE: &str = "a perfectly fine passphrase";
+    let email = json!({"contact": {"email": "x@new.example"}, "version": 2});
+    let confirm = Route::Confirm.request(Payload::V2, &id, None, json!({"token": "A".repeat(43)}));
+    let by_admin =
+        |route: Route, payload, body| (route, route.request(payload, &id, Some(&admin), body));
     let cases = [
-        (
-            Route::Get,
-            Route::Get.event(Payload::V2, &id).claims(&admin),
-        ),
+        by_admin(Route::Get, Payload::V2, Value::Null),
         (Route::Status, status(2, true)),
-        (
-            Route::Email,
-            Route::Email
-                .event(Payload::V1, &id)
-                .claims(&admin)
-                .json(json!({"contact": {"email": "x@new.example"}, "version": 2})),
-        ),
-        (
-            Route::Password,
-            Route::Password
-                .event(Payload::V2, &id)
-                .claims(&admin)
-                .json(json!({"password": "a perfectly fine passphrase"})),
-        ),
-        (
-            Route::Confirm,
-            Route::Confirm
-                .event(Payload::V2, &id)
-                .json(json!({"token": "A".repeat(43)})),
-        ),
+        by_admin(Route::Email, Payload::V1, email),
+        by_admin(Route::Password, Payload::V2, json!({"password": FINE})),
+        (Route::Confirm, confirm),
     ];
     for (route, event) in &cases {
         let started = Instant::now();

@@ -2,7 +2,6 @@
 // Each test target uses a different part of this module.
 #![allow(dead_code)]
 
-use std::io::Read;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -14,7 +13,7 @@ use shared::mail::Mailer;
 use shared::password::PasswordConfig;
 use shared::runtime::respond;
 use shared::{AuthMode, Authenticator, Core, Store};
-use testkit::{Event, Payload, TEST_DEV_SECRET, received_mails};
+use testkit::{Claims, Event, Payload, TEST_DEV_SECRET, received_mails};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,8 +32,7 @@ fn free_port() -> u16 {
 /// `cargo lambda watch` with the functions' environment; stopped (with its process group)
 /// when dropped. Its output goes to a log file that the test reads afterwards.
 pub struct Watch {
-    child: Child,
-    log: PathBuf,
+    process: Logged,
     mail_dir: PathBuf,
     events_dir: PathBuf,
     dir: PathBuf,
@@ -43,36 +41,43 @@ pub struct Watch {
     pub base_url: String,
 }
 
-/// `devtool follow-stream`, stopped (with its process group) when dropped.
-pub struct Follower {
+/// A process started by [`spawn_logged`], in a process group of its own: stopped with its
+/// children when dropped (cargo lambda runs each function as a child process).
+pub struct Logged {
     child: Child,
     log: PathBuf,
 }
 
-impl Follower {
+impl Logged {
+    /// What it has written so far (lossy: a log check must not miss a line over one bad
+    /// byte).
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
     }
 }
 
-impl Drop for Follower {
+impl Drop for Logged {
     fn drop(&mut self) {
         stop_group(&mut self.child);
     }
 }
 
+/// `devtool follow-stream`.
+pub type Follower = Logged;
+
 /// Starts `command` in the workspace, in a process group of its own (so that it can be
 /// stopped with its children), its output going to `log`.
-fn spawn_logged(command: &mut Command, log: &Path, expectation: &str) -> Child {
-    let log_file = std::fs::File::create(log).expect("log file");
-    command
+fn spawn_logged(command: &mut Command, log: PathBuf, expectation: &str) -> Logged {
+    let log_file = std::fs::File::create(&log).expect("log file");
+    let child = command
         .current_dir(workspace_root())
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log handle"))
         .stderr(log_file)
         .process_group(0)
         .spawn()
-        .expect(expectation)
+        .expect(expectation);
+    Logged { child, log }
 }
 
 /// Stops a child started in its own process group, and the group. `--` matters: procps
@@ -84,22 +89,15 @@ fn stop_group(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// `devtool api-gateway`, stopped (with its process group) when dropped.
+/// `devtool api-gateway`, stopped when dropped.
 pub struct Gateway {
-    child: Child,
-    log: PathBuf,
+    pub process: Logged,
     pub base_url: String,
 }
 
 impl Gateway {
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        stop_group(&mut self.child);
+        self.process.logs()
     }
 }
 
@@ -130,7 +128,7 @@ impl Watch {
         let log = dir.join("watch.log");
         let mail_dir = dir.join("mail");
         let events_dir = dir.join("events");
-        let child = spawn_logged(
+        let process = spawn_logged(
             Command::new("cargo")
                 .args([
                     "lambda",
@@ -142,12 +140,11 @@ impl Watch {
                 .args(["--invoke-port", &port.to_string()])
                 .arg("--env-file")
                 .arg(&env_file),
-            &log,
+            log,
             "cargo lambda is installed (infra/test.sh installs it)",
         );
         Self {
-            child,
-            log,
+            process,
             mail_dir,
             events_dir,
             dir,
@@ -165,16 +162,15 @@ impl Watch {
             "{}/2015-03-31/functions/account-events/invocations",
             self.base_url
         );
-        let child = spawn_logged(
+        spawn_logged(
             Command::new("cargo")
                 .args(["run", "--quiet", "-p", "devtool", "--", "follow-stream"])
                 .arg(&self.table)
                 .arg(invoke_url)
                 .env("DYNAMODB_ENDPOINT", &self.endpoint),
-            &log,
+            log,
             "cargo runs the dev tool",
-        );
-        Follower { child, log }
+        )
     }
 
     /// `devtool api-gateway` in front of these functions, as `infra/start-local.sh` runs it,
@@ -182,17 +178,16 @@ impl Watch {
     pub fn api_gateway(&self) -> Gateway {
         let log = self.dir.join("api-gateway.log");
         let port = free_port();
-        let child = spawn_logged(
+        let process = spawn_logged(
             Command::new("cargo")
                 .args(["run", "--quiet", "-p", "devtool", "--", "api-gateway"])
                 .arg(port.to_string())
                 .arg(&self.base_url),
-            &log,
+            log,
             "cargo runs the dev tool",
         );
         Gateway {
-            child,
-            log,
+            process,
             base_url: format!("http://127.0.0.1:{port}"),
         }
     }
@@ -238,18 +233,7 @@ impl Watch {
     }
 
     pub fn logs(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = std::fs::File::open(&self.log) {
-            let _ = file.read_to_string(&mut text);
-        }
-        text
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        // cargo lambda runs each function as a child process: stop the whole group.
-        stop_group(&mut self.child);
+        self.process.logs()
     }
 }
 
@@ -287,6 +271,26 @@ impl Route {
     pub fn event(self, payload: Payload, id: &str) -> Event {
         let (method, path) = self.method_and_path();
         Event::new(payload, method, path).user_id(id)
+    }
+
+    /// An event of this route for user `id`, from `caller` (none: no claims), with `body`
+    /// as JSON (null: no body).
+    pub fn request(
+        self,
+        payload: Payload,
+        id: &str,
+        caller: Option<&Claims>,
+        body: serde_json::Value,
+    ) -> Event {
+        let mut event = self.event(payload, id);
+        if let Some(caller) = caller {
+            event = event.claims(caller);
+        }
+        if body.is_null() {
+            event
+        } else {
+            event.json(body)
+        }
     }
 
     pub fn is_page(self) -> bool {

@@ -9,6 +9,7 @@
 //! narrower trust.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
@@ -34,7 +35,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 use http_body_util::BodyExt;
 
-use crate::config::{AwsRegion, ConfigError, TrustRoots};
+use crate::config::{AwsRegion, ConfigError, CoreConfig, TrustRoots};
 
 /// Amazon Root CA 1–4 and Starfield Services Root CA G2, as published at
 /// <https://www.amazontrust.com/repository/> (copied from Debian's ca-certificates).
@@ -157,6 +158,19 @@ pub fn sdk_config(region: &AwsRegion, https: &Https) -> SdkConfig {
         .timeout_config(timeouts())
         .retry_config(retries())
         .build()
+}
+
+/// The SDK configuration of a client other than the store's (SES, EventBridge), with an
+/// HTTPS client of its own.
+pub fn client_config(core: &CoreConfig) -> Result<SdkConfig, ConfigError> {
+    Ok(sdk_config(&core.region, &Https::new(&core.trust)?))
+}
+
+/// A local transport's directory (mail, events; `var` names it), created if missing.
+pub fn local_dir(var: &'static str, dir: &Path) -> Result<PathBuf, ConfigError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ConfigError::new(var, format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir.to_path_buf())
 }
 
 /// An SDK interceptor that shows every attempt's request body to `sent`, and every

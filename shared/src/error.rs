@@ -133,80 +133,45 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Validation { .. } | ApiError::PasswordPolicy { .. } => {
-                StatusCode::BAD_REQUEST
-            }
-            ApiError::InvalidToken => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_)
-            | ApiError::InvalidCurrentPassword
-            | ApiError::AccountDisabled => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::VersionConflict { .. } => StatusCode::CONFLICT,
-            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            ApiError::IdempotencyKeyReuse => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::IdempotencyKeyInUse => StatusCode::CONFLICT,
-            ApiError::TokenExpired => StatusCode::GONE,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::MailRejected { .. } => StatusCode::BAD_GATEWAY,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.kind().0
     }
 
     /// The slug that ends the problem `type` (SPEC §5).
     pub fn slug(&self) -> &'static str {
-        match self {
-            ApiError::Validation { .. } => "validation-error",
-            ApiError::PasswordPolicy { .. } => "password-policy",
-            ApiError::InvalidToken => "invalid-token",
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::InvalidCurrentPassword => "invalid-current-password",
-            ApiError::AccountDisabled => "account-disabled",
-            ApiError::NotFound => "not-found",
-            ApiError::VersionConflict { .. } => "version-conflict",
-            ApiError::PreconditionFailed { .. } => "precondition-failed",
-            ApiError::PreconditionRequired => "precondition-required",
-            ApiError::IdempotencyKeyReuse => "idempotency-key-reuse",
-            ApiError::IdempotencyKeyInUse => "idempotency-key-in-use",
-            ApiError::TokenExpired => "token-expired",
-            ApiError::PayloadTooLarge { .. } => "payload-too-large",
-            ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
-            ApiError::TooManyAttempts { .. } => "too-many-attempts",
-            ApiError::Unavailable { .. } => "unavailable",
-            ApiError::MailRejected { .. } => "mail-rejected",
-            ApiError::Internal(_) => "internal",
-        }
+        self.kind().1
     }
 
     /// A short summary a person can read (problem `title`, page heading).
     pub fn title(&self) -> &'static str {
+        self.kind().2
+    }
+
+    /// Status, slug and title of each kind of error, side by side: one table to read
+    /// against SPEC §5 (kept as a table, one kind a line).
+    #[rustfmt::skip]
+    fn kind(&self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
         match self {
-            ApiError::Validation { .. } => "The request is not valid",
-            ApiError::PasswordPolicy { .. } => "The new password breaks the password policy",
-            ApiError::InvalidToken => "The confirmation token is not valid",
-            ApiError::Unauthorized(_) => "Authentication is required",
-            ApiError::Forbidden(_) => "The caller may not do this",
-            ApiError::InvalidCurrentPassword => "The current password is wrong",
-            ApiError::AccountDisabled => "The account is disabled",
-            ApiError::NotFound => "No such user",
-            ApiError::VersionConflict { .. } => "The user has changed since it was read",
-            ApiError::PreconditionFailed { .. } => "The user does not match If-Match",
-            ApiError::PreconditionRequired => "The request must say which version it changes",
-            ApiError::IdempotencyKeyReuse => "The Idempotency-Key was used for another request",
-            ApiError::IdempotencyKeyInUse => "A request with this Idempotency-Key is running",
-            ApiError::TokenExpired => "The confirmation token has expired",
-            ApiError::PayloadTooLarge { .. } => "The request body is too large",
-            ApiError::UnsupportedMediaType { .. } => "The request body has the wrong media type",
-            ApiError::TooManyAttempts { .. } => "Too many attempts",
-            ApiError::Unavailable { .. } => "The service is temporarily unavailable",
-            ApiError::MailRejected { .. } => "The mail service refused the message",
-            ApiError::Internal(_) => "Internal error",
+            ApiError::Validation { .. } => (S::BAD_REQUEST, "validation-error", "The request is not valid"),
+            ApiError::PasswordPolicy { .. } => (S::BAD_REQUEST, "password-policy", "The new password breaks the password policy"),
+            ApiError::InvalidToken => (S::BAD_REQUEST, "invalid-token", "The confirmation token is not valid"),
+            ApiError::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized", "Authentication is required"),
+            ApiError::Forbidden(_) => (S::FORBIDDEN, "forbidden", "The caller may not do this"),
+            ApiError::InvalidCurrentPassword => (S::FORBIDDEN, "invalid-current-password", "The current password is wrong"),
+            ApiError::AccountDisabled => (S::FORBIDDEN, "account-disabled", "The account is disabled"),
+            ApiError::NotFound => (S::NOT_FOUND, "not-found", "No such user"),
+            ApiError::VersionConflict { .. } => (S::CONFLICT, "version-conflict", "The user has changed since it was read"),
+            ApiError::PreconditionFailed { .. } => (S::PRECONDITION_FAILED, "precondition-failed", "The user does not match If-Match"),
+            ApiError::PreconditionRequired => (S::PRECONDITION_REQUIRED, "precondition-required", "The request must say which version it changes"),
+            ApiError::IdempotencyKeyReuse => (S::UNPROCESSABLE_ENTITY, "idempotency-key-reuse", "The Idempotency-Key was used for another request"),
+            ApiError::IdempotencyKeyInUse => (S::CONFLICT, "idempotency-key-in-use", "A request with this Idempotency-Key is running"),
+            ApiError::TokenExpired => (S::GONE, "token-expired", "The confirmation token has expired"),
+            ApiError::PayloadTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "payload-too-large", "The request body is too large"),
+            ApiError::UnsupportedMediaType { .. } => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "The request body has the wrong media type"),
+            ApiError::TooManyAttempts { .. } => (S::TOO_MANY_REQUESTS, "too-many-attempts", "Too many attempts"),
+            ApiError::Unavailable { .. } => (S::SERVICE_UNAVAILABLE, "unavailable", "The service is temporarily unavailable"),
+            ApiError::MailRejected { .. } => (S::BAD_GATEWAY, "mail-rejected", "The mail service refused the message"),
+            ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
 

@@ -67,26 +67,14 @@ impl Mailer {
     /// region. A mail directory is created if it does not exist.
     pub fn connect(config: &MailConfig, core: &CoreConfig) -> Result<Self, ConfigError> {
         match config {
-            MailConfig::Ses { sender } => {
-                let sdk =
-                    crate::aws::sdk_config(&core.region, &crate::aws::Https::new(&core.trust)?);
-                Ok(Self::Ses {
-                    client: aws_sdk_sesv2::Client::new(&sdk),
-                    sender: sender.clone(),
-                })
-            }
-            MailConfig::Directory { sender, dir } => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    ConfigError::new(
-                        MailConfig::DIR,
-                        format!("cannot create {}: {e}", dir.display()),
-                    )
-                })?;
-                Ok(Self::Directory {
-                    dir: dir.clone(),
-                    sender: sender.clone(),
-                })
-            }
+            MailConfig::Ses { sender } => Ok(Self::Ses {
+                client: aws_sdk_sesv2::Client::new(&crate::aws::client_config(core)?),
+                sender: sender.clone(),
+            }),
+            MailConfig::Directory { sender, dir } => Ok(Self::Directory {
+                dir: crate::aws::local_dir(MailConfig::DIR, dir)?,
+                sender: sender.clone(),
+            }),
         }
     }
 

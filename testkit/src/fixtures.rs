@@ -1,15 +1,22 @@
 //! Users and tenants written straight to the table, for tests and the demo seed.
 
+use std::path::{Path, PathBuf};
+
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use shared::caller::Scopes;
+use shared::email::EmailConfig;
 use shared::ids::{TenantId, UserId, Version};
+use shared::limit::SlidingLimit;
+use shared::mail::Mailer;
 use shared::password::{Argon2Config, Hasher, Password, PasswordHashString};
 use shared::store::Store;
 use shared::tenant::TenantPath;
 use shared::user::{Contact, User, UserItem};
 use shared::{AuthMode, Authenticator, Core};
 
-use crate::table::TestTable;
+use crate::events::Claims;
+use crate::table::{TestTable, failure};
 
 /// A user as the platform creates one: activated, enabled, version 1.
 pub fn new_user(id: UserId, login: &str, email: &str, path: &TenantPath) -> User {
@@ -62,13 +69,7 @@ pub async fn put_user(store: &Store, item: &UserItem) -> Result<(), String> {
         .condition_expression("attribute_not_exists(pk)")
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "PutItem {}: {}",
-                item.pk,
-                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-            )
-        })?;
+        .map_err(|e| failure(format_args!("PutItem {}", item.pk), e))?;
     Ok(())
 }
 
@@ -90,12 +91,10 @@ pub async fn put_tenant(store: &Store, path: &TenantPath, name: &str) -> Result<
     if let [.., parent, _] = path.ids() {
         request = request.item("parent_id", AttributeValue::S(parent.to_string()));
     }
-    request.send().await.map_err(|e| {
-        format!(
-            "PutItem tenant: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-        )
-    })?;
+    request
+        .send()
+        .await
+        .map_err(|e| failure("PutItem tenant", e))?;
     Ok(())
 }
 
@@ -135,6 +134,50 @@ impl Fixture {
         }
     }
 
+    /// A fixture and a function built on it: where a handler test starts.
+    pub async fn with<F>(function: impl FnOnce(&Fixture) -> F) -> (Fixture, F) {
+        let fixture = Fixture::new().await;
+        let function = function(&fixture);
+        (fixture, function)
+    }
+
+    /// A fixture, a function built on it, and a user of the customer tenant ([`Self::user`]).
+    pub async fn with_user<F>(function: impl FnOnce(&Fixture) -> F) -> (Fixture, F, User) {
+        let (fixture, function) = Self::with(function).await;
+        let user = fixture.user(&fixture.customer).await;
+        (fixture, function, user)
+    }
+
+    /// A fixture, a fresh mail directory, and a function built on both.
+    pub async fn with_mail<F>(
+        function: impl FnOnce(&Fixture, &Path) -> F,
+    ) -> (Fixture, PathBuf, F) {
+        let dir = crate::mail_dir();
+        let (fixture, function) = Self::with(|fixture| function(fixture, &dir)).await;
+        (fixture, dir, function)
+    }
+
+    /// As [`Self::with_mail`], and a user of the customer tenant: where a test of the email
+    /// change starts.
+    pub async fn with_mail_user<F>(
+        function: impl FnOnce(&Fixture, &Path) -> F,
+    ) -> (Fixture, PathBuf, F, User) {
+        let (fixture, dir, function) = Self::with_mail(function).await;
+        let user = fixture.user(&fixture.customer).await;
+        (fixture, dir, function, user)
+    }
+
+    /// What change-email is made of in a test: this fixture's core, the email settings
+    /// with `confirmation_mails` as the limit, and mail written into `dir`.
+    pub fn email_parts(
+        &self,
+        dir: &Path,
+        confirmation_mails: SlidingLimit,
+    ) -> (Core, EmailConfig, Mailer) {
+        let email = crate::email_config(confirmation_mails);
+        (self.core(), email, crate::directory_mailer(dir))
+    }
+
     pub fn store(&self) -> &Store {
         &self.table.store
     }
@@ -147,9 +190,25 @@ impl Fixture {
         )
     }
 
+    /// The administrator of the tests: an API client of the partner tenant with
+    /// `users:write`, so above the customer and sub-customer tenants.
+    pub fn admin(&self) -> Claims {
+        Claims::client("admin", self.partner.tenant(), Scopes::WRITE)
+    }
+
     /// Adds an activated, enabled user at version 1 to the tenant at `path`.
     pub async fn user(&self, path: &TenantPath) -> User {
         self.user_with(path, |_| {}).await
+    }
+
+    /// Adds a user that is not activated yet (a new hire, say): its address changes at once.
+    pub async fn inactive_user(&self, path: &TenantPath) -> User {
+        self.user_with(path, |u| u.activated = false).await
+    }
+
+    /// Adds a user whose account is disabled.
+    pub async fn disabled_user(&self, path: &TenantPath) -> User {
+        self.user_with(path, |u| u.enabled = false).await
     }
 
     /// Adds a user, after letting `edit` change it.
@@ -165,7 +224,12 @@ impl Fixture {
     }
 
     /// Adds a user whose password is `password` (hashed with the default parameters).
-    pub async fn user_with_password(
+    pub async fn user_with_password(&self, path: &TenantPath, password: &str) -> User {
+        self.user_with_password_and(path, password, |_| {}).await
+    }
+
+    /// Adds a user whose password is `password`, after letting `edit` change it.
+    pub async fn user_with_password_and(
         &self,
         path: &TenantPath,
         password: &str,
@@ -209,6 +273,12 @@ impl Fixture {
             .await
             .expect("UpdateItem");
         self.table.counter.reset();
+    }
+
+    /// Asserts that the stored user is still exactly `user`: nothing changed it.
+    pub async fn assert_unchanged(&self, user: &User) {
+        let stored = self.stored(user.id).await.map(|item| item.user);
+        assert_eq!(stored.as_ref(), Some(user), "the stored user changed");
     }
 
     /// The stored item of a user, read directly.

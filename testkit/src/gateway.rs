@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use base64ct::{Base64, Encoding};
 use serde_json::{Map, Value, json};
 
-use crate::table::TEMPLATE;
+use crate::table::FromTemplate;
 
 /// The largest request body the HTTP API takes (10 MB); larger ones get its `413`.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -57,14 +57,8 @@ impl Route {
 #[derive(Clone, Debug)]
 pub struct Routes(Vec<Route>);
 
-impl Routes {
-    pub fn from_repository() -> Result<Self, String> {
-        Self::from_template(TEMPLATE)
-    }
-
-    pub fn from_template(template: &str) -> Result<Self, String> {
-        let doc: serde_norway::Value =
-            serde_norway::from_str(template).map_err(|e| format!("template.yaml: {e}"))?;
+impl FromTemplate for Routes {
+    fn from_template(doc: &serde_norway::Value) -> Result<Self, String> {
         let resources = doc["Resources"]
             .as_mapping()
             .ok_or("template.yaml has no Resources")?;
@@ -101,7 +95,9 @@ impl Routes {
         }
         Ok(Self(routes))
     }
+}
 
+impl Routes {
     pub fn all(&self) -> &[Route] {
         &self.0
     }

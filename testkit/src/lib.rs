@@ -11,6 +11,7 @@ pub mod gateway;
 mod harness;
 pub mod logs;
 mod mail;
+mod stand_in;
 mod stream;
 mod table;
 
@@ -25,10 +26,11 @@ pub use mail::{
     Message, ReceivedMail, directory_mailer, email_config, event_entries, files, mail_dir,
     messages, received_mails,
 };
+pub use stand_in::{Reply, StandIn};
 pub use stream::{StreamFilter, StreamReader, stream_event};
 pub use table::{
-    LOCAL_ACCESS_KEY, LOCAL_REGION, RequestCounter, TEMPLATE, TableDefinition, TestTable,
-    local_client, local_endpoint,
+    FromTemplate, LOCAL_ACCESS_KEY, LOCAL_REGION, RequestCounter, TEMPLATE, TableDefinition,
+    TestTable, local_client, local_endpoint, local_sdk_config,
 };
 
 /// A development secret for tests (any 32+ bytes will do).

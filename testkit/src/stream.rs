@@ -4,12 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde_json::{Value, json};
-use shared::config::TrustRoots;
 
-use crate::table::{LOCAL_REGION, TEMPLATE, local_credentials};
+use crate::table::{FromTemplate, LOCAL_REGION, failure, local_sdk_config};
 
 /// The function whose stream event the template declares.
 const FUNCTION: &str = "AccountEventsFunction";
@@ -35,24 +33,14 @@ impl StreamReader {
             .table_name(table)
             .send()
             .await
-            .map_err(|e| failure(&format!("DescribeTable {table}"), e))?;
+            .map_err(|e| failure(format_args!("DescribeTable {table}"), e))?;
         let stream_arn = described
             .table()
             .and_then(|t| t.latest_stream_arn())
             .ok_or_else(|| format!("table {table} has no stream"))?
             .to_owned();
-        let config = aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(LOCAL_REGION))
-            .credentials_provider(local_credentials())
-            .endpoint_url(endpoint)
-            .http_client(
-                shared::aws::http_client(&TrustRoots::AmazonTrustServices)
-                    .map_err(|e| e.to_string())?,
-            )
-            .build();
         Ok(Self {
-            client: aws_sdk_dynamodbstreams::Client::from_conf(config),
+            client: aws_sdk_dynamodbstreams::Client::new(&local_sdk_config(endpoint)),
             stream_arn,
             shards: BTreeMap::new(),
         })
@@ -114,14 +102,6 @@ impl StreamReader {
     }
 }
 
-/// An SDK failure as text, with its causes.
-fn failure(operation: &str, error: impl std::error::Error) -> String {
-    format!(
-        "{operation}: {}",
-        aws_sdk_dynamodbstreams::error::DisplayErrorContext(error)
-    )
-}
-
 /// One stream record as Lambda's DynamoDB event holds it.
 fn lambda_record(record: &Record, stream_arn: &str) -> Result<Value, String> {
     let change = record
@@ -177,14 +157,8 @@ pub struct StreamFilter {
     patterns: Vec<Value>,
 }
 
-impl StreamFilter {
-    pub fn from_repository() -> Result<Self, String> {
-        Self::from_template(TEMPLATE)
-    }
-
-    pub fn from_template(template: &str) -> Result<Self, String> {
-        let doc: serde_norway::Value =
-            serde_norway::from_str(template).map_err(|e| format!("template.yaml: {e}"))?;
+impl FromTemplate for StreamFilter {
+    fn from_template(doc: &serde_norway::Value) -> Result<Self, String> {
         let events = &doc["Resources"][FUNCTION]["Properties"]["Events"];
         let filters = events
             .as_mapping()
@@ -209,7 +183,9 @@ impl StreamFilter {
         }
         Ok(Self { patterns })
     }
+}
 
+impl StreamFilter {
     /// True when any pattern matches `record` (Lambda's rule: filters are ORed).
     pub fn admits(&self, record: &Value) -> bool {
         self.patterns

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Intercept, Region};
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, Credentials, Intercept, Region, SharedCredentialsProvider,
+};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
@@ -18,6 +21,27 @@ use shared::store::Store;
 
 /// The SAM template: the single source of the table definition.
 pub const TEMPLATE: &str = include_str!("../../template.yaml");
+
+/// What the tests and the local tools read from `template.yaml`, so that they follow the
+/// template rather than a copy of it.
+pub trait FromTemplate: Sized {
+    /// From a parsed template.
+    fn from_template(doc: &serde_norway::Value) -> Result<Self, String>;
+
+    /// From the repository's `template.yaml`.
+    fn from_repository() -> Result<Self, String> {
+        let doc = serde_norway::from_str(TEMPLATE).map_err(|e| format!("template.yaml: {e}"))?;
+        Self::from_template(&doc)
+    }
+}
+
+/// An SDK failure as text, with its causes.
+pub fn failure(operation: impl std::fmt::Display, error: impl std::error::Error) -> String {
+    format!(
+        "{operation}: {}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(error)
+    )
+}
 
 /// DynamoDB Local separates tables by access key and region: use these everywhere locally.
 pub const LOCAL_ACCESS_KEY: &str = "local";
@@ -64,21 +88,24 @@ impl RequestCounter {
     }
 }
 
-/// The fixed key DynamoDB Local files tables under (any client of it: tables, streams).
-pub(crate) fn local_credentials() -> Credentials {
-    Credentials::new(LOCAL_ACCESS_KEY, LOCAL_ACCESS_KEY, None, None, "local")
-}
-
-/// A client for DynamoDB Local with the functions' timeouts and retries.
-pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+/// What every client of DynamoDB Local (tables, streams) or of a stand-in shares: the fixed key and region
+/// it files tables under, the endpoint, and the functions' HTTPS client.
+pub fn local_sdk_config(endpoint: &str) -> SdkConfig {
+    let credentials = Credentials::new(LOCAL_ACCESS_KEY, LOCAL_ACCESS_KEY, None, None, "local");
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(LOCAL_REGION))
-        .credentials_provider(local_credentials())
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .endpoint_url(endpoint)
         .http_client(
             shared::aws::http_client(&TrustRoots::AmazonTrustServices).expect("the HTTPS client"),
         )
+        .build()
+}
+
+/// A client for DynamoDB Local with the functions' timeouts and retries.
+pub fn local_client(endpoint: &str, counter: &RequestCounter) -> Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(&local_sdk_config(endpoint))
         .timeout_config(shared::aws::timeouts())
         .retry_config(shared::aws::retries())
         .interceptor(counter.watch())
@@ -148,11 +175,9 @@ pub struct TableDefinition {
     stream: Option<StreamViewType>,
 }
 
-impl TableDefinition {
+impl FromTemplate for TableDefinition {
     /// Reads the one `AWS::DynamoDB::Table` resource of a CloudFormation/SAM template.
-    pub fn from_template(template: &str) -> Result<Self, String> {
-        let doc: serde_norway::Value =
-            serde_norway::from_str(template).map_err(|e| format!("template.yaml: {e}"))?;
+    fn from_template(doc: &serde_norway::Value) -> Result<Self, String> {
         let resources = doc
             .get("Resources")
             .and_then(|r| r.as_mapping())
@@ -219,12 +244,9 @@ impl TableDefinition {
             stream,
         })
     }
+}
 
-    /// The definition in the repository's `template.yaml`.
-    pub fn from_repository() -> Result<Self, String> {
-        Self::from_template(TEMPLATE)
-    }
-
+impl TableDefinition {
     pub fn ttl_attribute(&self) -> Option<&str> {
         self.ttl_attribute.as_deref()
     }
@@ -256,12 +278,7 @@ impl TableDefinition {
             )
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "CreateTable {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| failure(format_args!("CreateTable {name}"), e))?;
         if let Some(attribute) = &self.ttl_attribute {
             client
                 .update_time_to_live()
@@ -275,12 +292,7 @@ impl TableDefinition {
                 )
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "UpdateTimeToLive {name}: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                    )
-                })?;
+                .map_err(|e| failure(format_args!("UpdateTimeToLive {name}"), e))?;
         }
         Ok(())
     }

@@ -91,27 +91,15 @@ impl Bus {
     /// The bus of a function, built once per cold start. A directory is created if missing.
     pub fn connect(config: &BusConfig, core: &CoreConfig) -> Result<Self, ConfigError> {
         match config {
-            BusConfig::EventBridge { bus_name, source } => {
-                let sdk =
-                    shared::aws::sdk_config(&core.region, &shared::aws::Https::new(&core.trust)?);
-                Ok(Self::EventBridge {
-                    client: aws_sdk_eventbridge::Client::new(&sdk),
-                    bus_name: bus_name.clone(),
-                    source: source.clone(),
-                })
-            }
-            BusConfig::Directory { dir, source } => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    ConfigError::new(
-                        BusConfig::DIR,
-                        format!("cannot create {}: {e}", dir.display()),
-                    )
-                })?;
-                Ok(Self::Directory {
-                    dir: dir.clone(),
-                    source: source.clone(),
-                })
-            }
+            BusConfig::EventBridge { bus_name, source } => Ok(Self::EventBridge {
+                client: aws_sdk_eventbridge::Client::new(&shared::aws::client_config(core)?),
+                bus_name: bus_name.clone(),
+                source: source.clone(),
+            }),
+            BusConfig::Directory { dir, source } => Ok(Self::Directory {
+                dir: shared::aws::local_dir(BusConfig::DIR, dir)?,
+                source: source.clone(),
+            }),
         }
     }
 

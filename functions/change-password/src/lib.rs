@@ -79,7 +79,7 @@ async fn change_password(
         user_id,
     };
     if caller.is_user(user_id) {
-        self_service(state, &asking, json_body(request)?).await?;
+        asking.self_service(state, json_body(request)?).await?;
     } else if !caller.is_client() {
         return Err(ApiError::Forbidden(
             "a user may change only its own password".into(),
@@ -89,7 +89,7 @@ async fn change_password(
             "setting a password requires the scope users:write".into(),
         ));
     } else {
-        administrative(state, &asking, json_body(request)?).await?;
+        asking.administrative(state, json_body(request)?).await?;
     }
     Ok(no_content())
 }
@@ -99,14 +99,8 @@ async fn change_password(
 /// password when there is none to look for.
 fn valid_on_its_own(policy: &PasswordPolicy, request: &Request) -> Result<(), ApiError> {
     let body: PasswordRequest = json_body(request)?;
-    if let Some(current) = &body.current_password
-        && Password::normalize(current).is_none()
-    {
-        return Err(ApiError::invalid_field(
-            "current_password",
-            "too-long",
-            "is longer than any password",
-        ));
+    if let Some(current) = &body.current_password {
+        current_password(current)?;
     }
     let nobody = PolicyContext {
         login: "",
@@ -123,6 +117,17 @@ struct Asking<'a> {
     origin: Origin,
 }
 
+/// The current password as given: any text that could be a password.
+fn current_password(text: &str) -> Result<Password, ApiError> {
+    Password::normalize(text).ok_or_else(|| {
+        ApiError::invalid_field(
+            "current_password",
+            "too-long",
+            "is longer than any password",
+        )
+    })
+}
+
 fn context<'a>(item: &'a UserItem, current: Option<&'a Password>) -> PolicyContext<'a> {
     PolicyContext {
         login: &item.user.login,
@@ -131,83 +136,71 @@ fn context<'a>(item: &'a UserItem, current: Option<&'a Password>) -> PolicyConte
     }
 }
 
-/// The user itself: the current password must verify (limited to 5 tries in 15 minutes),
-/// and the stored hash is replaced only if it is still the one verified.
-async fn self_service(
-    state: &State,
-    asking: &Asking<'_>,
-    body: PasswordRequest,
-) -> Result<(), ApiError> {
-    let (caller, user_id, origin) = (asking.caller, asking.user_id, &asking.origin);
-    let current = body.current_password.ok_or_else(|| {
-        ApiError::invalid_field(
-            "current_password",
-            "required",
-            "is required to change your own password",
-        )
-    })?;
-    let current = Password::normalize(&current).ok_or_else(|| {
-        ApiError::invalid_field(
-            "current_password",
-            "too-long",
-            "is longer than any password",
-        )
-    })?;
-    let store = &state.core.store;
-    let rule = caller.subtree();
-    let now = Now::current();
-    let item = store.begin_password_check(user_id, rule, &now).await?;
-    let Some(stored_hash) = item.password_hash.clone() else {
-        return Err(ApiError::InvalidCurrentPassword);
-    };
-    if !state
-        .hasher
-        .verify(current.clone(), stored_hash.clone())
-        .await?
-    {
-        return Err(ApiError::InvalidCurrentPassword);
-    }
-    let new_password = match state
-        .policy
-        .check(&body.password, context(&item, Some(&current)))
-    {
-        Ok(password) => password,
-        Err(violations) => {
-            // The current password was right: that resets the count, as a change would.
-            store.clear_password_attempts(user_id, rule).await?;
-            return Err(violations);
+impl Asking<'_> {
+    /// The user itself: the current password must verify (limited to 5 tries in 15
+    /// minutes), and the stored hash is replaced only if it is still the one verified.
+    async fn self_service(&self, state: &State, body: PasswordRequest) -> Result<(), ApiError> {
+        let (caller, user_id, origin) = (self.caller, self.user_id, &self.origin);
+        let current = body.current_password.ok_or_else(|| {
+            ApiError::invalid_field(
+                "current_password",
+                "required",
+                "is required to change your own password",
+            )
+        })?;
+        let current = current_password(&current)?;
+        let store = &state.core.store;
+        let rule = caller.subtree();
+        let now = Now::current();
+        let item = store.begin_password_check(user_id, rule, &now).await?;
+        let Some(stored_hash) = item.password_hash.clone() else {
+            return Err(ApiError::InvalidCurrentPassword);
+        };
+        if !state
+            .hasher
+            .verify(current.clone(), stored_hash.clone())
+            .await?
+        {
+            return Err(ApiError::InvalidCurrentPassword);
         }
-    };
-    let new_hash = state.hasher.hash(new_password).await?;
-    store
-        .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash, &now, origin)
-        .await
-}
-
-/// An API client with `users:write`, for a user of a strict sub-tenant of its own tenant
-/// (the platform's rule): no current password needed.
-async fn administrative(
-    state: &State,
-    asking: &Asking<'_>,
-    body: PasswordRequest,
-) -> Result<(), ApiError> {
-    let (caller, user_id, origin) = (asking.caller, asking.user_id, &asking.origin);
-    let store = &state.core.store;
-    let item = store
-        .get_user(user_id)
-        .await?
-        .filter(|item| caller.subtree().admits(&item.tenant_path))
-        .ok_or(ApiError::NotFound)?;
-    let rule = TenantRule::SubTenantsOf(caller.tenant_id);
-    if !rule.admits(&item.tenant_path) {
-        return Err(ApiError::Forbidden(
-            "API clients may set passwords only for users of sub-tenants of their own tenant"
-                .into(),
-        ));
+        let new_password = match state
+            .policy
+            .check(&body.password, context(&item, Some(&current)))
+        {
+            Ok(password) => password,
+            Err(violations) => {
+                // The current password was right: that resets the count, as a change would.
+                store.clear_password_attempts(user_id, rule).await?;
+                return Err(violations);
+            }
+        };
+        let new_hash = state.hasher.hash(new_password).await?;
+        store
+            .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash, &now, origin)
+            .await
     }
-    let new_password = state.policy.check(&body.password, context(&item, None))?;
-    let new_hash = state.hasher.hash(new_password).await?;
-    store
-        .set_password_hash(user_id, rule, None, &new_hash, &Now::current(), origin)
-        .await
+
+    /// An API client with `users:write`, for a user of a strict sub-tenant of its own
+    /// tenant (the platform's rule): no current password needed.
+    async fn administrative(&self, state: &State, body: PasswordRequest) -> Result<(), ApiError> {
+        let (caller, user_id, origin) = (self.caller, self.user_id, &self.origin);
+        let store = &state.core.store;
+        let item = store
+            .get_user(user_id)
+            .await?
+            .filter(|item| caller.subtree().admits(&item.tenant_path))
+            .ok_or(ApiError::NotFound)?;
+        let rule = TenantRule::SubTenantsOf(caller.tenant_id);
+        if !rule.admits(&item.tenant_path) {
+            return Err(ApiError::Forbidden(
+                "API clients may set passwords only for users of sub-tenants of their own tenant"
+                    .into(),
+            ));
+        }
+        let new_password = state.policy.check(&body.password, context(&item, None))?;
+        let new_hash = state.hasher.hash(new_password).await?;
+        store
+            .set_password_hash(user_id, rule, None, &new_hash, &Now::current(), origin)
+            .await
+    }
 }

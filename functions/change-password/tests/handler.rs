@@ -29,11 +29,8 @@ fn post(payload: Payload, id: impl ToString, claims: &Claims, body: Value) -> Ev
 
 /// A fixture, the function, and a user of the customer tenant whose password is `OLD`.
 async fn with_password() -> (Fixture, State, User) {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let (fixture, state) = Fixture::with(state).await;
+    let user = fixture.user_with_password(&fixture.customer, OLD).await;
     (fixture, state, user)
 }
 
@@ -211,10 +208,9 @@ async fn two_concurrent_changes_with_the_right_password_have_one_winner() {
 
 #[tokio::test]
 async fn a_disabled_account_cannot_change_its_own_password() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state) = Fixture::with(state).await;
     let user = fixture
-        .user_with_password(&fixture.customer, OLD, |u| u.enabled = false)
+        .user_with_password_and(&fixture.customer, OLD, |u| u.enabled = false)
         .await;
     for payload in PAYLOADS {
         let body = json!({"password": NEW, "current_password": OLD});
@@ -271,14 +267,11 @@ async fn policy_violations_are_all_reported_and_a_right_current_password_resets_
 
 #[tokio::test]
 async fn nfc_and_nfd_spellings_are_one_password() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state) = Fixture::with(state).await;
     let nfd = "Gru\u{308}\u{df}e aus Ko\u{308}ln, sagt der Ba\u{308}r";
     let nfc = "Gr\u{fc}\u{df}e aus K\u{f6}ln, sagt der B\u{e4}r";
     assert_ne!(nfd, nfc);
-    let user = fixture
-        .user_with_password(&fixture.customer, nfd, |_| {})
-        .await;
+    let user = fixture.user_with_password(&fixture.customer, nfd).await;
     let body = json!({"password": NEW, "current_password": nfc});
     let response = own_change(&state, Payload::V2, &user, body).await;
     assert_eq!(response.status(), 204);
@@ -304,17 +297,12 @@ async fn nfc_and_nfd_spellings_are_one_password() {
 
 #[tokio::test]
 async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state) = Fixture::with(state).await;
     let password = Harness::new(&state, ROUTE);
-    let deep = fixture
-        .user_with_password(&fixture.sub_customer, OLD, |_| {})
-        .await;
-    let customer_user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let deep = fixture.user_with_password(&fixture.sub_customer, OLD).await;
+    let customer_user = fixture.user_with_password(&fixture.customer, OLD).await;
     let stranger = fixture
-        .user_with_password(&fixture.other_partner, OLD, |_| {})
+        .user_with_password(&fixture.other_partner, OLD)
         .await;
     let partner_client = Claims::client("partner-admin", fixture.partner.tenant(), "users:write");
     let customer_client =
@@ -372,12 +360,9 @@ async fn an_api_client_sets_passwords_only_below_its_own_tenant() {
 
 #[tokio::test]
 async fn bad_requests_are_refused() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state) = Fixture::with(state).await;
     let password = Harness::new(&state, ROUTE);
-    let user = fixture
-        .user_with_password(&fixture.customer, OLD, |_| {})
-        .await;
+    let user = fixture.user_with_password(&fixture.customer, OLD).await;
     let change = json!({"password": NEW, "current_password": OLD});
     password
         .anonymous("POST", user.id, Some(change))

@@ -14,8 +14,8 @@ use shared::runtime::respond;
 use shared::store::StatusChange;
 use shared::{TenantRule, User, UserId, Version};
 use testkit::{
-    Claims, Event, Fixture, Harness, PAYLOADS, Payload, ReceivedMail, assert_problem, body_json,
-    directory_mailer, email_change, email_config, mail_dir, received_mails,
+    Claims, Event, Fixture, Harness, PAYLOADS, Payload, assert_problem, body_json, email_change,
+    received_mails,
 };
 
 const CONFIRM_ROUTE: &str = "/users/{user_id}/email/confirmation";
@@ -36,11 +36,26 @@ impl Functions {
             respond(&self.confirm, request).await
         }
     }
+
+    /// `user` asks for its address to become [`NEW_EMAIL`]; the token of the link that was
+    /// mailed into `dir`, the only mail there.
+    async fn mailed_token(&self, user: &User, dir: &Path) -> String {
+        let request = email_change(Payload::V2, user.id, &Claims::of(user), NEW_EMAIL, 1);
+        assert_eq!(self.call(request.request()).await.status(), 200);
+        let mut mails = received_mails(dir);
+        assert_eq!(mails.len(), 1, "one confirmation mail");
+        mails.remove(0).token
+    }
 }
 
 /// With the default mail limit (one a minute, five a day).
 fn state_with(fixture: &Fixture, dir: &Path) -> Functions {
     limited_state(fixture, dir, EmailConfig::mail_limit(60, 5))
+}
+
+/// No cool-down between two confirmation mails, five a day.
+fn without_cool_down(fixture: &Fixture, dir: &Path) -> Functions {
+    limited_state(fixture, dir, EmailConfig::mail_limit(0, 5))
 }
 
 fn limited_state(fixture: &Fixture, dir: &Path, confirmation_mails: SlidingLimit) -> Functions {
@@ -55,32 +70,20 @@ fn change_email_state(
     dir: &Path,
     confirmation_mails: SlidingLimit,
 ) -> change_email::State {
-    change_email::State::new(
-        fixture.core(),
-        email_config(confirmation_mails),
-        directory_mailer(dir),
-    )
+    let (core, email, mailer) = fixture.email_parts(dir, confirmation_mails);
+    change_email::State::new(core, email, mailer)
 }
 
-/// A fixture, its mail directory, the function(s), and an activated user of the customer
+/// A fixture, its mail directory, the functions, and an activated user of the customer
 /// tenant.
 async fn with_user() -> (Fixture, PathBuf, Functions, User) {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
-    let state = state_with(&fixture, &dir);
-    let user = fixture.user(&fixture.customer).await;
-    (fixture, dir, state, user)
+    Fixture::with_mail_user(state_with).await
 }
 
 fn confirm_json(payload: Payload, id: impl ToString, token: &str) -> Event {
     Event::new(payload, "POST", CONFIRM_ROUTE)
         .user_id(id)
         .json(json!({"token": token}))
-}
-
-/// The mails in `dir` (their tokens become secrets no log may show).
-fn mails(_fixture: &Fixture, dir: &Path) -> Vec<ReceivedMail> {
-    received_mails(dir)
 }
 
 #[tokio::test]
@@ -113,7 +116,7 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
         );
 
         // The mail went to the OLD address; the store has only the token's hash.
-        let received = mails(&fixture, &dir);
+        let received = received_mails(&dir);
         assert_eq!(received.len(), 1);
         let mail = &received[0];
         assert_eq!(mail.to, old_email);
@@ -174,10 +177,7 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
 #[tokio::test]
 async fn the_page_form_confirms_and_answers_with_pages() {
     let (fixture, dir, state, user) = with_user().await;
-    state
-        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
-        .await;
-    let token = mails(&fixture, &dir).remove(0).token;
+    let token = state.mailed_token(&user, &dir).await;
     let form = |token: &str| {
         Event::new(Payload::V2, "POST", CONFIRM_ROUTE)
             .user_id(user.id)
@@ -206,18 +206,15 @@ async fn the_page_form_confirms_and_answers_with_pages() {
 
 #[tokio::test]
 async fn a_newer_request_replaces_the_older_token() {
-    let fixture = Fixture::new().await;
-    let dir = mail_dir();
     // No cool-down: two requests in a row each send their mail.
-    let state = limited_state(&fixture, &dir, EmailConfig::mail_limit(0, 5));
-    let user = fixture.user(&fixture.customer).await;
+    let (_fixture, dir, state, user) = Fixture::with_mail_user(without_cool_down).await;
     for email in ["first@new.example", "second@new.example"] {
         let response = state
             .call(email_change(Payload::V1, user.id, &Claims::of(&user), email, 1).request())
             .await;
         assert_eq!(response.status(), 200);
     }
-    let received = mails(&fixture, &dir);
+    let received = received_mails(&dir);
     assert_eq!(received.len(), 2);
     assert!(received[1].text.contains("second@new.example"));
     let response = state
@@ -228,19 +225,14 @@ async fn a_newer_request_replaces_the_older_token() {
         .call(confirm_json(Payload::V2, user.id, &received[1].token).request())
         .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        body_json(&response)["contact"]["email"],
-        "second@new.example"
-    );
+    let body = body_json(&response);
+    assert_eq!(body["contact"]["email"], "second@new.example");
 }
 
 #[tokio::test]
 async fn an_expired_token_is_gone() {
     let (fixture, dir, state, user) = with_user().await;
-    state
-        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
-        .await;
-    let token = mails(&fixture, &dir).remove(0).token;
+    let token = state.mailed_token(&user, &dir).await;
     fixture
         .set_number(
             user.id,
@@ -252,16 +244,13 @@ async fn an_expired_token_is_gone() {
         .call(confirm_json(Payload::V1, user.id, &token).request())
         .await;
     assert_problem(&response, 410, "token-expired");
-    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    fixture.assert_unchanged(&user).await;
 }
 
 #[tokio::test]
 async fn concurrent_confirmations_of_one_token_have_one_winner() {
     let (fixture, dir, state, user) = with_user().await;
-    state
-        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
-        .await;
-    let token = mails(&fixture, &dir).remove(0).token;
+    let token = state.mailed_token(&user, &dir).await;
     let confirmations =
         (0..10).map(|_| state.call(confirm_json(Payload::V2, user.id, &token).request()));
     let responses = futures::future::join_all(confirmations).await;
@@ -308,17 +297,13 @@ async fn malformed_or_unknown_tokens_are_invalid() {
             "text/html; charset=utf-8"
         );
     }
-    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    fixture.assert_unchanged(&user).await;
 }
 
 #[tokio::test]
 async fn disabling_withdraws_a_pending_change_and_its_token() {
     let (fixture, dir, state, user) = with_user().await;
-    let response = state
-        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
-        .await;
-    assert_eq!(response.status(), 200);
-    let token = mails(&fixture, &dir).remove(0).token;
+    let token = state.mailed_token(&user, &dir).await;
     let disabled = fixture
         .store()
         .set_enabled(&StatusChange {
@@ -348,10 +333,7 @@ async fn disabling_withdraws_a_pending_change_and_its_token() {
 #[tokio::test]
 async fn a_token_never_applies_to_a_disabled_account() {
     let (fixture, dir, state, user) = with_user().await;
-    state
-        .call(email_change(Payload::V2, user.id, &Claims::of(&user), NEW_EMAIL, 1).request())
-        .await;
-    let token = mails(&fixture, &dir).remove(0).token;
+    let token = state.mailed_token(&user, &dir).await;
     // Disabled behind the API's back (an item from before disabling withdrew changes).
     fixture.set_enabled_directly(user.id, false).await;
     let before = fixture.stored(user.id).await.unwrap();

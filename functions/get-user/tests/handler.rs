@@ -19,9 +19,7 @@ fn get(payload: Payload, id: impl ToString) -> Event {
 
 #[tokio::test]
 async fn a_user_reads_itself_without_any_scope_in_one_request() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture.user(&fixture.customer).await;
+    let (fixture, state, user) = Fixture::with_user(state).await;
     for payload in PAYLOADS {
         fixture.table.counter.reset();
         let claims = Claims::user(user.id, fixture.customer.tenant(), "");
@@ -38,8 +36,7 @@ async fn a_user_reads_itself_without_any_scope_in_one_request() {
 
 #[tokio::test]
 async fn a_reader_sees_users_of_its_whole_subtree() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state) = Fixture::with(state).await;
     let deep = fixture.user(&fixture.sub_customer).await;
     // Every delivery, and a Lambda authorizer's context in a REST API too.
     let lambda_v1 = |claims: &Claims| {
@@ -60,10 +57,8 @@ async fn a_reader_sees_users_of_its_whole_subtree() {
 
 #[tokio::test]
 async fn outside_the_subtree_looks_exactly_like_missing() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state, customer_user) = Fixture::with_user(state).await;
     let users = Harness::new(&state, ROUTE);
-    let customer_user = fixture.user(&fixture.customer).await;
     // A reader beside the user (other partner) and one below it (sub-customer).
     for tenant in [
         fixture.other_partner.tenant(),
@@ -77,10 +72,8 @@ async fn outside_the_subtree_looks_exactly_like_missing() {
 
 #[tokio::test]
 async fn another_user_without_a_read_scope_is_forbidden() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state, alice) = Fixture::with_user(state).await;
     let users = Harness::new(&state, ROUTE);
-    let alice = fixture.user(&fixture.customer).await;
     let bob = Claims::user(
         fixture.user(&fixture.customer).await.id,
         fixture.customer.tenant(),
@@ -95,10 +88,8 @@ async fn another_user_without_a_read_scope_is_forbidden() {
 
 #[tokio::test]
 async fn missing_or_malformed_claims_are_unauthorized() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (_fixture, state, user) = Fixture::with_user(state).await;
     let users = Harness::new(&state, ROUTE);
-    let user = fixture.user(&fixture.customer).await;
     let anonymous = users.anonymous("GET", user.id, None).await;
     anonymous.expect(401).problem("unauthorized");
     for claims in [
@@ -116,8 +107,7 @@ async fn missing_or_malformed_claims_are_unauthorized() {
 
 #[tokio::test]
 async fn a_malformed_user_id_is_a_validation_error() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state) = Fixture::with(state).await;
     let users = Harness::new(&state, ROUTE);
     let reader = Claims::client("reader", fixture.partner.tenant(), "users:read");
     for id in [

@@ -28,10 +28,9 @@ fn put(payload: Payload, id: impl ToString, claims: &Claims, body: Value) -> Eve
 #[tokio::test]
 async fn disable_then_enable_grows_version_by_one_each_in_one_request() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let state = state(&fixture);
+        let (fixture, state) = Fixture::with(state).await;
         let user = fixture.user(&fixture.sub_customer).await;
-        let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+        let admin = fixture.admin();
 
         let body = json!({"enabled": false, "version": 1});
         let response = respond(&state, put(payload, user.id, &admin, body).request()).await;
@@ -64,14 +63,13 @@ async fn disable_then_enable_grows_version_by_one_each_in_one_request() {
 #[tokio::test]
 async fn a_stale_version_is_a_conflict_that_tells_the_current_version() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let state = state(&fixture);
+        let (fixture, state) = Fixture::with(state).await;
         let user = fixture
             .user_with(&fixture.customer, |u| {
                 u.version = shared::Version::new(5).unwrap()
             })
             .await;
-        let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+        let admin = fixture.admin();
         for stale in [1, 4, 6, 99] {
             fixture.table.counter.reset();
             let body = json!({"enabled": false, "version": stale});
@@ -84,19 +82,15 @@ async fn a_stale_version_is_a_conflict_that_tells_the_current_version() {
                 "no second read to learn the version"
             );
         }
-        assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+        fixture.assert_unchanged(&user).await;
     }
 }
 
 #[tokio::test]
 async fn asking_for_the_current_status_changes_nothing() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let state = state(&fixture);
-        let enabled = fixture.user(&fixture.customer).await;
-        let disabled = fixture
-            .user_with(&fixture.customer, |u| u.enabled = false)
-            .await;
+        let (fixture, state, enabled) = Fixture::with_user(state).await;
+        let disabled = fixture.disabled_user(&fixture.customer).await;
         let admin = Claims::client("admin", fixture.customer.tenant(), "users:write");
         for (user, value) in [(&enabled, true), (&disabled, false)] {
             fixture.table.counter.reset();
@@ -116,10 +110,8 @@ async fn asking_for_the_current_status_changes_nothing() {
 
 #[tokio::test]
 async fn only_the_callers_subtree_is_reachable_and_outside_looks_missing() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state, customer_user) = Fixture::with_user(state).await;
     let status = Harness::new(&state, ROUTE);
-    let customer_user = fixture.user(&fixture.customer).await;
     let disable = |version: u64| json!({"enabled": false, "version": version});
     for tenant in [
         fixture.other_partner.tenant(),
@@ -135,17 +127,12 @@ async fn only_the_callers_subtree_is_reachable_and_outside_looks_missing() {
     let answers = status.put(customer_user.id, &outsider, disable(7)).await;
     let problem = answers.expect(404).problem("not-found");
     assert!(problem.get("current_version").is_none());
-    assert_eq!(
-        fixture.stored(customer_user.id).await.unwrap().user,
-        customer_user
-    );
+    fixture.assert_unchanged(&customer_user).await;
 }
 
 #[tokio::test]
 async fn a_user_with_users_write_manages_its_subtree() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let admin = fixture.user(&fixture.customer).await;
+    let (fixture, state, admin) = Fixture::with_user(state).await;
     let target = fixture.user(&fixture.sub_customer).await;
     for (payload, shape) in [
         (Payload::V2, ClaimsShape::Lambda),
@@ -163,28 +150,22 @@ async fn a_user_with_users_write_manages_its_subtree() {
 
 #[tokio::test]
 async fn without_users_write_it_is_forbidden() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state, user) = Fixture::with_user(state).await;
     let status = Harness::new(&state, ROUTE);
-    let user = fixture.user(&fixture.customer).await;
     for scope in ["", "users:read", "users:writer"] {
         let claims = Claims::client("reader", fixture.partner.tenant(), scope);
         let body = json!({"enabled": false, "version": 1});
         let answers = status.put(user.id, &claims, body).await;
         answers.expect(403).problem("forbidden");
     }
-    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    fixture.assert_unchanged(&user).await;
 }
 
 #[tokio::test]
 async fn a_caller_cannot_disable_itself_nor_revive_itself() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state, me) = Fixture::with_user(state).await;
     let status = Harness::new(&state, ROUTE);
-    let me = fixture.user(&fixture.customer).await;
-    let disabled_me = fixture
-        .user_with(&fixture.customer, |u| u.enabled = false)
-        .await;
+    let disabled_me = fixture.disabled_user(&fixture.customer).await;
     let claims = Claims::user(me.id, fixture.customer.tenant(), "users:write");
     let answers = status
         .put(me.id, &claims, json!({"enabled": false, "version": 1}))
@@ -206,19 +187,14 @@ async fn a_caller_cannot_disable_itself_nor_revive_itself() {
         )
         .await;
     answers.expect(403).problem("account-disabled");
-    assert_eq!(fixture.stored(me.id).await.unwrap().user, me);
-    assert_eq!(
-        fixture.stored(disabled_me.id).await.unwrap().user,
-        disabled_me
-    );
+    fixture.assert_unchanged(&me).await;
+    fixture.assert_unchanged(&disabled_me).await;
 }
 
 #[tokio::test]
 async fn no_claims_is_unauthorized() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
+    let (fixture, state, user) = Fixture::with_user(state).await;
     let status = Harness::new(&state, ROUTE);
-    let user = fixture.user(&fixture.customer).await;
     let body = json!({"enabled": false, "version": 1});
     let answers = status.anonymous("PUT", user.id, Some(body)).await;
     let answers = answers.expect(401);
@@ -238,10 +214,8 @@ type BadBody<'a> = (&'a str, Option<&'a str>, u16, &'a str, Option<&'a str>);
 
 #[tokio::test]
 async fn bad_bodies_are_refused_and_change_nothing() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture.user(&fixture.customer).await;
-    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let (fixture, state, user) = Fixture::with_user(state).await;
+    let admin = fixture.admin();
     let json = Some("application/json");
     let huge = format!(
         r#"{{"enabled": false, "version": 1, "pad": "{}"}}"#,
@@ -376,7 +350,7 @@ async fn bad_bodies_are_refused_and_change_nothing() {
             Some("Application/JSON; charset=utf-8"),
         );
     assert_eq!(respond(&state, event.request()).await.status(), 200);
-    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    fixture.assert_unchanged(&user).await;
 }
 
 #[tokio::test]
@@ -405,8 +379,7 @@ async fn an_unreachable_dynamodb_is_a_503_with_retry_after() {
 #[tokio::test]
 async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let state = state(&fixture);
+        let (fixture, state) = Fixture::with(state).await;
         // A user with a pending change, as change-email stores it.
         let id = UserId::new_random();
         let user = testkit::new_user(id, "pending", "old@example.com", &fixture.customer);
@@ -421,7 +394,7 @@ async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() 
             expires_epoch: expires.epoch,
         });
         testkit::put_user(fixture.store(), &item).await.unwrap();
-        let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+        let admin = fixture.admin();
 
         fixture.table.counter.reset();
         let body = json!({"enabled": false, "version": 1});
@@ -452,10 +425,8 @@ async fn disabling_withdraws_a_pending_email_change_and_marks_the_credentials() 
 
 #[tokio::test]
 async fn if_match_may_name_the_version_and_a_stale_one_is_412() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture.user(&fixture.customer).await;
-    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let (fixture, state, user) = Fixture::with_user(state).await;
+    let admin = fixture.admin();
     let status = Harness::new(&state, ROUTE);
     let with_if_match = |if_match: &'static str, body: serde_json::Value| {
         let admin = admin.clone();
@@ -485,7 +456,7 @@ async fn if_match_may_name_the_version_and_a_stale_one_is_412() {
             .await;
         answers.expect(400).problem("validation-error");
     }
-    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    fixture.assert_unchanged(&user).await;
 
     // The current ETag alone, or with the same body version: the change applies.
     for payload in PAYLOADS {
@@ -505,10 +476,8 @@ async fn if_match_may_name_the_version_and_a_stale_one_is_412() {
 #[tokio::test]
 async fn a_retried_status_change_with_the_same_key_gets_its_first_200_not_a_409() {
     for payload in PAYLOADS {
-        let fixture = Fixture::new().await;
-        let state = state(&fixture);
-        let user = fixture.user(&fixture.customer).await;
-        let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+        let (fixture, state, user) = Fixture::with_user(state).await;
+        let admin = fixture.admin();
         let keyed = |body: Value, key: &str| {
             put(payload, user.id, &admin, body).header("idempotency-key", key)
         };
@@ -560,11 +529,9 @@ async fn a_retried_status_change_with_the_same_key_gets_its_first_200_not_a_409(
 
 #[tokio::test]
 async fn a_key_belongs_to_one_caller_and_one_user() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let john = fixture.user(&fixture.customer).await;
+    let (fixture, state, john) = Fixture::with_user(state).await;
     let jane = fixture.user(&fixture.customer).await;
-    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let admin = fixture.admin();
     let robot = Claims::client("robot", fixture.partner.tenant(), "users:write");
     let keyed = |user: UserId, caller: &Claims| {
         put(
@@ -589,10 +556,8 @@ async fn a_key_belongs_to_one_caller_and_one_user() {
 
 #[tokio::test]
 async fn a_refused_request_releases_its_key_so_a_retry_runs_again() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture.user(&fixture.customer).await;
-    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let (fixture, state, user) = Fixture::with_user(state).await;
+    let admin = fixture.admin();
     let keyed =
         |body: Value| put(Payload::V2, user.id, &admin, body).header("idempotency-key", "\"k\"");
     // An error is not remembered: the key is released (claim, refused write, release).
@@ -621,12 +586,10 @@ async fn a_refused_request_releases_its_key_so_a_retry_runs_again() {
 
 #[tokio::test]
 async fn malformed_idempotency_keys_are_400_and_change_nothing() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture.user(&fixture.customer).await;
-    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
-    let status = Harness::new(&state, ROUTE);
+    let (fixture, state, user) = Fixture::with_user(state).await;
     let too_long = format!("\"{}\"", "k".repeat(256));
+    let admin = fixture.admin();
+    let status = Harness::new(&state, ROUTE);
     for bad in [
         "",
         "\"\"",
@@ -652,15 +615,13 @@ async fn malformed_idempotency_keys_are_400_and_change_nothing() {
         assert_eq!(problem["errors"][0]["field"], "Idempotency-Key", "{bad:?}");
         assert_eq!(fixture.table.counter.get(), 0, "{bad:?}");
     }
-    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    fixture.assert_unchanged(&user).await;
 }
 
 #[tokio::test]
 async fn a_key_whose_first_request_runs_is_409_until_its_lease_ends() {
-    let fixture = Fixture::new().await;
-    let state = state(&fixture);
-    let user = fixture.user(&fixture.customer).await;
-    let admin = Claims::client("admin", fixture.partner.tenant(), "users:write");
+    let (fixture, state, user) = Fixture::with_user(state).await;
+    let admin = fixture.admin();
     let store = &state.0.store;
     // Claims `key` for the request as a first request would have, at `at`.
     let claim_as_first = |key: &'static str, at: Now| {
@@ -691,7 +652,7 @@ async fn a_key_whose_first_request_runs_is_409_until_its_lease_ends() {
     let busy = respond(&state, event.request()).await;
     assert_problem(&busy, 409, "idempotency-key-in-use");
     assert_eq!(retry_after(&busy), 1);
-    assert_eq!(fixture.stored(user.id).await.unwrap().user, user);
+    fixture.assert_unchanged(&user).await;
 
     // A first request that died: once its lease is over, the retry takes the key over.
     let event = claim_as_first("\"died\"", Now::current().later(-(LEASE_SECS + 1))).await;

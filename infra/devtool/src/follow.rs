@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde_json::Value;
+use testkit::FromTemplate;
 use testkit::{
     RequestCounter, StreamFilter, StreamReader, local_client, local_endpoint, stream_event,
 };

@@ -16,6 +16,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use testkit::FromTemplate;
 use testkit::gateway::{Answer, Incoming, MAX_BODY_BYTES, Routes, event};
 
 /// HTTP APIs wait at most 30 s for an integration.

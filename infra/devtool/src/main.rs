@@ -17,6 +17,7 @@ mod gateway;
 use std::process::ExitCode;
 
 use shared::Store;
+use testkit::FromTemplate;
 use testkit::{
     DemoSeed, RequestCounter, TableDefinition, local_client, local_endpoint, mint_dev_token,
 };

@@ -48,12 +48,9 @@ impl Store {
         let record = change
             .origin
             .change(ChangeKind::EmailChanged, &change.now.timestamp);
-        let mut write = UserWrite::new(
-            "SET #contact.#email = :email, #version = #version + :one, #updated_at = :now",
-            Record::Change(&record),
-            change.rule,
-            Some(change.expected),
-        )?;
+        const UPDATE: &str =
+            "SET #contact.#email = :email, #version = #version + :one, #updated_at = :now";
+        let mut write = UserWrite::versioned(UPDATE, &record, change.rule, change.expected)?;
         write.update("REMOVE #pending");
         write.condition("#activated = :false");
         if change.acting_on_self {
@@ -105,12 +102,9 @@ impl Store {
             item.confirmation_mail_times.clone(),
             &change.now,
             || {
-                let mut write = UserWrite::new(
-                    "SET #pending = :pending",
-                    Record::Change(&record),
-                    change.rule,
-                    Some(change.expected),
-                )?;
+                let update = "SET #pending = :pending";
+                let mut write =
+                    UserWrite::versioned(update, &record, change.rule, change.expected)?;
                 write.condition("#activated = :true");
                 if change.acting_on_self {
                     write.condition("#enabled = :true");

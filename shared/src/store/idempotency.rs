@@ -46,11 +46,7 @@ impl Store {
         let claim = ClaimId(Uuid::new_v4().to_string());
         let number = |n: i64| AttributeValue::N(n.to_string());
         let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(key.as_str().to_owned()))
-            .item("state", AttributeValue::S("running".into()))
+            .put_claim(key.as_str(), "running")
             .item("claim", AttributeValue::S(claim.0.clone()))
             .item(
                 "fingerprint",
@@ -60,10 +56,8 @@ impl Store {
             .item("expires_epoch", number(now.epoch + KEEP_SECS))
             .condition_expression(
                 "attribute_not_exists(pk) OR expires_epoch < :now \
-                 OR (#state = :running AND lease_epoch < :now)",
+                 OR (#state = :state AND lease_epoch < :now)",
             )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":running", AttributeValue::S("running".into()))
             .expression_attribute_values(":now", number(now.epoch))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

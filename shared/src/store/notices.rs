@@ -9,6 +9,7 @@
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Store;
@@ -50,21 +51,15 @@ impl Store {
     /// Claims the sending of `key` at `now`: one conditional `PutItem`.
     pub async fn claim_notice(&self, key: &NoticeKey, now: &Now) -> Result<Claim, ApiError> {
         let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(key.as_str().to_owned()))
-            .item("state", AttributeValue::S("sending".into()))
+            .put_claim(key.as_str(), "sending")
             .item("claimed_epoch", AttributeValue::N(now.epoch.to_string()))
             .item(
                 "expires_epoch",
                 AttributeValue::N((now.epoch + NOTICE_RECORD_SECS).to_string()),
             )
             .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :sending AND claimed_epoch < :stale)",
+                "attribute_not_exists(pk) OR (#state = :state AND claimed_epoch < :stale)",
             )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":sending", AttributeValue::S("sending".into()))
             .expression_attribute_values(
                 ":stale",
                 AttributeValue::N((now.epoch - NOTICE_LEASE_SECS).to_string()),
@@ -108,6 +103,20 @@ impl Store {
         let claimed = AttributeValue::N(now.epoch.to_string());
         self.release_claim(key.as_str(), "claimed_epoch", claimed)
             .await
+    }
+
+    /// The `PutItem` that claims the record `pk` in `state` (notices and idempotency keys
+    /// are claimed alike). The caller adds the rest of the record and a condition that
+    /// compares `#state` with `:state` (DynamoDB refuses names and values a request leaves
+    /// unused).
+    pub(super) fn put_claim(&self, pk: &str, state: &'static str) -> PutItemFluentBuilder {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk.to_owned()))
+            .item("state", AttributeValue::S(state.into()))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":state", AttributeValue::S(state.into()))
     }
 
     /// Deletes the record `pk` if its `attribute` still holds this delivery's or request's

@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::write::{Record, UserWrite, explain};
+use super::write::{UserWrite, explain};
 use super::{Store, Written};
 use crate::audit::{ChangeKind, Origin};
 use crate::error::ApiError;
@@ -39,12 +39,9 @@ impl Store {
             ChangeKind::Disabled
         };
         let record = change.origin.change(kind, &change.now.timestamp);
-        let mut write = UserWrite::new(
-            "SET #enabled = :enabled, #version = #version + :one, #updated_at = :now",
-            Record::Change(&record),
-            change.rule,
-            Some(change.expected),
-        )?;
+        const UPDATE: &str =
+            "SET #enabled = :enabled, #version = #version + :one, #updated_at = :now";
+        let mut write = UserWrite::versioned(UPDATE, &record, change.rule, change.expected)?;
         if !change.enabled {
             write.update("SET #credentials = :now");
             write.update("REMOVE #pending");

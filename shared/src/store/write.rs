@@ -66,6 +66,16 @@ impl UserWrite {
         Ok(write)
     }
 
+    /// A change of the user object that the caller asks for against the version it read.
+    pub fn versioned(
+        update: &'static str,
+        change: &Change,
+        rule: TenantRule,
+        expected: Version,
+    ) -> Result<Self, ApiError> {
+        Self::new(update, Record::Change(change), rule, Some(expected))
+    }
+
     /// A write that only needs the item to exist: the confirmation, whose token is the
     /// credential.
     pub fn unscoped(update: &'static str, record: Record<'_>) -> Result<Self, ApiError> {

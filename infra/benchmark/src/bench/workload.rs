@@ -12,6 +12,7 @@ use shared::confirmation::PendingEmail;
 use shared::email::EmailAddress;
 use shared::password::PasswordHashString;
 use shared::{ClientId, TenantPath, TenantRule, UserId, UserItem};
+use testkit::FromTemplate;
 use testkit::{
     Claims, Event, Fixture, Payload, StreamFilter, StreamReader, hash_password, new_user, put_user,
     stream_event,
@@ -139,7 +140,7 @@ impl Workload {
             .id;
         let password_admin = fixture.user(&customer).await.id;
         let password_self = fixture
-            .user_with_password(&customer, &passphrase(0), |_| {})
+            .user_with_password(&customer, &passphrase(0))
             .await
             .id;
         let first = shared::Version::FIRST.get();
