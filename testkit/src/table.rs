@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{
     BehaviorVersion, Credentials, Intercept, Region, SharedCredentialsProvider,
 };
@@ -276,6 +279,8 @@ impl TableDefinition {
                     .transpose()
                     .map_err(|e| e.to_string())?,
             )
+            .customize()
+            .config_override(administration())
             .send()
             .await
             .map_err(|e| failure(format_args!("CreateTable {name}"), e))?;
@@ -290,12 +295,28 @@ impl TableDefinition {
                         .build()
                         .map_err(|e| e.to_string())?,
                 )
+                .customize()
+                .config_override(administration())
                 .send()
                 .await
                 .map_err(|e| failure(format_args!("UpdateTimeToLive {name}"), e))?;
         }
         Ok(())
     }
+}
+
+/// The settings of a table's creation: not a request of the functions, so not within their
+/// budget (DynamoDB Local may take seconds to create a table while the tests load the
+/// machine), and sent once: a CreateTable retried after a timed-out attempt finds the
+/// table that attempt made.
+fn administration() -> aws_sdk_dynamodb::config::Builder {
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
+    aws_sdk_dynamodb::config::Builder::new()
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::disabled())
 }
 
 fn keys(schema: &[KeyProperty]) -> Result<Vec<KeySchemaElement>, String> {
