@@ -9,7 +9,6 @@
 //! narrower trust.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
@@ -164,13 +163,6 @@ pub fn sdk_config(region: &AwsRegion, https: &Https) -> SdkConfig {
 /// HTTPS client of its own.
 pub fn client_config(core: &CoreConfig) -> Result<SdkConfig, ConfigError> {
     Ok(sdk_config(&core.region, &Https::new(&core.trust)?))
-}
-
-/// A local transport's directory (mail, events; `var` names it), created if missing.
-pub fn local_dir(var: &'static str, dir: &Path) -> Result<PathBuf, ConfigError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| ConfigError::new(var, format!("cannot create {}: {e}", dir.display())))?;
-    Ok(dir.to_path_buf())
 }
 
 /// An SDK interceptor that shows every attempt's request body to `sent`, and every

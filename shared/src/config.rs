@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// Where configuration comes from: the process environment in Lambda, a map in tests.
 pub trait Source {
@@ -300,6 +301,14 @@ fn validate_endpoint(raw: &str) -> Result<(), String> {
         (Some("http" | "https"), Some(_)) => Ok(()),
         _ => Err(format!("{raw:?} must be an http:// or https:// URL")),
     }
+}
+
+/// A local transport's directory (mail, events; `var` names it), created at cold start if
+/// missing.
+pub fn local_dir(var: &'static str, dir: &Path) -> Result<PathBuf, ConfigError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ConfigError::new(var, format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir.to_path_buf())
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ impl Mailer {
                 sender: sender.clone(),
             }),
             MailConfig::Directory { sender, dir } => Ok(Self::Directory {
-                dir: crate::aws::local_dir(MailConfig::DIR, dir)?,
+                dir: crate::config::local_dir(MailConfig::DIR, dir)?,
                 sender: sender.clone(),
             }),
         }

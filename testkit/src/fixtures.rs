@@ -213,19 +213,12 @@ impl Fixture {
 
     /// Adds a user, after letting `edit` change it.
     pub async fn user_with(&self, path: &TenantPath, edit: impl FnOnce(&mut User)) -> User {
-        let id = UserId::new_random();
-        let login = format!("user-{}", &id.to_string()[..8]);
-        let mut user = new_user(id, &login, &format!("{login}@example.com"), path);
-        edit(&mut user);
-        let item = UserItem::new(user.clone(), path.clone());
-        put_user(self.store(), &item).await.expect("user");
-        self.table.counter.reset();
-        user
+        self.add_user(path, None, edit).await
     }
 
     /// Adds a user whose password is `password` (hashed with the default parameters).
     pub async fn user_with_password(&self, path: &TenantPath, password: &str) -> User {
-        self.user_with_password_and(path, password, |_| {}).await
+        self.add_user(path, Some(password), |_| {}).await
     }
 
     /// Adds a user whose password is `password`, after letting `edit` change it.
@@ -235,14 +228,27 @@ impl Fixture {
         password: &str,
         edit: impl FnOnce(&mut User),
     ) -> User {
+        self.add_user(path, Some(password), edit).await
+    }
+
+    /// Adds a user at version 1 of the tenant at `path`, with `password` if any, after
+    /// letting `edit` change it.
+    async fn add_user(
+        &self,
+        path: &TenantPath,
+        password: Option<&str>,
+        edit: impl FnOnce(&mut User),
+    ) -> User {
         let id = UserId::new_random();
         let login = format!("user-{}", &id.to_string()[..8]);
         let mut user = new_user(id, &login, &format!("{login}@example.com"), path);
         edit(&mut user);
         let mut item = UserItem::new(user.clone(), path.clone());
-        // The hash is registered as a secret when it is written (see `crate::logs`).
-        crate::logs::register(password);
-        item.password_hash = Some(hash_password(password));
+        if let Some(password) = password {
+            // The hash is registered as a secret when it is written (see `crate::logs`).
+            crate::logs::register(password);
+            item.password_hash = Some(hash_password(password));
+        }
         put_user(self.store(), &item).await.expect("user");
         self.table.counter.reset();
         user

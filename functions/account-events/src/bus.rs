@@ -97,7 +97,7 @@ impl Bus {
                 source: source.clone(),
             }),
             BusConfig::Directory { dir, source } => Ok(Self::Directory {
-                dir: shared::aws::local_dir(BusConfig::DIR, dir)?,
+                dir: shared::config::local_dir(BusConfig::DIR, dir)?,
                 source: source.clone(),
             }),
         }

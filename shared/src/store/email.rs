@@ -102,9 +102,9 @@ impl Store {
             item.confirmation_mail_times.clone(),
             &change.now,
             || {
-                let update = "SET #pending = :pending";
+                const UPDATE: &str = "SET #pending = :pending";
                 let mut write =
-                    UserWrite::versioned(update, &record, change.rule, change.expected)?;
+                    UserWrite::versioned(UPDATE, &record, change.rule, change.expected)?;
                 write.condition("#activated = :true");
                 if change.acting_on_self {
                     write.condition("#enabled = :true");

@@ -104,8 +104,10 @@ impl Store {
 
     /// One strongly consistent `GetItem`.
     pub async fn get_user(&self, id: UserId) -> Result<Option<UserItem>, ApiError> {
-        let get = self.client.get_item().table_name(&self.table);
-        let output = get
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
             .key("pk", AttributeValue::S(UserItem::key(id)))
             .consistent_read(true)
             .send()
@@ -155,8 +157,10 @@ impl Store {
     /// Sends one conditional `UpdateItem` to a user item.
     async fn update_user(&self, id: UserId, write: UserWrite) -> Result<Written, ApiError> {
         let (update, condition, names, values) = write.into_parts();
-        let update_item = self.client.update_item().table_name(&self.table);
-        let result = update_item
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
             .key("pk", AttributeValue::S(UserItem::key(id)))
             .update_expression(update)
             .condition_expression(condition)
