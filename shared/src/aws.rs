@@ -34,7 +34,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 use http_body_util::BodyExt;
 
-use crate::config::{AwsRegion, ConfigError, CoreConfig, TrustRoots};
+use crate::config::{AwsRegion, ConfigError, CoreConfig, TrustRoots, var};
 
 /// Amazon Root CA 1–4 and Starfield Services Root CA G2, as published at
 /// <https://www.amazontrust.com/repository/> (copied from Debian's ca-certificates).
@@ -68,7 +68,7 @@ impl Https {
             TrustRoots::AmazonTrustServices => {
                 (BUILT_IN_ROOTS, AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
             }
-            TrustRoots::Bundle { pem, .. } => (TrustRoots::VAR, pem.as_slice()),
+            TrustRoots::Bundle { pem, .. } => (var::TRUSTED_CA_FILE, pem.as_slice()),
         };
         let context = TlsContext::builder()
             .with_trust_store(TrustStore::empty().with_pem_certificate(pem))

@@ -7,6 +7,33 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// The environment variables the functions read, each a constant of its own name, so that a
+/// name in the code is the variable's name. SPEC §7 and README say what each means; the
+/// `load` functions check them.
+pub mod var {
+    macro_rules! names {
+        ($($name:ident),* $(,)?) => {
+            $(pub const $name: &str = stringify!($name);)*
+        };
+    }
+
+    names! {
+        // Every function: CoreConfig, its region and trust, and the metrics' namespace.
+        // TRUSTED_CA_FILE, not the AWS CLI's `AWS_CA_BUNDLE`: machines and CI images set that
+        // one for all their tools, and the functions' trust must not widen with them.
+        AWS_REGION, TRUSTED_CA_FILE, TABLE_NAME, DYNAMODB_ENDPOINT, DYNAMODB_PRECONNECT,
+        AUTH_MODE, DEV_AUTH_SECRET, METRICS_NAMESPACE,
+        // Passwords (PasswordConfig); Lambda sets the function's memory, in MB.
+        PASSWORD_MIN_LENGTH, ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+        // Email changes and their mail (EmailConfig, MailConfig).
+        CONFIRMATION_URL_BASE, EMAIL_TOKEN_TTL_SECONDS, EMAIL_CHANGE_COOLDOWN_SECONDS,
+        EMAIL_CHANGE_DAILY_LIMIT, MAIL_TRANSPORT, MAIL_SENDER, MAIL_DIR,
+        // Account events (account-events' BusConfig).
+        EVENTS_TRANSPORT, EVENT_BUS_NAME, EVENTS_DIR, EVENT_SOURCE,
+    }
+}
+
 /// Where configuration comes from: the process environment in Lambda, a map in tests.
 pub trait Source {
     fn get(&self, name: &str) -> Option<String>;
@@ -108,6 +135,34 @@ impl<'a> Env<'a> {
             }
         })
     }
+
+    /// Where a function's outgoing messages go, named by `name`: the AWS `service`, or
+    /// `directory`, the files of `dir_name`'s folder (for `sam local`, `cargo lambda` and
+    /// the tests).
+    pub fn transport(
+        &self,
+        name: &'static str,
+        service: &'static str,
+        dir_name: &'static str,
+    ) -> Result<Transport, ConfigError> {
+        match self.required(name)?.trim() {
+            "directory" => Ok(Transport::Directory(PathBuf::from(
+                self.required(dir_name)?,
+            ))),
+            chosen if chosen == service => Ok(Transport::Service),
+            other => Err(ConfigError::new(
+                name,
+                format!("expected `{service}` or `directory`, got {other:?}"),
+            )),
+        }
+    }
+}
+
+/// See [`Env::transport`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    Service,
+    Directory(PathBuf),
 }
 
 /// The region every function runs in (Lambda sets `AWS_REGION`).
@@ -115,10 +170,8 @@ impl<'a> Env<'a> {
 pub struct AwsRegion(String);
 
 impl AwsRegion {
-    pub const VAR: &'static str = "AWS_REGION";
-
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        env.parsed(Self::VAR, None, |raw| {
+        env.parsed(var::AWS_REGION, None, |raw| {
             let valid = (2..=32).contains(&raw.len())
                 && raw
                     .bytes()
@@ -129,7 +182,7 @@ impl AwsRegion {
                 Err(format!("{raw:?} is not an AWS region (like us-east-1)"))
             }
         })?
-        .ok_or_else(|| ConfigError::new(Self::VAR, "is required".to_owned()))
+        .ok_or_else(|| ConfigError::new(var::AWS_REGION, "is required".to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -148,12 +201,8 @@ pub enum TrustRoots {
 }
 
 impl TrustRoots {
-    /// Not `AWS_CA_BUNDLE`, the AWS CLI's name: machines and CI images set that one for
-    /// all their tools (this one's does), and the functions' trust must not widen with them.
-    pub const VAR: &'static str = "TRUSTED_CA_FILE";
-
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        env.parsed(Self::VAR, Self::AmazonTrustServices, |path| {
+        env.parsed(var::TRUSTED_CA_FILE, Self::AmazonTrustServices, |path| {
             let pem = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
             const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
             if !pem.windows(BEGIN.len()).any(|window| window == BEGIN) {
@@ -238,30 +287,24 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
-    pub const TABLE_NAME: &'static str = "TABLE_NAME";
-    pub const DYNAMODB_ENDPOINT: &'static str = "DYNAMODB_ENDPOINT";
-    pub const DYNAMODB_PRECONNECT: &'static str = "DYNAMODB_PRECONNECT";
-    pub const AUTH_MODE: &'static str = "AUTH_MODE";
-    pub const DEV_AUTH_SECRET: &'static str = "DEV_AUTH_SECRET";
-
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let table_name = env.required(Self::TABLE_NAME)?;
-        validate_table_name(&table_name).map_err(|p| ConfigError::new(Self::TABLE_NAME, p))?;
-        let dynamodb_endpoint = env.parsed(Self::DYNAMODB_ENDPOINT, None, |raw| {
+        let table_name = env.required(var::TABLE_NAME)?;
+        validate_table_name(&table_name).map_err(|p| ConfigError::new(var::TABLE_NAME, p))?;
+        let dynamodb_endpoint = env.parsed(var::DYNAMODB_ENDPOINT, None, |raw| {
             validate_endpoint(raw).map(|()| Some(raw.to_owned()))
         })?;
-        let auth = match env.optional(Self::AUTH_MODE).as_deref().map(str::trim) {
+        let auth = match env.optional(var::AUTH_MODE).as_deref().map(str::trim) {
             None | Some("apigateway") => AuthMode::ApiGateway,
             Some("development") => {
-                let secret = env.required(Self::DEV_AUTH_SECRET)?;
+                let secret = env.required(var::DEV_AUTH_SECRET)?;
                 AuthMode::Development {
                     secret: DevSecret::new(secret)
-                        .map_err(|p| ConfigError::new(Self::DEV_AUTH_SECRET, p))?,
+                        .map_err(|p| ConfigError::new(var::DEV_AUTH_SECRET, p))?,
                 }
             }
             Some(other) => {
                 return Err(ConfigError::new(
-                    Self::AUTH_MODE,
+                    var::AUTH_MODE,
                     format!("expected `apigateway` or `development`, got {other:?}"),
                 ));
             }
@@ -271,7 +314,7 @@ impl CoreConfig {
             region: AwsRegion::load(env)?,
             dynamodb_endpoint,
             trust: TrustRoots::load(env)?,
-            preconnect: env.parsed(Self::DYNAMODB_PRECONNECT, true, |raw| match raw {
+            preconnect: env.parsed(var::DYNAMODB_PRECONNECT, true, |raw| match raw {
                 "true" => Ok(true),
                 "false" => Ok(false),
                 _ => Err(format!("expected `true` or `false`, got {raw:?}")),
@@ -318,8 +361,8 @@ mod tests {
     /// Loads with `vars`, and `AWS_REGION`, which Lambda always sets, unless `vars` has it.
     fn load(vars: &[(&str, &str)]) -> Result<CoreConfig, ConfigError> {
         let mut vars = vars.to_vec();
-        if !vars.iter().any(|(name, _)| *name == AwsRegion::VAR) {
-            vars.push((AwsRegion::VAR, "eu-central-1"));
+        if !vars.iter().any(|(name, _)| *name == var::AWS_REGION) {
+            vars.push((var::AWS_REGION, "eu-central-1"));
         }
         let vars: &[(&str, &str)] = &vars;
         CoreConfig::load(&Env::new(&vars))

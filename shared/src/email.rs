@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::config::{ConfigError, Env};
+use crate::config::{ConfigError, Env, var};
 use crate::error::ApiError;
 use crate::limit::{Release, SlidingLimit};
 
@@ -79,11 +79,7 @@ pub struct EmailConfig {
 }
 
 impl EmailConfig {
-    pub const URL_BASE: &'static str = "CONFIRMATION_URL_BASE";
-    pub const TOKEN_TTL: &'static str = "EMAIL_TOKEN_TTL_SECONDS";
     pub const DEFAULT_TTL_SECS: u64 = 24 * 60 * 60;
-    pub const COOLDOWN: &'static str = "EMAIL_CHANGE_COOLDOWN_SECONDS";
-    pub const DAILY_LIMIT: &'static str = "EMAIL_CHANGE_DAILY_LIMIT";
 
     /// The defaults of SPEC §4: one mail a minute, five a day.
     pub fn mail_limit(cooldown_secs: i64, daily: usize) -> SlidingLimit {
@@ -96,27 +92,30 @@ impl EmailConfig {
     }
 
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let base = env.required(Self::URL_BASE)?;
+        let base = env.required(var::CONFIRMATION_URL_BASE)?;
         let base = base.trim().trim_end_matches('/').to_owned();
-        let uri: http::Uri = base
-            .parse()
-            .map_err(|_| ConfigError::new(Self::URL_BASE, format!("{base:?} is not a URL")))?;
+        let uri: http::Uri = base.parse().map_err(|_| {
+            ConfigError::new(var::CONFIRMATION_URL_BASE, format!("{base:?} is not a URL"))
+        })?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
             return Err(ConfigError::new(
-                Self::URL_BASE,
+                var::CONFIRMATION_URL_BASE,
                 "must be an http:// or https:// URL",
             ));
         }
         if uri.query().is_some() {
-            return Err(ConfigError::new(Self::URL_BASE, "must not have a query"));
+            return Err(ConfigError::new(
+                var::CONFIRMATION_URL_BASE,
+                "must not have a query",
+            ));
         }
         let ttl = env.number(
-            Self::TOKEN_TTL,
+            var::EMAIL_TOKEN_TTL_SECONDS,
             Self::DEFAULT_TTL_SECS,
             60..=7 * 24 * 60 * 60,
         )?;
-        let cooldown = env.number(Self::COOLDOWN, 60, 0..=24 * 60 * 60)?;
-        let daily = env.number(Self::DAILY_LIMIT, 5, 1..=100)?;
+        let cooldown = env.number(var::EMAIL_CHANGE_COOLDOWN_SECONDS, 60, 0..=24 * 60 * 60)?;
+        let daily = env.number(var::EMAIL_CHANGE_DAILY_LIMIT, 5, 1..=100)?;
         Ok(Self {
             confirmation_url_base: base,
             token_ttl_secs: ttl as i64,

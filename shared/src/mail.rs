@@ -9,7 +9,7 @@ use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::config::CoreConfig;
-use crate::config::{ConfigError, Env};
+use crate::config::{ConfigError, Env, Transport, var};
 use crate::email::EmailAddress;
 use crate::error::ApiError;
 
@@ -29,24 +29,15 @@ pub enum MailConfig {
 }
 
 impl MailConfig {
-    pub const TRANSPORT: &'static str = "MAIL_TRANSPORT";
-    pub const SENDER: &'static str = "MAIL_SENDER";
-    pub const DIR: &'static str = "MAIL_DIR";
-
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let sender = EmailAddress::parse(&env.required(Self::SENDER)?)
-            .map_err(|_| ConfigError::new(Self::SENDER, "is not an email address"))?;
-        match env.required(Self::TRANSPORT)?.trim() {
-            "ses" => Ok(Self::Ses { sender }),
-            "directory" => Ok(Self::Directory {
-                sender,
-                dir: PathBuf::from(env.required(Self::DIR)?),
-            }),
-            other => Err(ConfigError::new(
-                Self::TRANSPORT,
-                format!("expected `ses` or `directory`, got {other:?}"),
-            )),
-        }
+        let sender = EmailAddress::parse(&env.required(var::MAIL_SENDER)?)
+            .map_err(|_| ConfigError::new(var::MAIL_SENDER, "is not an email address"))?;
+        Ok(
+            match env.transport(var::MAIL_TRANSPORT, "ses", var::MAIL_DIR)? {
+                Transport::Service => Self::Ses { sender },
+                Transport::Directory(dir) => Self::Directory { sender, dir },
+            },
+        )
     }
 }
 
@@ -72,7 +63,7 @@ impl Mailer {
                 sender: sender.clone(),
             }),
             MailConfig::Directory { sender, dir } => Ok(Self::Directory {
-                dir: crate::config::local_dir(MailConfig::DIR, dir)?,
+                dir: crate::config::local_dir(var::MAIL_DIR, dir)?,
                 sender: sender.clone(),
             }),
         }

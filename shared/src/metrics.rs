@@ -14,10 +14,9 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use metrics_cloudwatch_embedded::{Builder, Collector};
 
 use crate::aws::Watch;
-use crate::config::{ConfigError, Env};
+use crate::config::{ConfigError, Env, var};
 
-/// Where the metrics go: `METRICS_NAMESPACE`, else [`DEFAULT_NAMESPACE`].
-pub const NAMESPACE_VAR: &str = "METRICS_NAMESPACE";
+/// Where the metrics go when `METRICS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "AccountFunctions";
 
 /// The names, so that the template's dashboard and alarms and the code agree.
@@ -46,7 +45,7 @@ pub mod names {
 /// start, before the runtime loop.
 pub fn collector(env: &Env<'_>, function: &'static str) -> Result<&'static Collector, ConfigError> {
     let namespace = env
-        .optional(NAMESPACE_VAR)
+        .optional(var::METRICS_NAMESPACE)
         .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     let valid = !namespace.is_empty()
         && namespace.len() <= 255
@@ -55,7 +54,7 @@ pub fn collector(env: &Env<'_>, function: &'static str) -> Result<&'static Colle
             .all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c));
     if !valid {
         return Err(ConfigError::new(
-            NAMESPACE_VAR,
+            var::METRICS_NAMESPACE,
             "must be 1 to 255 of the characters CloudWatch allows in a namespace (letters, digits, . _ - / # :)",
         ));
     }
@@ -65,7 +64,7 @@ pub fn collector(env: &Env<'_>, function: &'static str) -> Result<&'static Colle
         .lambda_cold_start_metric(names::COLD_START)
         .with_lambda_request_id("request_id")
         .init()
-        .map_err(|e| ConfigError::new(NAMESPACE_VAR, format!("metrics: {e}")))?;
+        .map_err(|e| ConfigError::new(var::METRICS_NAMESPACE, format!("metrics: {e}")))?;
     describe_units();
     Ok(collector)
 }
@@ -142,9 +141,9 @@ mod tests {
     #[test]
     fn a_namespace_cloudwatch_would_refuse_stops_the_cold_start_naming_the_variable() {
         for bad in ["has space", "ünïcode", &"n".repeat(256)] {
-            let vars: &[(&str, &str)] = &[(NAMESPACE_VAR, bad)];
+            let vars: &[(&str, &str)] = &[(var::METRICS_NAMESPACE, bad)];
             match collector(&Env::new(&vars), "get-user") {
-                Err(error) => assert_eq!(error.name, NAMESPACE_VAR, "{bad:?}"),
+                Err(error) => assert_eq!(error.name, var::METRICS_NAMESPACE, "{bad:?}"),
                 Ok(_) => panic!("{bad:?} was accepted"),
             }
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
 use shared::ApiError;
-use shared::config::{ConfigError, CoreConfig, Env};
+use shared::config::{ConfigError, CoreConfig, Env, Transport, var};
 use shared::metrics;
 
 use crate::event::AccountEvent;
@@ -19,13 +19,8 @@ pub enum BusConfig {
 }
 
 impl BusConfig {
-    pub const TRANSPORT: &'static str = "EVENTS_TRANSPORT";
-    pub const BUS_NAME: &'static str = "EVENT_BUS_NAME";
-    pub const DIR: &'static str = "EVENTS_DIR";
-    pub const SOURCE: &'static str = "EVENT_SOURCE";
-
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let source = env.required(Self::SOURCE)?;
+        let source = env.required(var::EVENT_SOURCE)?;
         // EventBridge's rule for `Source`; `aws.` is reserved for AWS services.
         if source.is_empty()
             || source.len() > 256
@@ -33,29 +28,22 @@ impl BusConfig {
             || !source.bytes().all(|b| b.is_ascii_graphic())
         {
             return Err(ConfigError::new(
-                Self::SOURCE,
+                var::EVENT_SOURCE,
                 "must be 1 to 256 printable ASCII characters, not starting with `aws.`",
             ));
         }
-        match env.required(Self::TRANSPORT)?.trim() {
-            "eventbridge" => {
-                let bus_name = env.required(Self::BUS_NAME)?;
+        match env.transport(var::EVENTS_TRANSPORT, "eventbridge", var::EVENTS_DIR)? {
+            Transport::Service => {
+                let bus_name = env.required(var::EVENT_BUS_NAME)?;
                 if bus_name.is_empty() || bus_name.len() > 1600 {
                     return Err(ConfigError::new(
-                        Self::BUS_NAME,
+                        var::EVENT_BUS_NAME,
                         "must be a bus name or ARN",
                     ));
                 }
                 Ok(Self::EventBridge { bus_name, source })
             }
-            "directory" => Ok(Self::Directory {
-                dir: PathBuf::from(env.required(Self::DIR)?),
-                source,
-            }),
-            other => Err(ConfigError::new(
-                Self::TRANSPORT,
-                format!("expected `eventbridge` or `directory`, got {other:?}"),
-            )),
+            Transport::Directory(dir) => Ok(Self::Directory { dir, source }),
         }
     }
 }
@@ -97,7 +85,7 @@ impl Bus {
                 source: source.clone(),
             }),
             BusConfig::Directory { dir, source } => Ok(Self::Directory {
-                dir: shared::config::local_dir(BusConfig::DIR, dir)?,
+                dir: shared::config::local_dir(var::EVENTS_DIR, dir)?,
                 source: source.clone(),
             }),
         }

@@ -5,7 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::audit::{Actor, Origin};
-use shared::config::{ConfigError, Env};
+use shared::config::{ConfigError, Env, var};
 use shared::http::{json_body, no_content, not_null};
 use shared::idempotency::{self, PASSWORD_FIELDS};
 use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
@@ -21,7 +21,7 @@ pub struct State {
 impl State {
     pub fn new(core: Core, passwords: PasswordConfig) -> Result<Self, ConfigError> {
         let hasher = Hasher::new(passwords.argon2)
-            .map_err(|e| ConfigError::new(PasswordConfig::MEMORY_KIB, e))?;
+            .map_err(|e| ConfigError::new(var::ARGON2_MEMORY_KIB, e))?;
         Ok(Self {
             core,
             policy: passwords.policy,

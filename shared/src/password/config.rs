@@ -1,7 +1,7 @@
 //! The password policy's and Argon2's settings, from the environment.
 
 use super::{Hasher, MAX_CHARS, PasswordPolicy, SHORTEST_MIN_CHARS};
-use crate::config::{ConfigError, Env};
+use crate::config::{ConfigError, Env, var};
 
 /// Argon2id parameters (defaults: OWASP's m = 19 MiB, t = 2, p = 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +29,6 @@ pub struct PasswordConfig {
 }
 
 impl PasswordConfig {
-    pub const MIN_LENGTH: &'static str = "PASSWORD_MIN_LENGTH";
-    pub const MEMORY_KIB: &'static str = "ARGON2_MEMORY_KIB";
-    pub const ITERATIONS: &'static str = "ARGON2_ITERATIONS";
-    pub const PARALLELISM: &'static str = "ARGON2_PARALLELISM";
-    /// Set by Lambda: the function's memory in MB.
-    pub const FUNCTION_MEMORY: &'static str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
     /// What the function needs besides the Argon2 memory (binary, runtime, buffers), with a
     /// wide margin over the measured peak (docs/benchmarks.md).
     pub const HEADROOM_MIB: u64 = 64;
@@ -48,24 +42,32 @@ impl PasswordConfig {
         let config = Self {
             policy: PasswordPolicy {
                 min_chars: number(
-                    Self::MIN_LENGTH,
+                    var::PASSWORD_MIN_LENGTH,
                     defaults.policy.min_chars as u64,
                     SHORTEST_MIN_CHARS as u64..=MAX_CHARS as u64,
                 )? as usize,
             },
             argon2: Argon2Config {
                 memory_kib: number(
-                    Self::MEMORY_KIB,
+                    var::ARGON2_MEMORY_KIB,
                     defaults.argon2.memory_kib.into(),
                     8_192..=1_048_576,
                 )?,
-                iterations: number(Self::ITERATIONS, defaults.argon2.iterations.into(), 1..=16)?,
-                parallelism: number(Self::PARALLELISM, defaults.argon2.parallelism.into(), 1..=8)?,
+                iterations: number(
+                    var::ARGON2_ITERATIONS,
+                    defaults.argon2.iterations.into(),
+                    1..=16,
+                )?,
+                parallelism: number(
+                    var::ARGON2_PARALLELISM,
+                    defaults.argon2.parallelism.into(),
+                    1..=8,
+                )?,
             },
         };
-        Hasher::new(config.argon2).map_err(|e| ConfigError::new(Self::MEMORY_KIB, e))?;
+        Hasher::new(config.argon2).map_err(|e| ConfigError::new(var::ARGON2_MEMORY_KIB, e))?;
         // A hash that does not fit would abort the process at every password operation.
-        let function_mb = env.parsed(Self::FUNCTION_MEMORY, None, |raw| {
+        let function_mb = env.parsed(var::AWS_LAMBDA_FUNCTION_MEMORY_SIZE, None, |raw| {
             raw.parse::<u64>()
                 .ok()
                 .filter(|mb| (128..=10_240).contains(mb))
@@ -77,13 +79,13 @@ impl PasswordConfig {
             && memory_kib.div_ceil(1024) + Self::HEADROOM_MIB > function_mb
         {
             return Err(ConfigError::new(
-                Self::MEMORY_KIB,
+                var::ARGON2_MEMORY_KIB,
                 format!(
                     "{memory_kib} KiB of Argon2 memory and {} MiB for the rest do not fit in \
                      {} = {function_mb} MB: lower {} or give the function more memory",
                     Self::HEADROOM_MIB,
-                    Self::FUNCTION_MEMORY,
-                    Self::MEMORY_KIB,
+                    var::AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+                    var::ARGON2_MEMORY_KIB,
                 ),
             ));
         }

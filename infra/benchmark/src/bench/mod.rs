@@ -14,7 +14,7 @@ mod workload;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use shared::config::TrustRoots;
+use shared::config::var;
 use testkit::local_endpoint;
 
 use crate::runtime_api::{FunctionProcess, RuntimeApi};
@@ -272,7 +272,7 @@ impl Bench<'_> {
         }
         if reach != Reach::Plain {
             let ca_file = self.tls.ca_file().display().to_string();
-            env.push((TrustRoots::VAR.to_owned(), ca_file));
+            env.push((var::TRUSTED_CA_FILE.to_owned(), ca_file));
         }
         env
     }
