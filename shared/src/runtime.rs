@@ -2,8 +2,9 @@
 //! once per cold start.
 
 use std::future::Future;
+use std::pin::Pin;
 
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Body, Error, IntoResponse, Request, Response};
 use metrics_cloudwatch_embedded::Collector;
 
 use crate::error::ApiError;
@@ -156,9 +157,27 @@ pub async fn serve<F: Function>(function: F, metrics: &'static Collector) -> Res
     let function: &'static F = Box::leak(Box::new(function));
     metrics_cloudwatch_embedded::lambda::handler::run_http(
         metrics,
-        move |request: Request| async move { Ok::<_, Error>(respond(function, request).await) },
+        move |request: Request| async move { Ok::<_, Error>(Ready(respond(function, request).await)) },
     )
     .await
+}
+
+/// A response as the runtime sends it. lambda_http's `IntoResponse` for a `Response<B>`
+/// decodes every text body again by its `charset`, through `encoding_rs` and its tables of
+/// every legacy encoding (about 0.17 MB of each bootstrap, docs/benchmarks.md); ours are
+/// already UTF-8 text or empty, so this hands them over as that conversion leaves them.
+struct Ready(Response<Body>);
+
+impl IntoResponse for Ready {
+    fn into_response(self) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        let (parts, body) = self.0.into_parts();
+        let body = match body {
+            // What lambda_http's conversion makes of an empty body.
+            Body::Empty => Body::Text(String::new()),
+            body => body,
+        };
+        Box::pin(std::future::ready(Response::from_parts(parts, body)))
+    }
 }
 
 /// One request through a function: the handler's answer, or its error rendered, and one log
@@ -213,6 +232,40 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Ready` hands over every kind of response the functions make as lambda_http's own
+    /// conversion would: status, headers and body.
+    #[tokio::test]
+    async fn ready_responses_are_what_lambda_http_would_make_of_them() {
+        let text = |content_type: &'static str, body: &str| {
+            let mut response = Response::new(Body::Text(body.to_owned()));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(content_type),
+            );
+            response
+        };
+        let made = [
+            crate::http::no_content(),
+            ApiError::NotFound.to_response("/users/u1"),
+            text("application/json", r#"{"display_name":"Zoë 山田"}"#),
+            text("text/html; charset=utf-8", "<p>ünïcode</p>"),
+        ];
+        for response in made {
+            let theirs = clone(&response).into_response().await;
+            let ours = Ready(response).into_response().await;
+            assert_eq!(ours.status(), theirs.status());
+            assert_eq!(ours.headers(), theirs.headers());
+            assert_eq!(ours.body(), theirs.body(), "{:?}", theirs.headers());
+        }
+    }
+
+    fn clone(response: &Response<Body>) -> Response<Body> {
+        let mut copy = Response::new(response.body().clone());
+        *copy.status_mut() = response.status();
+        *copy.headers_mut() = response.headers().clone();
+        copy
+    }
 
     fn level(vars: &[(&str, &str)]) -> Result<LevelFilter, ConfigError> {
         log_level(&Env::new(&vars))
