@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The environment variables the functions read, each a constant of its own name, so that a
-/// name in the code is the variable's name. SPEC §7 and README say what each means; the
+/// The environment variables the functions' own code reads (the SDK's credentials and the
+/// runtime's `AWS_LAMBDA_RUNTIME_API` are read by those crates), each a constant of its own
+/// name, so that a name in the code is the variable's name. SPEC §7 and README say what each means; the
 /// `load` functions check them.
 pub mod var {
     macro_rules! names {
@@ -23,6 +24,8 @@ pub mod var {
         // one for all their tools, and the functions' trust must not widen with them.
         AWS_REGION, TRUSTED_CA_FILE, TABLE_NAME, DYNAMODB_ENDPOINT, DYNAMODB_PRECONNECT,
         AUTH_MODE, DEV_AUTH_SECRET, METRICS_NAMESPACE,
+        // Logging (shared::runtime): the template's LoggingConfig, else RUST_LOG.
+        AWS_LAMBDA_LOG_LEVEL, RUST_LOG, AWS_LAMBDA_LOG_FORMAT,
         // Passwords (PasswordConfig); Lambda sets the function's memory, in MB.
         PASSWORD_MIN_LENGTH, ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE,

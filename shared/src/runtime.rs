@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::caller::Authenticator;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 
-use crate::config::{ConfigError, CoreConfig, Env, ProcessEnv};
+use crate::config::{ConfigError, CoreConfig, Env, ProcessEnv, var};
 use crate::metrics;
 use crate::store::Store;
 
@@ -26,8 +26,7 @@ pub const MOST_VERBOSE: LevelFilter = LevelFilter::DEBUG;
 /// (`TRACE` … `FATAL`, any case) and `OFF`. `TRACE` is capped at [`MOST_VERBOSE`], `FATAL`
 /// is `ERROR` (tracing has nothing above it); anything else stops the cold start.
 pub fn log_level(env: &Env<'_>) -> Result<LevelFilter, ConfigError> {
-    const NAMES: [&str; 2] = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"];
-    for name in NAMES {
+    for name in [var::AWS_LAMBDA_LOG_LEVEL, var::RUST_LOG] {
         if let Some(raw) = env.optional(name) {
             let level = match raw.trim().to_ascii_uppercase().as_str() {
                 "TRACE" | "DEBUG" => MOST_VERBOSE,
@@ -56,8 +55,11 @@ pub fn log_level(env: &Env<'_>) -> Result<LevelFilter, ConfigError> {
 /// instead of an `EnvFilter`, whose per-module directives nobody sets on a Lambda and whose
 /// regex engine made every binary larger.
 pub fn init_tracing() -> Result<(), ConfigError> {
-    let level = log_level(&Env::new(&ProcessEnv))?;
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let env = Env::new(&ProcessEnv);
+    let level = log_level(&env)?;
+    let json = env
+        .optional(var::AWS_LAMBDA_LOG_FORMAT)
+        .is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let subscriber = lambda_http::tracing::subscriber::fmt()
         .with_target(false)
         .without_time()
@@ -164,7 +166,7 @@ pub async fn serve<F: Function>(function: F, metrics: &'static Collector) -> Res
 
 /// A response as the runtime sends it. lambda_http's `IntoResponse` for a `Response<B>`
 /// decodes every text body again by its `charset`, through `encoding_rs` and its tables of
-/// every legacy encoding (about 0.17 MB of each bootstrap, docs/benchmarks.md); ours are
+/// every legacy encoding (about 0.18 MB of each bootstrap, docs/benchmarks.md); ours are
 /// already UTF-8 text or empty, so this hands them over as that conversion leaves them.
 struct Ready(Response<Body>);
 
