@@ -9,7 +9,6 @@ use shared::email::EmailAddress;
 use shared::password::{PasswordPolicy, PolicyContext};
 use shared::{ApiError, AuthMode, Authenticator, Principal, UserId};
 use testkit::{Event, Payload, TEST_DEV_SECRET};
-use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,7 +73,7 @@ proptest! {
         let context = PolicyContext { login: &login, email: "someone@example.com", current: None };
         match PasswordPolicy::default().check(&raw, context) {
             Ok(_) => {
-                let normalized: String = raw.nfkc().collect();
+                let normalized = shared::password::nfkc(&raw);
                 let chars = normalized.chars().count();
                 prop_assert!((15..=256).contains(&chars));
                 prop_assert!(normalized.len() <= 1024);

@@ -26,3 +26,12 @@ pub const SHORTEST_MIN_CHARS: usize = 8;
 /// Shortest login or email local part that the "contains" rules look for: a one- or
 /// two-letter login inside a password says nothing about the password.
 pub const MIN_IDENTIFIER_CHARS: usize = 3;
+
+/// The NFKC form of `text`, by ICU4X's normaliser: `idna` links it into every function
+/// already (for `url`), so NFKC costs its own tables only (what that bought:
+/// docs/benchmarks.md).
+pub fn nfkc(text: &str) -> String {
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfkc()
+        .normalize(text)
+        .into_owned()
+}

@@ -1,8 +1,6 @@
 //! The password policy and the common-password list.
 
-use unicode_normalization::UnicodeNormalization;
-
-use super::{MAX_BYTES, MAX_CHARS, MIN_IDENTIFIER_CHARS, Password};
+use super::{MAX_BYTES, MAX_CHARS, MIN_IDENTIFIER_CHARS, Password, nfkc};
 use crate::error::{ApiError, FieldError};
 
 /// What the policy compares a new password with.
@@ -41,7 +39,7 @@ impl PasswordPolicy {
             ));
             return Err(ApiError::PasswordPolicy { errors });
         }
-        let normalized: String = raw.nfkc().collect();
+        let normalized = nfkc(raw);
         let chars = normalized.chars().count();
         if chars < self.min_chars {
             errors.push(violation(
@@ -113,41 +111,23 @@ impl PasswordPolicy {
 }
 
 /// The common-password list of the `passwords` crate (99,838 entries), in NFKC, lower-cased,
-/// sorted by bytes, deduplicated, one per line, without the entries shorter than
-/// [`SHORTEST_MIN_CHARS`](super::SHORTEST_MIN_CHARS) (the length rule refuses those whatever the configuration);
-/// `data/README.md` says how it is made, and a test checks it against the crate. One string
-/// instead of the crate's table of 100k `&str` spares the binary a pointer and a relocation
-/// per entry at every cold start (what that bought: docs/benchmarks.md).
-static COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
+/// without the entries shorter than [`SHORTEST_MIN_CHARS`](super::SHORTEST_MIN_CHARS) (the
+/// length rule refuses those whatever the configuration): `data/common-passwords.txt`, which
+/// `data/README.md` says how to make and a test checks against the crate, compiled by
+/// `build.rs` into a finite-state transducer. Not the crate itself, whose table of 100k `&str`
+/// costs a pointer and a relocation per entry at every cold start; not the text, which is
+/// twice the size (what each bought: docs/benchmarks.md).
+static COMMON_PASSWORDS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/common-passwords.fst"));
 
-/// Whether `lowered` (an NFKC, lower-cased password) is a line of [`COMMON_PASSWORDS`]: a
-/// binary search whose probes widen to the line around them.
+/// Whether `lowered` (an NFKC, lower-cased password) is on [`COMMON_PASSWORDS`].
 fn is_common(lowered: &str) -> bool {
-    let list = COMMON_PASSWORDS.as_bytes();
-    let needle = lowered.as_bytes();
-    // `low` and `high` are always at the start of a line (or the end of the list).
-    let (mut low, mut high) = (0, list.len());
-    while low < high {
-        let middle = low + (high - low) / 2;
-        let start = list[low..middle]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(low, |i| low + i + 1);
-        let end = list[middle..high]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(high, |i| middle + i);
-        match list[start..end].cmp(needle) {
-            std::cmp::Ordering::Equal => return true,
-            std::cmp::Ordering::Less => low = end + 1,
-            std::cmp::Ordering::Greater => high = start,
-        }
-    }
-    false
+    // `new` reads the header only. build.rs wrote these bytes and the tests read them, so
+    // they are a set; were they not, refusing every password is the side to fail on.
+    fst::Set::new(COMMON_PASSWORDS).map_or(true, |list| list.contains(lowered))
 }
 
 fn contains_identifier(lowered_password: &str, identifier: &str) -> bool {
-    let identifier: String = identifier.nfkc().collect::<String>().to_lowercase();
+    let identifier = nfkc(identifier).to_lowercase();
     identifier.chars().count() >= MIN_IDENTIFIER_CHARS && lowered_password.contains(&identifier)
 }
 
@@ -156,6 +136,8 @@ mod tests {
     use super::*;
     use crate::password::SHORTEST_MIN_CHARS;
 
+    /// The list as build.rs reads it.
+    const LIST: &str = include_str!("../../data/common-passwords.txt");
     const LOGIN: &str = "JohnDoe";
     const EMAIL: &str = "johndoe@mysite.com";
 
@@ -252,7 +234,7 @@ mod tests {
 
     #[test]
     fn every_listed_password_is_found_and_nothing_else() {
-        let lines: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        let lines: Vec<&str> = LIST.lines().collect();
         assert!(lines.len() > 46_000);
         for line in &lines {
             assert!(is_common(line), "{line:?}");
@@ -310,13 +292,17 @@ mod tests {
         assert_eq!(source.len(), 99_838);
         let mut expected: Vec<String> = source
             .iter()
-            .map(|entry| entry.nfkc().collect::<String>().to_lowercase())
+            .map(|entry| nfkc(entry).to_lowercase())
             .filter(|entry| entry.chars().count() >= SHORTEST_MIN_CHARS)
             .collect();
         expected.sort();
         expected.dedup();
-        let ours: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        let ours: Vec<&str> = LIST.lines().collect();
         assert_eq!(ours, expected);
+        // And the set the binary looks up in is that list.
+        let compiled = fst::Set::new(COMMON_PASSWORDS).unwrap();
+        let compiled: Vec<String> = compiled.stream().into_strs().unwrap();
+        assert_eq!(compiled, expected);
         // And the crate agrees that its own entries are common.
         assert!(
             source

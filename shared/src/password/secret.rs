@@ -2,10 +2,8 @@
 
 use std::fmt;
 
+use super::{MAX_BYTES, nfkc};
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
-
-use super::MAX_BYTES;
 
 /// A password from a request in NFKC form. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -17,7 +15,7 @@ impl Password {
         if raw.len() > MAX_BYTES {
             return None;
         }
-        let normalized: String = raw.nfkc().collect();
+        let normalized = nfkc(raw);
         (normalized.len() <= MAX_BYTES).then_some(Self(normalized))
     }
 
