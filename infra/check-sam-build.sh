@@ -38,5 +38,6 @@ log "replaying tests/events through .aws-sam/build/*/bootstrap under qemu-aarch6
 TABLE_NAME=accounts AUTH_MODE=apigateway \
 CONFIRMATION_URL_BASE=http://127.0.0.1:3000 MAIL_TRANSPORT=directory \
 MAIL_SENDER=no-reply@accounts.example.com MAIL_DIR="$work/mail" \
+EVENTS_TRANSPORT=directory EVENT_SOURCE=platform.accounts EVENTS_DIR="$work/events" \
     cargo run --quiet -p benchmark -- replay-events tests/events .aws-sam/build \
     qemu-aarch64 -L /usr/aarch64-linux-gnu

@@ -60,7 +60,7 @@ impl Options {
             bin_dir: PathBuf::new(),
             arm64_dir: None,
             out: PathBuf::new(),
-            cold_rounds: 21,
+            cold_rounds: 31,
             warm_rounds: 3,
             warm_invocations: 300,
             password_invocations: 100,
@@ -104,6 +104,9 @@ pub struct ColdStart {
     /// Over TLS: the CPU time of its initialisation, from a second start of the same kind
     /// stopped at its first poll.
     pub init_cpu: Option<Duration>,
+    /// Over plain HTTP, for a function: the baseline's time to first poll in a start made
+    /// right beside this one, which the cold-start target compares with.
+    pub baseline_to_poll: Option<Duration>,
 }
 
 /// How a function reaches DynamoDB in a cold start.
@@ -322,7 +325,28 @@ impl Bench<'_> {
                     if i == 0 && k > 0 {
                         continue;
                     }
-                    let start = self.cold_start(name, *op, Reach::ALL[k]).await?;
+                    let mut start = if i > 0 && k == 0 {
+                        // Paired with a baseline start beside it, so that what the machine
+                        // is doing meanwhile slows both; which goes first turns each round.
+                        let baseline_first = round % 2 == 0;
+                        let before = if baseline_first {
+                            Some(self.cold_start(BASELINE, Op::Get, Reach::Plain).await?)
+                        } else {
+                            None
+                        };
+                        let mut start = self.cold_start(name, *op, Reach::Plain).await?;
+                        let baseline = match before {
+                            Some(before) => before,
+                            None => self.cold_start(BASELINE, Op::Get, Reach::Plain).await?,
+                        };
+                        start.baseline_to_poll = Some(baseline.to_poll);
+                        start
+                    } else {
+                        self.cold_start(name, *op, Reach::ALL[k]).await?
+                    };
+                    if i == 0 {
+                        start.baseline_to_poll = Some(start.to_poll);
+                    }
                     by_reach[k][if k == 0 { i } else { i - 1 }].1.push(start);
                 }
             }
@@ -354,6 +378,7 @@ impl Bench<'_> {
             to_response,
             cpu,
             init_cpu,
+            baseline_to_poll: None,
         })
     }
 
