@@ -22,6 +22,9 @@ if ! python3 -c 'import nacl, argon2' 2>/dev/null; then
     quiet python3 -m pip install --quiet --disable-pip-version-check "pynacl==1.6.2" "argon2-cffi==25.1.0"
 fi
 
+# callgrind counts the instructions of each initialisation.
+command -v valgrind >/dev/null 2>&1 || apt_install valgrind
+
 functions=()
 for dir in functions/*/; do functions+=("$(basename "$dir")"); done
 

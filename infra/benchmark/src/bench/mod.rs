@@ -173,6 +173,11 @@ pub async fn run(options: &Options) -> Result<(), String> {
 
     eprintln!("cold starts: {} rounds", options.cold_rounds);
     let (cold, cold_tls, cold_tls_late) = bench.cold_starts().await?;
+    eprintln!("instructions to first poll (callgrind)");
+    let mut init_instructions = Vec::new();
+    for name in [BASELINE].iter().chain(FUNCTIONS.iter()) {
+        init_instructions.push(((*name).to_owned(), bench.init_instructions(name)?));
+    }
     eprintln!(
         "warm invocations: {} rounds per operation",
         options.warm_rounds
@@ -191,6 +196,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         cold,
         cold_tls,
         cold_tls_late,
+        init_instructions,
         warm,
         baseline_warm,
         argon2,
@@ -289,6 +295,42 @@ impl Bench<'_> {
             128,
             api,
         )
+    }
+
+    /// Instructions from exec until `name` gives up its first poll, counted by callgrind:
+    /// its initialisation's work, the same whatever else the machine is doing. The Runtime
+    /// API's address refuses connections, so the process ends at that poll.
+    fn init_instructions(&self, name: &str) -> Result<u64, String> {
+        let refused = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|e| format!("a free port: {e}"))?;
+        let out = std::env::temp_dir().join(format!(
+            "bench-callgrind-{}-{name}.out",
+            std::process::id()
+        ));
+        let ran = std::process::Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(self.binary(name))
+            .envs(self.env(name, Reach::Plain))
+            .env("AWS_LAMBDA_RUNTIME_API", refused.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        // The process fails its poll, so its exit status says nothing; its counts do.
+        ran.map_err(|e| format!("valgrind (is it installed?): {e}"))?;
+        let counts = std::fs::read_to_string(&out);
+        let _ = std::fs::remove_file(&out);
+        let counts = counts.map_err(|e| format!("callgrind of {name}: {e}"))?;
+        counts
+            .lines()
+            .find_map(|line| line.strip_prefix("summary: "))
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| format!("callgrind of {name}: no instruction count"))
     }
 
     /// Rounds of one cold start of each binary, the baseline first, interleaved so that
