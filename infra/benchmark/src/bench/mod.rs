@@ -33,6 +33,8 @@ const FUNCTIONS: [&str; 6] = [
     "account-events",
 ];
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// A pause before each cold start, for what ran before it to finish.
+const SETTLE: Duration = Duration::from_millis(50);
 
 /// How much to measure.
 pub struct Options {
@@ -304,10 +306,8 @@ impl Bench<'_> {
         let refused = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map_err(|e| format!("a free port: {e}"))?;
-        let out = std::env::temp_dir().join(format!(
-            "bench-callgrind-{}-{name}.out",
-            std::process::id()
-        ));
+        let out =
+            std::env::temp_dir().join(format!("bench-callgrind-{}-{name}.out", std::process::id()));
         let ran = std::process::Command::new("valgrind")
             .arg("--tool=callgrind")
             .arg(format!("--callgrind-out-file={}", out.display()))
@@ -399,6 +399,10 @@ impl Bench<'_> {
 
     async fn cold_start(&mut self, name: &str, op: Op, reach: Reach) -> Result<ColdStart, String> {
         let event = self.workload.event(op).await?;
+        // Some events are written to DynamoDB Local first (a pending change, a stream
+        // record); the JVM goes on working after it answers, on one of this machine's two
+        // cores, and would slow the start that follows. It has settled after this.
+        tokio::time::sleep(SETTLE).await;
         let api = RuntimeApi::start()?;
         let process = self.spawn(name, &api, reach)?;
         let polled = api.next_poll(TIMEOUT)?;

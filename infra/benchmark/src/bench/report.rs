@@ -222,7 +222,8 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
         out,
         "## 1. Cold start\n\n{} rounds; each round starts every binary once, in turn, and \
          each function once more beside a start of the baseline (before it in one round, \
-         after it in the next). *To first poll*: from exec until the process asks for work \
+         after it in the next), each after a pause of 50 ms, in which DynamoDB Local finishes \
+         writing the event's data, if any. *To first poll*: from exec until the process asks for work \
          (`GET /2018-06-01/runtime/invocation/next`), i.e. its whole initialisation; its \
          *× baseline* is the median, over the rounds, of the function's time divided by the \
          baseline start's beside it, so that a busy moment of the machine slows both sides \
@@ -274,9 +275,10 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
     );
     let base_instructions = figures.init_instructions.first().map(|(_, n)| *n);
     for (name, count) in &figures.init_instructions {
-        let ratio = base_instructions
-            .filter(|base| *base > 0)
-            .map_or_else(|| "—".to_owned(), |base| format!("{:.2}", *count as f64 / base as f64));
+        let ratio = base_instructions.filter(|base| *base > 0).map_or_else(
+            || "—".to_owned(),
+            |base| format!("{:.2}", *count as f64 / base as f64),
+        );
         let _ = writeln!(out, "| {name} | {count} | {ratio} |");
     }
 
