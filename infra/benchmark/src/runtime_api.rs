@@ -205,6 +205,31 @@ impl FunctionProcess {
         memory_mb: u32,
         api: &RuntimeApi,
     ) -> Result<Self, String> {
+        let mut command = Self::command(
+            program,
+            runner,
+            env,
+            function_name,
+            memory_mb,
+            &api.address(),
+        );
+        let started = Instant::now();
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+        Ok(Self { child, started })
+    }
+
+    /// The command that [`spawn`](Self::spawn) runs, with the Runtime API at `api_address`
+    /// (stdin and stdout closed).
+    pub fn command(
+        program: &Path,
+        runner: &[String],
+        env: &[(String, String)],
+        function_name: &str,
+        memory_mb: u32,
+        api_address: &str,
+    ) -> Command {
         let mut command = match runner.split_first() {
             Some((runner, args)) => {
                 let mut command = Command::new(runner);
@@ -215,17 +240,13 @@ impl FunctionProcess {
         };
         command
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_RUNTIME_API", api_address)
             .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null());
-        let started = Instant::now();
-        let child = command
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-        Ok(Self { child, started })
+        command
     }
 
     /// Kills the process and returns the CPU time (user + system) it used in all, as the

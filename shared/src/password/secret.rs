@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use super::{MAX_BYTES, nfkc};
 use serde::{Deserialize, Serialize};
+
+use super::{MAX_BYTES, nfkc};
 
 /// A password from a request in NFKC form. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]

@@ -308,19 +308,21 @@ impl Bench<'_> {
             .map_err(|e| format!("a free port: {e}"))?;
         let out =
             std::env::temp_dir().join(format!("bench-callgrind-{}-{name}.out", std::process::id()));
-        let ran = std::process::Command::new("valgrind")
-            .arg("--tool=callgrind")
-            .arg(format!("--callgrind-out-file={}", out.display()))
-            .arg(self.binary(name))
-            .envs(self.env(name, Reach::Plain))
-            .env("AWS_LAMBDA_RUNTIME_API", refused.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
+        let valgrind = [
+            "valgrind".to_owned(),
+            "--tool=callgrind".to_owned(),
+            format!("--callgrind-out-file={}", out.display()),
+        ];
+        let ran = FunctionProcess::command(
+            &self.binary(name),
+            &valgrind,
+            &self.env(name, Reach::Plain),
+            name,
+            128,
+            &refused.to_string(),
+        )
+        .stderr(std::process::Stdio::null())
+        .status();
         // The process fails its poll, so its exit status says nothing; its counts do.
         ran.map_err(|e| format!("valgrind (is it installed?): {e}"))?;
         let counts = std::fs::read_to_string(&out);
@@ -367,27 +369,21 @@ impl Bench<'_> {
                     if i == 0 && k > 0 {
                         continue;
                     }
-                    let mut start = if i > 0 && k == 0 {
-                        // Paired with a baseline start beside it, so that what the machine
-                        // is doing meanwhile slows both; which goes first turns each round.
-                        let baseline_first = round % 2 == 0;
-                        let before = if baseline_first {
-                            Some(self.cold_start(BASELINE, Op::Get, Reach::Plain).await?)
-                        } else {
-                            None
-                        };
-                        let mut start = self.cold_start(name, *op, Reach::Plain).await?;
-                        let baseline = match before {
-                            Some(before) => before,
-                            None => self.cold_start(BASELINE, Op::Get, Reach::Plain).await?,
-                        };
-                        start.baseline_to_poll = Some(baseline.to_poll);
-                        start
+                    // A function's plain start is paired with a baseline start beside it, so
+                    // that what the machine is doing meanwhile slows both; which goes first
+                    // turns each round.
+                    let paired = i > 0 && k == 0;
+                    let before = if paired && round % 2 == 0 {
+                        Some(self.baseline_to_poll().await?)
                     } else {
-                        self.cold_start(name, *op, Reach::ALL[k]).await?
+                        None
                     };
-                    if i == 0 {
-                        start.baseline_to_poll = Some(start.to_poll);
+                    let mut start = self.cold_start(name, *op, Reach::ALL[k]).await?;
+                    if paired {
+                        start.baseline_to_poll = Some(match before {
+                            Some(before) => before,
+                            None => self.baseline_to_poll().await?,
+                        });
                     }
                     by_reach[k][if k == 0 { i } else { i - 1 }].1.push(start);
                 }
@@ -395,6 +391,14 @@ impl Bench<'_> {
         }
         let [plain, tls, tls_late] = by_reach;
         Ok((plain, tls, tls_late))
+    }
+
+    /// The baseline's time to first poll in one start of its own.
+    async fn baseline_to_poll(&mut self) -> Result<Duration, String> {
+        Ok(self
+            .cold_start(BASELINE, Op::Get, Reach::Plain)
+            .await?
+            .to_poll)
     }
 
     async fn cold_start(&mut self, name: &str, op: Op, reach: Reach) -> Result<ColdStart, String> {

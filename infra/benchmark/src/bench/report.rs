@@ -246,7 +246,11 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
     for (name, starts) in &figures.cold {
         let poll = median(&mut starts.iter().map(|c| ms(c.to_poll)).collect::<Vec<_>>());
         let response = median(&mut starts.iter().map(|c| ms(c.to_response)).collect::<Vec<_>>());
-        let ratio = paired_ratio(starts);
+        let ratio = if name == BASELINE {
+            1.0
+        } else {
+            paired_ratio(starts)
+        };
         let target = if name == BASELINE {
             "—".to_owned()
         } else {
