@@ -841,7 +841,8 @@ async fn the_connection_opened_during_init_serves_the_first_request() {
             ("DYNAMODB_PRECONNECT", preconnect),
         ];
         let config = CoreConfig::load(&Env::new(&vars)).unwrap();
-        let store = Store::connect(&config).unwrap();
+        let https = shared::aws::Https::new(&config.trust).unwrap();
+        let store = Store::connect(&config, &https).unwrap();
         store.open_connection().await;
         assert_eq!(
             accepted.load(Ordering::SeqCst),

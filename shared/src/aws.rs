@@ -34,7 +34,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 use http_body_util::BodyExt;
 
-use crate::config::{AwsRegion, ConfigError, CoreConfig, TrustRoots, var};
+use crate::config::{AwsRegion, ConfigError, TrustRoots, var};
 
 /// Amazon Root CA 1–4 and Starfield Services Root CA G2, as published at
 /// <https://www.amazontrust.com/repository/> (copied from Debian's ca-certificates).
@@ -145,7 +145,8 @@ pub fn retries() -> RetryConfig {
 
 /// What every client of a function shares: region, credentials from the environment (read
 /// at the first request, as Lambda rotates none within an execution environment), the HTTPS
-/// client, timeouts and bounded retries.
+/// client (one per function: one reading of the trust roots, one pool of connections, kept
+/// per host), timeouts and bounded retries.
 pub fn sdk_config(region: &AwsRegion, https: &Https) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -157,12 +158,6 @@ pub fn sdk_config(region: &AwsRegion, https: &Https) -> SdkConfig {
         .timeout_config(timeouts())
         .retry_config(retries())
         .build()
-}
-
-/// The SDK configuration of a client other than the store's (SES, EventBridge), with an
-/// HTTPS client of its own.
-pub fn client_config(core: &CoreConfig) -> Result<SdkConfig, ConfigError> {
-    Ok(sdk_config(&core.region, &Https::new(&core.trust)?))
 }
 
 /// An SDK interceptor that shows every attempt's request body to `sent`, and every

@@ -8,6 +8,7 @@ use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
+use crate::aws::Https;
 use crate::config::CoreConfig;
 use crate::config::{ConfigError, Env, Transport, var};
 use crate::email::EmailAddress;
@@ -55,11 +56,15 @@ pub enum Mailer {
 
 impl Mailer {
     /// The mailer of a function, built once per cold start, for SES in the function's
-    /// region. A mail directory is created if it does not exist.
-    pub fn connect(config: &MailConfig, core: &CoreConfig) -> Result<Self, ConfigError> {
+    /// region over the function's `https`. A mail directory is created if it does not exist.
+    pub fn connect(
+        config: &MailConfig,
+        core: &CoreConfig,
+        https: &Https,
+    ) -> Result<Self, ConfigError> {
         match config {
             MailConfig::Ses { sender } => Ok(Self::Ses {
-                client: aws_sdk_sesv2::Client::new(&crate::aws::client_config(core)?),
+                client: aws_sdk_sesv2::Client::new(&crate::aws::sdk_config(&core.region, https)),
                 sender: sender.clone(),
             }),
             MailConfig::Directory { sender, dir } => Ok(Self::Directory {

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use lambda_http::{Body, Error, IntoResponse, Request, Response};
 use metrics_cloudwatch_embedded::Collector;
 
+use crate::aws::Https;
 use crate::error::ApiError;
 
 use crate::caller::Authenticator;
@@ -86,11 +87,13 @@ pub trait Function: Sized + Send + Sync + 'static {
     fn config(env: &Env<'_>) -> Result<Self::Config, ConfigError>;
 
     /// The state of an execution environment around `core`, which [`run`] built from
-    /// `settings` and whose connection it opened: the other clients, built synchronously.
+    /// `settings` and whose connection it opened: the other clients, built synchronously
+    /// over `https`, the store's.
     fn connect(
         core: Core,
         settings: &CoreConfig,
         config: &Self::Config,
+        https: &Https,
     ) -> Result<Self, ConfigError>;
 
     fn handle(&self, request: &Request) -> impl Future<Output = Answer> + Send;
@@ -121,7 +124,12 @@ impl<T: CoreFunction> Function for T {
         Ok(())
     }
 
-    fn connect(core: Core, _settings: &CoreConfig, _config: &()) -> Result<Self, ConfigError> {
+    fn connect(
+        core: Core,
+        _settings: &CoreConfig,
+        _config: &(),
+        _https: &Https,
+    ) -> Result<Self, ConfigError> {
         Ok(T::new(core))
     }
 
@@ -143,9 +151,10 @@ pub async fn run<F: Function>(name: &'static str) -> Result<(), Error> {
     let env = Env::new(&ProcessEnv);
     let started = async {
         let (settings, config) = (CoreConfig::load(&env)?, F::config(&env)?);
-        let core = Core::connect(&settings)?;
+        let https = Https::new(&settings.trust)?;
+        let core = Core::connect(&settings, &https)?;
         core.store.open_connection().await;
-        let function = F::connect(core, &settings, &config)?;
+        let function = F::connect(core, &settings, &config, &https)?;
         Ok::<_, ConfigError>((function, metrics::collector(&env, name)?))
     };
     let (function, metrics) = started.await.inspect_err(|e| tracing::error!("{e}"))?;
@@ -223,9 +232,9 @@ impl Core {
         Self { store, auth }
     }
 
-    pub fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
+    pub fn connect(config: &CoreConfig, https: &Https) -> Result<Self, ConfigError> {
         Ok(Self::new(
-            Store::connect(config)?,
+            Store::connect(config, https)?,
             Authenticator::new(&config.auth),
         ))
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
 use shared::ApiError;
+use shared::aws::Https;
 use shared::config::{ConfigError, CoreConfig, Env, Transport, var};
 use shared::metrics;
 
@@ -76,11 +77,19 @@ struct FileEntry<'a> {
 const ENTRY_TRIES: u32 = 3;
 
 impl Bus {
-    /// The bus of a function, built once per cold start. A directory is created if missing.
-    pub fn connect(config: &BusConfig, core: &CoreConfig) -> Result<Self, ConfigError> {
+    /// The bus of a function, built once per cold start, over the function's `https`. A
+    /// directory is created if missing.
+    pub fn connect(
+        config: &BusConfig,
+        core: &CoreConfig,
+        https: &Https,
+    ) -> Result<Self, ConfigError> {
         match config {
             BusConfig::EventBridge { bus_name, source } => Ok(Self::EventBridge {
-                client: aws_sdk_eventbridge::Client::new(&shared::aws::client_config(core)?),
+                client: aws_sdk_eventbridge::Client::new(&shared::aws::sdk_config(
+                    &core.region,
+                    https,
+                )),
                 bus_name: bus_name.clone(),
                 source: source.clone(),
             }),

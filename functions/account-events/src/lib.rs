@@ -13,6 +13,7 @@ pub mod notice;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
+use shared::aws::Https;
 use shared::config::{ConfigError, Env, ProcessEnv};
 use shared::mail::{MailConfig, Mailer};
 use shared::store::Claim;
@@ -45,11 +46,13 @@ pub struct State {
 }
 
 impl State {
+    /// The clients, over one HTTPS client.
     pub fn connect(config: &Config) -> Result<Self, ConfigError> {
+        let https = Https::new(&config.core.trust)?;
         Ok(Self {
-            store: Store::connect(&config.core)?,
-            bus: Bus::connect(&config.bus, &config.core)?,
-            mailer: Mailer::connect(&config.mail, &config.core)?,
+            store: Store::connect(&config.core, &https)?,
+            bus: Bus::connect(&config.bus, &config.core, &https)?,
+            mailer: Mailer::connect(&config.mail, &config.core, &https)?,
         })
     }
 }

@@ -5,6 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::audit::{Actor, Origin};
+use shared::aws::Https;
 use shared::config::{ConfigError, Env};
 use shared::confirmation::{self, ConfirmationToken, PendingEmail};
 use shared::email::{EmailAddress, EmailConfig};
@@ -68,11 +69,16 @@ impl Function for State {
         Config::load(env)
     }
 
-    fn connect(core: Core, settings: &CoreConfig, config: &Config) -> Result<Self, ConfigError> {
+    fn connect(
+        core: Core,
+        settings: &CoreConfig,
+        config: &Config,
+        https: &Https,
+    ) -> Result<Self, ConfigError> {
         Ok(Self::new(
             core,
             config.email.clone(),
-            Mailer::connect(&config.mail, settings)?,
+            Mailer::connect(&config.mail, settings, https)?,
         ))
     }
 

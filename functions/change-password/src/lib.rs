@@ -5,6 +5,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::audit::{Actor, Origin};
+use shared::aws::Https;
 use shared::config::{ConfigError, Env, var};
 use shared::http::{json_body, no_content, not_null};
 use shared::idempotency::{self, PASSWORD_FIELDS};
@@ -45,7 +46,12 @@ impl Function for State {
         PasswordConfig::load(env)
     }
 
-    fn connect(core: Core, _: &CoreConfig, config: &PasswordConfig) -> Result<Self, ConfigError> {
+    fn connect(
+        core: Core,
+        _: &CoreConfig,
+        config: &PasswordConfig,
+        _: &Https,
+    ) -> Result<Self, ConfigError> {
         Self::new(core, *config)
     }
 

@@ -64,9 +64,8 @@ impl Store {
     }
 
     /// The store of a function: one client per cold start.
-    pub fn connect(config: &CoreConfig) -> Result<Self, ConfigError> {
-        let https = Https::new(&config.trust)?;
-        let sdk = crate::aws::sdk_config(&config.region, &https);
+    pub fn connect(config: &CoreConfig, https: &Https) -> Result<Self, ConfigError> {
+        let sdk = crate::aws::sdk_config(&config.region, https);
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(crate::metrics::dynamodb_watch());
         if let Some(endpoint) = &config.dynamodb_endpoint {
@@ -77,7 +76,7 @@ impl Store {
             None => crate::aws::dynamodb_endpoint(&config.region),
         };
         Ok(Self {
-            preconnect: config.preconnect.then_some((https, endpoint)),
+            preconnect: config.preconnect.then(|| (https.clone(), endpoint)),
             ..Self::new(
                 Client::from_conf(dynamodb.build()),
                 config.table_name.clone(),
