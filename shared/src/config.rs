@@ -28,6 +28,7 @@ pub mod var {
         AWS_LAMBDA_LOG_LEVEL, RUST_LOG, AWS_LAMBDA_LOG_FORMAT,
         // Passwords (PasswordConfig); Lambda sets the function's memory, in MB.
         PASSWORD_MIN_LENGTH, ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM,
+        ARGON2_MAX_MEMORY_KIB,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
         // Email changes and their mail (EmailConfig, MailConfig).
         CONFIRMATION_URL_BASE, EMAIL_TOKEN_TTL_SECONDS, EMAIL_CHANGE_COOLDOWN_SECONDS,

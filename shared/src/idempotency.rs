@@ -8,6 +8,12 @@
 //! Only successful answers are remembered. An error changed nothing (every write is one
 //! conditional write, and a refused request writes nothing), so its key is released and a
 //! retry runs again, as Powertools does when a handler fails.
+//!
+//! A route whose body carries a secret (the password) leaves it out of the fingerprint, so
+//! the fingerprint alone cannot tell a retry from a request with another password. Such a
+//! route stores a verifier with its answer (the Argon2id hash it wrote, the same PHC string
+//! as the user item's) and a replay happens only when the presented secret verifies against
+//! it (see [`Secrets`]); otherwise the key was reused with another payload (`422`).
 
 use http::{HeaderName, HeaderValue, header};
 use lambda_http::{Body, Request, Response};
@@ -35,9 +41,45 @@ pub const KEEP_SECS: i64 = 24 * 60 * 60;
 /// functions' 10-second timeout, so a request that died does not block its key for a day.
 pub const LEASE_SECS: i64 = 30;
 
-/// The body fields of a password change: never stored, not even as a fast hash (a password
-/// is stored only as its Argon2 hash), so they stay out of the fingerprint.
-pub const PASSWORD_FIELDS: &[&str] = &["password", "current_password"];
+/// What a route's body holds that the fingerprint must leave out, and how a replay proves
+/// that it presents the same secret as the request whose answer it would get.
+pub trait Secrets: Sync {
+    /// The body fields left out of the fingerprint.
+    fn fields(&self) -> &[&str];
+
+    /// True when `request` presents the secret that `verifier` (stored with the first
+    /// answer, see [`Verifier`]) was made from. Only asked when the fingerprints match.
+    fn presents(
+        &self,
+        request: &Request,
+        verifier: Option<&Verifier>,
+    ) -> impl Future<Output = Result<bool, ApiError>> + Send;
+}
+
+/// A route whose body holds no secret: the fingerprint covers it all.
+pub struct NoSecrets;
+
+impl Secrets for NoSecrets {
+    fn fields(&self) -> &[&str] {
+        &[]
+    }
+
+    async fn presents(&self, _: &Request, _: Option<&Verifier>) -> Result<bool, ApiError> {
+        Ok(true)
+    }
+}
+
+/// Put in a successful response's extensions by a route with [`Secrets`]: what its replays
+/// are checked against. Stored with the answer, never sent to the client; its `Debug`
+/// never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Verifier(pub String);
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier(..)")
+    }
+}
 
 /// A key as the client sent it: an sf-string (RFC 9651) of 1 to [`MAX_KEY_CHARS`] characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,6 +228,8 @@ pub struct StoredAnswer {
     pub content_type: Option<String>,
     pub etag: Option<String>,
     pub body: String,
+    /// See [`Verifier`].
+    pub verifier: Option<Verifier>,
 }
 
 impl StoredAnswer {
@@ -212,6 +256,7 @@ impl StoredAnswer {
             content_type: header(header::CONTENT_TYPE),
             etag: header(header::ETAG),
             body,
+            verifier: response.extensions().get::<Verifier>().cloned(),
         })
     }
 
@@ -242,15 +287,17 @@ impl StoredAnswer {
 /// runs; with it, a retry of the same request gets the first successful answer, another
 /// request with the key `422`, and a retry while the first runs `409`.
 ///
-/// `valid` refuses what is wrong with the request on its own (its body), before the key is
-/// looked at: an invalid request is answered as it would be without a key, never with a
-/// replay, even where its fingerprint leaves the secret fields out.
+/// The caller authorises the request (scope, principal type) before calling this, so a
+/// replay never reaches a caller that the work would refuse. `valid` refuses what is wrong
+/// with the request on its own (its body), before the key is looked at: an invalid request
+/// is answered as it would be without a key, never with a replay, even where its
+/// fingerprint leaves the secret fields out.
 pub async fn once(
     store: &Store,
     request: &Request,
     caller: &Caller,
     user_id: UserId,
-    secret_fields: &[&str],
+    secrets: &impl Secrets,
     valid: impl FnOnce() -> Result<(), ApiError>,
     work: impl Future<Output = Answer>,
 ) -> Answer {
@@ -259,7 +306,7 @@ pub async fn once(
     };
     valid()?;
     let record = RecordKey::new(caller, user_id, &key);
-    let fingerprint = Fingerprint::of(request, secret_fields);
+    let fingerprint = Fingerprint::of(request, secrets.fields());
     let now = Now::current();
     let claim = match store.claim_key(&record, &fingerprint, &now).await? {
         Claimed::Granted(claim) => claim,
@@ -269,7 +316,13 @@ pub async fn once(
         Claimed::Held {
             answer: Some(answer),
             ..
-        } => return answer.replay(),
+        } => {
+            return if secrets.presents(request, answer.verifier.as_ref()).await? {
+                answer.replay()
+            } else {
+                Err(ApiError::IdempotencyKeyReuse)
+            };
+        }
         Claimed::Held { answer: None, .. } => return Err(ApiError::IdempotencyKeyInUse),
     };
     let answer = work.await;
@@ -333,7 +386,7 @@ mod tests {
                 .body(Body::Text(body.to_owned()))
                 .unwrap()
         };
-        let of = |body: &str| Fingerprint::of(&request(body), PASSWORD_FIELDS);
+        let of = |body: &str| Fingerprint::of(&request(body), &["password", "current_password"]);
         assert_eq!(
             of(r#"{"password":"one long passphrase"}"#),
             of(r#"{"password":"another passphrase"}"#)

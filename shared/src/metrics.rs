@@ -33,6 +33,8 @@ pub mod names {
     pub const PASSWORD_HASH_TIME: &str = "password_hash_time";
     pub const PASSWORD_VERIFICATIONS: &str = "password_verifications";
     pub const PASSWORD_VERIFICATION_TIME: &str = "password_verification_time";
+    /// Count of stored hashes refused unverified: parameters beyond the ceiling.
+    pub const PASSWORD_HASHES_REFUSED: &str = "password_hashes_refused";
     /// Count of DynamoDB attempts (retries included) and of throttled ones.
     pub const DYNAMODB_ATTEMPTS: &str = "dynamodb_attempts";
     pub const DYNAMODB_THROTTLES: &str = "dynamodb_throttles";
@@ -80,6 +82,7 @@ fn describe_units() {
         MAILS_FAILED,
         PASSWORD_HASHES,
         PASSWORD_VERIFICATIONS,
+        PASSWORD_HASHES_REFUSED,
         DYNAMODB_ATTEMPTS,
         DYNAMODB_THROTTLES,
         EVENTS_PUBLISHED,

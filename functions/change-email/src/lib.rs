@@ -10,7 +10,7 @@ use shared::config::{ConfigError, Env};
 use shared::confirmation::{self, ConfirmationToken, PendingEmail};
 use shared::email::{EmailAddress, EmailConfig};
 use shared::http::{Precondition, json_body, not_null, user_response};
-use shared::idempotency;
+use shared::idempotency::{self, NoSecrets};
 use shared::mail::{Mail, MailConfig, Mailer};
 use shared::runtime::Function;
 use shared::store::{DirectChange, EmailChange};
@@ -84,13 +84,19 @@ impl Function for State {
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let (caller, user_id) = self.core.auth.caller_and_user(request)?;
+        // Before anything is read or replayed.
+        if !caller.is_user(user_id) && !caller.can_write() {
+            return Err(ApiError::Forbidden(
+                "changing another user's email requires the scope users:write".into(),
+            ));
+        }
         let valid = || {
             let body: EmailRequest = json_body(request)?;
             EmailAddress::parse(&body.contact.email).map(drop)
         };
         let work = request_change(self, request, &caller, user_id);
         let store = &self.core.store;
-        idempotency::once(store, request, &caller, user_id, &[], valid, work).await
+        idempotency::once(store, request, &caller, user_id, &NoSecrets, valid, work).await
     }
 }
 
@@ -101,11 +107,6 @@ async fn request_change(
     user_id: UserId,
 ) -> Result<Response<Body>, ApiError> {
     let acting_on_self = caller.is_user(user_id);
-    if !acting_on_self && !caller.can_write() {
-        return Err(ApiError::Forbidden(
-            "changing another user's email requires the scope users:write".into(),
-        ));
-    }
     let body: EmailRequest = json_body(request)?;
     let precondition = Precondition::of(request, body.version)?;
     let email = EmailAddress::parse(&body.contact.email)?;

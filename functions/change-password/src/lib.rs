@@ -8,8 +8,10 @@ use shared::audit::{Actor, Origin};
 use shared::aws::Https;
 use shared::config::{ConfigError, Env, var};
 use shared::http::{json_body, no_content, not_null};
-use shared::idempotency::{self, PASSWORD_FIELDS};
-use shared::password::{Hasher, Password, PasswordConfig, PasswordPolicy, PolicyContext};
+use shared::idempotency::{self, Secrets, Verifier};
+use shared::password::{
+    Hasher, Password, PasswordConfig, PasswordHashString, PasswordPolicy, PolicyContext,
+};
 use shared::runtime::Function;
 use shared::{ApiError, Caller, Core, CoreConfig, Now, TenantRule, UserId, UserItem};
 
@@ -57,19 +59,30 @@ impl Function for State {
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let (caller, user_id) = self.core.auth.caller_and_user(request)?;
+        permitted(&caller, user_id)?;
         let valid = || valid_on_its_own(&self.policy, request);
         let work = change_password(self, request, &caller, user_id);
         let store = &self.core.store;
-        idempotency::once(
-            store,
-            request,
-            &caller,
-            user_id,
-            PASSWORD_FIELDS,
-            valid,
-            work,
-        )
-        .await
+        let secrets = NewPassword(&self.hasher);
+        idempotency::once(store, request, &caller, user_id, &secrets, valid, work).await
+    }
+}
+
+/// Who may ask at all, before anything is read or replayed: the user itself, or an API
+/// client with `users:write` (the tenant rule needs the user's item).
+fn permitted(caller: &Caller, user_id: UserId) -> Result<(), ApiError> {
+    if caller.is_user(user_id) {
+        Ok(())
+    } else if !caller.is_client() {
+        Err(ApiError::Forbidden(
+            "a user may change only its own password".into(),
+        ))
+    } else if !caller.can_write() {
+        Err(ApiError::Forbidden(
+            "setting a password requires the scope users:write".into(),
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -84,20 +97,48 @@ async fn change_password(
         caller,
         user_id,
     };
-    if caller.is_user(user_id) {
-        asking.self_service(state, json_body(request)?).await?;
-    } else if !caller.is_client() {
-        return Err(ApiError::Forbidden(
-            "a user may change only its own password".into(),
-        ));
-    } else if !caller.can_write() {
-        return Err(ApiError::Forbidden(
-            "setting a password requires the scope users:write".into(),
-        ));
+    let new_hash = if caller.is_user(user_id) {
+        asking.self_service(state, json_body(request)?).await?
     } else {
-        asking.administrative(state, json_body(request)?).await?;
+        asking.administrative(state, json_body(request)?).await?
+    };
+    let mut response = no_content();
+    // What a replay of this request must present again (see `NewPassword`).
+    response
+        .extensions_mut()
+        .insert(Verifier(new_hash.as_str().to_owned()));
+    Ok(response)
+}
+
+/// The password fields stay out of an `Idempotency-Key`'s fingerprint (a password is never
+/// stored, not even as a fast hash), so a replay must prove it sets the same password: the
+/// new password must verify against the Argon2id hash the first request wrote, kept with
+/// the key's record. Another password with the same key is `422`, never a replayed `204`.
+/// (A keyed MAC would be faster, but needs a key outside the table to manage and rotate;
+/// a replay is rare, and one verification is what a self-service change costs anyway.)
+struct NewPassword<'a>(&'a Hasher);
+
+impl Secrets for NewPassword<'_> {
+    fn fields(&self) -> &[&str] {
+        &["password", "current_password"]
     }
-    Ok(no_content())
+
+    async fn presents(
+        &self,
+        request: &Request,
+        verifier: Option<&Verifier>,
+    ) -> Result<bool, ApiError> {
+        // A record without a verifier cannot prove anything: not a replay.
+        let Some(verifier) = verifier else {
+            return Ok(false);
+        };
+        let body: PasswordRequest = json_body(request)?;
+        let Some(password) = Password::normalize(&body.password) else {
+            return Ok(false);
+        };
+        let stored = PasswordHashString::from_stored(verifier.0.clone());
+        self.0.verify(password, stored).await
+    }
 }
 
 /// What refuses a request whatever the user: its shape, and the password rules that need no
@@ -145,7 +186,11 @@ fn context<'a>(item: &'a UserItem, current: Option<&'a Password>) -> PolicyConte
 impl Asking<'_> {
     /// The user itself: the current password must verify (limited to 5 tries in 15
     /// minutes), and the stored hash is replaced only if it is still the one verified.
-    async fn self_service(&self, state: &State, body: PasswordRequest) -> Result<(), ApiError> {
+    async fn self_service(
+        &self,
+        state: &State,
+        body: PasswordRequest,
+    ) -> Result<PasswordHashString, ApiError> {
         let (caller, user_id, origin) = (self.caller, self.user_id, &self.origin);
         let current = body.current_password.ok_or_else(|| {
             ApiError::invalid_field(
@@ -183,12 +228,17 @@ impl Asking<'_> {
         let new_hash = state.hasher.hash(new_password).await?;
         store
             .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash, &now, origin)
-            .await
+            .await?;
+        Ok(new_hash)
     }
 
     /// An API client with `users:write`, for a user of a strict sub-tenant of its own
     /// tenant (the platform's rule): no current password needed.
-    async fn administrative(&self, state: &State, body: PasswordRequest) -> Result<(), ApiError> {
+    async fn administrative(
+        &self,
+        state: &State,
+        body: PasswordRequest,
+    ) -> Result<PasswordHashString, ApiError> {
         let (caller, user_id, origin) = (self.caller, self.user_id, &self.origin);
         let store = &state.core.store;
         let item = store
@@ -207,6 +257,7 @@ impl Asking<'_> {
         let new_hash = state.hasher.hash(new_password).await?;
         store
             .set_password_hash(user_id, rule, None, &new_hash, &Now::current(), origin)
-            .await
+            .await?;
+        Ok(new_hash)
     }
 }

@@ -533,11 +533,89 @@ async fn a_retried_change_with_the_same_key_is_answered_without_a_second_hash() 
         let too_short = json!({"password": "short", "current_password": OLD});
         let refused = respond(&state, keyed(too_short).request()).await;
         assert_problem(&refused, 400, "password-policy");
-        let other_passwords =
-            json!({"password": "yet another passphrase", "current_password": NEW});
-        let replayed = respond(&state, keyed(other_passwords).request()).await;
+        // The same key with another new password is not a retry: it is refused, and the
+        // password stays the one the first request set (the replay verified the presented
+        // password against the Argon2id hash kept with the key).
+        let other_password = json!({"password": "yet another passphrase", "current_password": OLD});
+        let refused = respond(&state, keyed(other_password).request()).await;
+        assert_problem(&refused, 422, "idempotency-key-reuse");
+        assert_eq!(fixture.stored(user.id).await.unwrap().password_hash, hash);
+        assert!(can_log_in(&fixture, user.id, NEW).await);
+        assert!(!can_log_in(&fixture, user.id, "yet another passphrase").await);
+        // The same new password with another current one is the same request, replayed.
+        let other_current = json!({"password": NEW, "current_password": "not the old one at all"});
+        let replayed = respond(&state, keyed(other_current).request()).await;
         assert_eq!(replayed.status(), 204);
         assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+        assert_eq!(fixture.stored(user.id).await.unwrap().password_hash, hash);
+    }
+}
+
+/// An administrator who reuses a key to reset a leaked temporary password again is told the
+/// truth: same key and password replayed, another password `422` and nothing changed.
+#[tokio::test]
+async fn an_administrative_reset_with_a_reused_key_is_replayed_only_for_the_same_password() {
+    let (fixture, state) = Fixture::with(state).await;
+    let user = fixture.user_with_password(&fixture.sub_customer, OLD).await;
+    let client = Claims::client("partner-admin", fixture.partner.tenant(), "users:write");
+    for payload in PAYLOADS {
+        let reset = |password: &str| {
+            post(payload, user.id, &client, json!({"password": password}))
+                .header("idempotency-key", &format!("\"reset-{payload:?}\""))
+                .request()
+        };
+        let first = respond(&state, reset(NEW)).await;
+        assert_eq!(first.status(), 204, "{payload:?}");
+        let hash = fixture.stored(user.id).await.unwrap().password_hash;
+        let replay = respond(&state, reset(NEW)).await;
+        assert_eq!(replay.status(), 204);
+        assert_eq!(replay.headers()["idempotent-replayed"], "true");
+        let other = respond(&state, reset("a second temporary passphrase")).await;
+        assert_problem(&other, 422, "idempotency-key-reuse");
+        assert_eq!(fixture.stored(user.id).await.unwrap().password_hash, hash);
         assert!(can_log_in(&fixture, user.id, NEW).await);
+    }
+}
+
+/// A caller that lost `users:write` after its first request does not get the stored answer
+/// back: the caller is authorised before anything is replayed.
+#[tokio::test]
+async fn a_replay_is_authorised_first() {
+    let (fixture, state) = Fixture::with(state).await;
+    let user = fixture.user_with_password(&fixture.sub_customer, OLD).await;
+    let tenant = fixture.partner.tenant();
+    let writer = Claims::client("partner-admin", tenant, "users:write");
+    let demoted = Claims::client("partner-admin", tenant, "users:read");
+    let reset = |claims: &Claims| {
+        post(Payload::V2, user.id, claims, json!({"password": NEW}))
+            .header("idempotency-key", "\"demoted\"")
+            .request()
+    };
+    assert_eq!(respond(&state, reset(&writer)).await.status(), 204);
+    let replay = respond(&state, reset(&demoted)).await;
+    assert_problem(&replay, 403, "forbidden");
+    assert!(replay.headers().get("idempotent-replayed").is_none());
+}
+
+/// Off-boarding may set a random password before or after the disable: an administrative
+/// reset of a disabled account is allowed, and marks the credentials like any reset.
+#[tokio::test]
+async fn an_administrative_reset_of_a_disabled_account_is_allowed() {
+    let (fixture, state) = Fixture::with(state).await;
+    let user = fixture
+        .user_with_password_and(&fixture.sub_customer, OLD, |u| u.enabled = false)
+        .await;
+    let client = Claims::client("partner-admin", fixture.partner.tenant(), "users:write");
+    for payload in PAYLOADS {
+        let before = fixture.stored(user.id).await.unwrap();
+        let password = format!("an off-boarding passphrase {payload:?}");
+        let reset = post(payload, user.id, &client, json!({"password": password}));
+        let response = respond(&state, reset.request()).await;
+        assert_eq!(response.status(), 204, "{payload:?}");
+        let after = fixture.stored(user.id).await.unwrap();
+        assert!(!after.user.enabled, "still disabled");
+        assert_ne!(after.password_hash, before.password_hash);
+        assert_ne!(after.credentials_changed_at, before.credentials_changed_at);
+        assert!(can_log_in(&fixture, user.id, &password).await);
     }
 }

@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::audit::{Actor, Origin};
 use shared::http::{Precondition, json_body, not_null, user_response};
-use shared::idempotency;
+use shared::idempotency::{self, NoSecrets};
 use shared::runtime::CoreFunction;
 use shared::store::StatusChange;
 use shared::{ApiError, Caller, Core, UserId, Version};
@@ -29,9 +29,16 @@ impl CoreFunction for State {
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         let (caller, user_id) = self.0.auth.caller_and_user(request)?;
+        // Before anything is read or replayed.
+        if !caller.can_write() {
+            return Err(ApiError::Forbidden(
+                "changing an account's status requires the scope users:write".into(),
+            ));
+        }
         let valid = || json_body::<StatusRequest>(request).map(drop);
         let work = set_status(&self.0, request, &caller, user_id);
-        idempotency::once(&self.0.store, request, &caller, user_id, &[], valid, work).await
+        let store = &self.0.store;
+        idempotency::once(store, request, &caller, user_id, &NoSecrets, valid, work).await
     }
 }
 
@@ -41,11 +48,6 @@ async fn set_status(
     caller: &Caller,
     user_id: UserId,
 ) -> Result<Response<Body>, ApiError> {
-    if !caller.can_write() {
-        return Err(ApiError::Forbidden(
-            "changing an account's status requires the scope users:write".into(),
-        ));
-    }
     let body: StatusRequest = json_body(request)?;
     let precondition = Precondition::of(request, body.version)?;
     let acting_on_self = caller.is_user(user_id);

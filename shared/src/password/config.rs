@@ -3,13 +3,27 @@
 use super::{Hasher, MAX_CHARS, PasswordPolicy, SHORTEST_MIN_CHARS};
 use crate::config::{ConfigError, Env, var};
 
-/// Argon2id parameters (defaults: OWASP's m = 19 MiB, t = 2, p = 1).
+/// Argon2id parameters (defaults: OWASP's m = 19 MiB, t = 2, p = 1), and the most memory a
+/// stored hash may ask of a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Argon2Config {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
+    /// Stored PHC strings name their own parameters; one that asks for more memory than
+    /// this (or more than [`MAX_ITERATIONS`] passes or [`MAX_PARALLELISM`] lanes) is refused
+    /// with a 500 instead of being computed, so that a corrupt or planted hash cannot abort
+    /// the process (an allocation beyond the function's memory) or hold it for minutes.
+    pub max_memory_kib: u32,
 }
+
+/// The most passes and lanes configured or accepted from a stored hash.
+pub const MAX_ITERATIONS: u32 = 16;
+pub const MAX_PARALLELISM: u32 = 8;
+
+/// The default ceiling of a stored hash's memory: 64 MiB, room for stronger parameters
+/// later, and with the headroom exactly the smallest Lambda (128 MB).
+const DEFAULT_MAX_MEMORY_KIB: u32 = 65_536;
 
 impl Default for Argon2Config {
     fn default() -> Self {
@@ -17,6 +31,7 @@ impl Default for Argon2Config {
             memory_kib: 19_456,
             iterations: 2,
             parallelism: 1,
+            max_memory_kib: DEFAULT_MAX_MEMORY_KIB,
         }
     }
 }
@@ -39,6 +54,11 @@ impl PasswordConfig {
             // The ranges below all fit in u32.
             env.number(name, default, range).map(|n| n as u32)
         };
+        let memory_kib = number(
+            var::ARGON2_MEMORY_KIB,
+            defaults.argon2.memory_kib.into(),
+            8_192..=1_048_576,
+        )?;
         let config = Self {
             policy: PasswordPolicy {
                 min_chars: number(
@@ -48,25 +68,28 @@ impl PasswordConfig {
                 )? as usize,
             },
             argon2: Argon2Config {
-                memory_kib: number(
-                    var::ARGON2_MEMORY_KIB,
-                    defaults.argon2.memory_kib.into(),
-                    8_192..=1_048_576,
-                )?,
+                memory_kib,
                 iterations: number(
                     var::ARGON2_ITERATIONS,
                     defaults.argon2.iterations.into(),
-                    1..=16,
+                    1..=MAX_ITERATIONS.into(),
                 )?,
                 parallelism: number(
                     var::ARGON2_PARALLELISM,
                     defaults.argon2.parallelism.into(),
-                    1..=8,
+                    1..=MAX_PARALLELISM.into(),
+                )?,
+                // Never below the memory this function hashes with itself.
+                max_memory_kib: number(
+                    var::ARGON2_MAX_MEMORY_KIB,
+                    DEFAULT_MAX_MEMORY_KIB.max(memory_kib).into(),
+                    u64::from(memory_kib)..=1_048_576,
                 )?,
             },
         };
         Hasher::new(config.argon2).map_err(|e| ConfigError::new(var::ARGON2_MEMORY_KIB, e))?;
-        // A hash that does not fit would abort the process at every password operation.
+        // A hash that does not fit would abort the process at every password operation: the
+        // largest a stored hash may ask for must fit.
         let function_mb = env.parsed(var::AWS_LAMBDA_FUNCTION_MEMORY_SIZE, None, |raw| {
             raw.parse::<u64>()
                 .ok()
@@ -74,18 +97,23 @@ impl PasswordConfig {
                 .map(Some)
                 .ok_or_else(|| format!("{raw:?} is not a Lambda memory size (128-10240 MB)"))
         })?;
-        let memory_kib = u64::from(config.argon2.memory_kib);
+        let memory_kib = u64::from(config.argon2.max_memory_kib);
         if let Some(function_mb) = function_mb
             && memory_kib.div_ceil(1024) + Self::HEADROOM_MIB > function_mb
         {
+            // Name the variable the operator set (the ceiling follows the memory by default).
+            let name = if env.optional(var::ARGON2_MAX_MEMORY_KIB).is_some() {
+                var::ARGON2_MAX_MEMORY_KIB
+            } else {
+                var::ARGON2_MEMORY_KIB
+            };
             return Err(ConfigError::new(
-                var::ARGON2_MEMORY_KIB,
+                name,
                 format!(
                     "{memory_kib} KiB of Argon2 memory and {} MiB for the rest do not fit in \
-                     {} = {function_mb} MB: lower {} or give the function more memory",
+                     {} = {function_mb} MB: lower {name} or give the function more memory",
                     Self::HEADROOM_MIB,
                     var::AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-                    var::ARGON2_MEMORY_KIB,
                 ),
             ));
         }
@@ -134,6 +162,18 @@ mod tests {
                 .contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE = 512 MB"),
             "{err}"
         );
+        let ceiling_too_big: &[(&str, &str)] = &[
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("ARGON2_MAX_MEMORY_KIB", "131072"),
+        ];
+        let err = PasswordConfig::load(&Env::new(&ceiling_too_big)).unwrap_err();
+        assert_eq!(err.name, "ARGON2_MAX_MEMORY_KIB");
+        let below_memory: &[(&str, &str)] = &[
+            ("ARGON2_MEMORY_KIB", "65536"),
+            ("ARGON2_MAX_MEMORY_KIB", "19456"),
+        ];
+        let err = PasswordConfig::load(&Env::new(&below_memory)).unwrap_err();
+        assert_eq!(err.name, "ARGON2_MAX_MEMORY_KIB");
         let just: &[(&str, &str)] = &[
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
             ("ARGON2_MEMORY_KIB", "458752"),

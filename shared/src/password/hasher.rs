@@ -8,6 +8,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params};
 
+use super::config::{MAX_ITERATIONS, MAX_PARALLELISM};
 use super::{Argon2Config, Password, PasswordHashString};
 use crate::error::ApiError;
 use crate::metrics::{self, names};
@@ -21,6 +22,8 @@ use crate::metrics::{self, names};
 #[derive(Clone)]
 pub struct Hasher {
     argon2: Argon2<'static>,
+    /// The most memory a stored hash may ask of a verification (see [`Argon2Config`]).
+    max_memory_kib: u32,
     /// Block buffers not in use; one per concurrent hash at most.
     memory: Arc<Mutex<Vec<Vec<Block>>>>,
 }
@@ -47,6 +50,7 @@ impl Hasher {
         .map_err(|e| format!("invalid Argon2 parameters: {e}"))?;
         Ok(Self {
             argon2: Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, params),
+            max_memory_kib: config.max_memory_kib.max(config.memory_kib),
             memory: Arc::default(),
         })
     }
@@ -126,6 +130,7 @@ impl Hasher {
             .map_err(|e| malformed(&e))?
             .unwrap_or_default();
         let params = Params::try_from(&parsed).map_err(|e| malformed(&e))?;
+        self.within_ceiling(&params)?;
         let argon2 = Argon2::new(algorithm, version, params);
         let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
         let raw_salt = salt
@@ -137,6 +142,21 @@ impl Hasher {
         let computed = Output::new(&output).map_err(|e| malformed(&e))?;
         // `Output`'s equality is constant-time.
         Ok(computed == expected)
+    }
+
+    /// Refuses a stored hash whose parameters exceed the ceiling, before any memory is
+    /// taken: a 500 (the stored data is wrong, not the request), logged and counted.
+    fn within_ceiling(&self, params: &Params) -> Result<(), ApiError> {
+        let (m, t, p) = (params.m_cost(), params.t_cost(), params.p_cost());
+        if m <= self.max_memory_kib && t <= MAX_ITERATIONS && p <= MAX_PARALLELISM {
+            return Ok(());
+        }
+        ::metrics::counter!(names::PASSWORD_HASHES_REFUSED).increment(1);
+        Err(ApiError::internal(format!(
+            "a stored password hash asks for m={m} KiB, t={t}, p={p}, beyond the ceiling \
+             (m <= {} KiB, t <= {MAX_ITERATIONS}, p <= {MAX_PARALLELISM}): not verified",
+            self.max_memory_kib
+        )))
     }
 
     /// A new PHC string for `password` with this hasher's parameters.
@@ -193,6 +213,7 @@ mod tests {
             memory_kib: 8_192,
             iterations: 1,
             parallelism: 1,
+            ..Argon2Config::default()
         })
         .unwrap();
         let current = Hasher::new(Argon2Config::default()).unwrap();
@@ -212,6 +233,7 @@ mod tests {
             memory_kib: 8_192,
             iterations: 2,
             parallelism: 2,
+            ..Argon2Config::default()
         })
         .unwrap();
         let mine = ours.hash_blocking(&password).unwrap();
@@ -250,6 +272,36 @@ mod tests {
         let kept = ours.memory.lock().unwrap();
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0].len(), 19_456);
+    }
+
+    /// A stored hash that asks for more than the ceiling is refused before its memory is
+    /// taken: an error (a logged 500), never an abort, a long computation or a mismatch.
+    #[test]
+    fn stored_parameters_beyond_the_ceiling_are_refused_unverified() {
+        let hasher = Hasher::new(Argon2Config::default()).unwrap();
+        let password = Password::normalize("whatever the password is").unwrap();
+        let salt_and_hash = "c2FsdHNhbHRzYWx0$9mD+2Ph6vbrP5LSKKC8h3nONsV4EWxOi1YBY4z2wqYE";
+        for params in [
+            "m=4294967295,t=2,p=1",
+            "m=65537,t=2,p=1",
+            "m=19456,t=4294967295,p=1",
+            "m=19456,t=17,p=1",
+            "m=19456,t=2,p=9",
+        ] {
+            let stored = PasswordHashString(format!("$argon2id$v=19${params}${salt_and_hash}"));
+            let error = hasher.verify_blocking(&password, &stored).unwrap_err();
+            assert_eq!(error.status(), 500, "{params}");
+            assert!(
+                error.to_string().contains("beyond the ceiling"),
+                "{params}: {error}"
+            );
+        }
+        // At the ceiling it is computed (and does not match).
+        let at_ceiling =
+            PasswordHashString(format!("$argon2id$v=19$m=65536,t=1,p=1${salt_and_hash}"));
+        assert!(!hasher.verify_blocking(&password, &at_ceiling).unwrap());
+        // Nothing was allocated for the refused ones beyond the ceiling.
+        assert!(hasher.memory.lock().unwrap()[0].len() <= 65_536);
     }
 
     #[test]

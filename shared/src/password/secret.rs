@@ -37,6 +37,11 @@ impl fmt::Debug for Password {
 pub struct PasswordHashString(pub(super) String);
 
 impl PasswordHashString {
+    /// A PHC string read back from storage (an idempotency record's verifier).
+    pub fn from_stored(phc: String) -> Self {
+        Self(phc)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -15,7 +15,7 @@ use super::Store;
 use super::errors::sdk_error;
 use super::notices::unless_taken_over;
 use crate::error::ApiError;
-use crate::idempotency::{Fingerprint, KEEP_SECS, LEASE_SECS, RecordKey, StoredAnswer};
+use crate::idempotency::{Fingerprint, KEEP_SECS, LEASE_SECS, RecordKey, StoredAnswer, Verifier};
 use crate::now::Now;
 
 /// One request's hold on a key.
@@ -108,6 +108,11 @@ impl Store {
             update = update.expression_attribute_values(":etag", AttributeValue::S(etag.clone()));
             set.push("etag = :etag");
         }
+        if let Some(verifier) = &answer.verifier {
+            update = update
+                .expression_attribute_values(":verifier", AttributeValue::S(verifier.0.clone()));
+            set.push("verifier = :verifier");
+        }
         let result = update
             .update_expression(format!("SET {}", set.join(", ")))
             .send()
@@ -141,6 +146,7 @@ fn held(item: HashMap<String, AttributeValue>) -> Result<Claimed, ApiError> {
                 content_type: text("content_type"),
                 etag: text("etag"),
                 body: text("body").unwrap_or_default(),
+                verifier: text("verifier").map(Verifier),
             })
         }
         Some("running") => None,
