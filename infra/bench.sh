@@ -17,9 +17,9 @@ if [ "${1:-}" = "--quick" ]; then quick=(--quick); out="target/bench-quick.md"; 
 
 ensure_dynamodb_local
 # The C implementations of Argon2 that the report compares ours with.
-if ! python3 -c 'import nacl, argon2' 2>/dev/null; then
-    log "installing pynacl and argon2-cffi (pip)"
-    quiet python3 -m pip install --quiet --disable-pip-version-check "pynacl==1.6.2" "argon2-cffi==25.1.0"
+if ! "$VENV_DIR/bin/python3" -c 'import nacl, argon2' 2>/dev/null; then
+    log "installing pynacl and argon2-cffi (pip, infra/.venv)"
+    venv_pip_install "pynacl==1.6.2" "argon2-cffi==25.1.0"
 fi
 
 # callgrind counts the instructions of each initialisation.

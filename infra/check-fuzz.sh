@@ -11,8 +11,7 @@ SCHEMATHESIS_VERSION="4.32.5"
 VENV="$INFRA_DIR/.venv"
 if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     log "installing schemathesis $SCHEMATHESIS_VERSION (pip, infra/.venv)"
-    [ -x "$VENV/bin/pip" ] || quiet python3 -m venv "$VENV"
-    quiet "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    venv_pip_install "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 STACK_DIR="$REPO_DIR/target/fuzz-stack"

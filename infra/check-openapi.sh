@@ -10,6 +10,5 @@ log "spectral lint openapi.yaml"
 "$INFRA_DIR/node_modules/.bin/spectral" lint openapi.yaml --ruleset "$INFRA_DIR/.spectral.yaml" \
     --fail-severity warn --quiet
 log "redocly lint openapi.yaml"
-# (Redocly 2 prints a notice about Node.js 20's end of life; it does not change the verdict.)
 "$INFRA_DIR/node_modules/.bin/redocly" lint openapi.yaml --config "$INFRA_DIR/redocly.yaml"
 log "OpenAPI lints passed"

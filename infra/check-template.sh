@@ -7,8 +7,8 @@ cd "$REPO_DIR"
 
 ensure_sam
 if ! python3 -c "import cfn_lint_serverless" 2>/dev/null || ! command -v cfn-lint >/dev/null 2>&1; then
-    log "installing cfn-lint and cfn-lint-serverless (pip)"
-    quiet python3 -m pip install --quiet --disable-pip-version-check cfn-lint cfn-lint-serverless
+    log "installing cfn-lint and cfn-lint-serverless (pip, infra/.venv)"
+    venv_pip_install cfn-lint cfn-lint-serverless
 fi
 hash -r
 

@@ -3,11 +3,15 @@
 # real binaries under `cargo lambda watch`, the confirmation pages in headless Chromium, and
 # the OpenAPI lints, Schemathesis against a local stack, and the template checks. Installs what is missing.
 #
-#   infra/test.sh                # everything
-#   infra/test.sh -- <filter>    # cargo test arguments after --
+#   infra/test.sh                        # everything (what CI runs)
+#   infra/test.sh -- <filter>            # cargo test arguments after --
+#   infra/test.sh --quick [-- <filter>]  # the cargo tests only: no lints, fuzzer or template checks
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
+
+quick=0
+if [ "${1:-}" = "--quick" ]; then quick=1; shift; fi
 
 ensure_cargo_lambda
 ensure_dynamodb_local
@@ -25,6 +29,12 @@ if [ "${1:-}" = "--" ]; then shift; shift_args=("$@"); fi
 log "running cargo test"
 cargo test --workspace --no-fail-fast -- "${shift_args[@]}"
 
+if [ "$quick" = 1 ]; then
+    log "quick run: cargo tests only"
+    exit 0
+fi
+
+"$INFRA_DIR/check-links.sh"
 "$INFRA_DIR/check-openapi.sh"
 "$INFRA_DIR/check-fuzz.sh"
 "$INFRA_DIR/check-template.sh"

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// The environment variables the functions' own code reads (the SDK's credentials and the
 /// runtime's `AWS_LAMBDA_RUNTIME_API` are read by those crates), each a constant of its own
-/// name, so that a name in the code is the variable's name. SPEC §7 and README say what each means; the
+/// name, so that a name in the code is the variable's name. docs/contract.md §7 and the README's configuration table say what each means; the
 /// `load` functions check them.
 pub mod var {
     macro_rules! names {

@@ -81,7 +81,7 @@ pub struct EmailConfig {
 impl EmailConfig {
     pub const DEFAULT_TTL_SECS: u64 = 24 * 60 * 60;
 
-    /// The defaults of SPEC §4: one mail a minute, five a day.
+    /// The defaults of docs/contract.md §4: one mail a minute, five a day.
     pub fn mail_limit(cooldown_secs: i64, daily: usize) -> SlidingLimit {
         SlidingLimit {
             max: daily,

@@ -9,7 +9,7 @@ use crate::error::{ApiError, FieldError};
 use crate::ids::{UserId, Version};
 use crate::user::UserItem;
 
-/// Largest accepted request body (SPEC §4).
+/// Largest accepted request body (docs/contract.md §4).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub const JSON: &str = "application/json";

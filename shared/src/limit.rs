@@ -25,7 +25,7 @@ pub struct SlidingLimit {
     pub release: Release,
 }
 
-/// SPEC §4: after the 5th wrong current password within 15 minutes the self-service change
+/// docs/contract.md §4: after the 5th wrong current password within 15 minutes the self-service change
 /// is locked for 15 minutes from that attempt. Attempts are logged before verification, so
 /// the log counts guesses under way as well as wrong ones; a right password clears it.
 pub const PASSWORD_ATTEMPTS: SlidingLimit = SlidingLimit {

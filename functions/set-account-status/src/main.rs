@@ -1,4 +1,4 @@
-// One event at a time: no worker threads to start (README, Benchmarks, the run of ba8c2e4).
+// One event at a time: no worker threads to start (docs/performance.md, "Single-threaded runtime").
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::runtime::run::<set_account_status::State>(env!("CARGO_PKG_NAME")).await

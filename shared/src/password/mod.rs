@@ -1,4 +1,4 @@
-//! Passwords: the policy of SPEC §4 and Argon2id hashing.
+//! Passwords: the policy of docs/contract.md §4 and Argon2id hashing.
 //!
 //! Every password is compared and hashed in its NFKC form, so the same password typed on
 //! different keyboards (composed or decomposed accents, full-width digits) is one password.
