@@ -188,6 +188,24 @@ async fn the_binaries_serve_every_route_over_http() {
     assert_eq!(stored.user.version.get(), 3);
     assert!(stored.user.enabled);
 
+    // The disable ended John's access: his token from before it is revoked, and
+    // re-enabling did not bring it back. A token issued now works.
+    let (status, headers, body) = api
+        .send(Method::GET, &user_path, Some(&john_token), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body["type"].as_str().unwrap().ends_with("/token-revoked"));
+    let challenge = headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\""),
+        "{challenge}"
+    );
+    let john_token = mint(&Claims::user(john.id, fixture.customer.tenant(), ""), 600);
+    let (status, _, body) = api
+        .send(Method::GET, &user_path, Some(&john_token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
     // Passwords: self-service with the current one, administrative for a sub-tenant user.
     let password_path = format!("/users/{}/password", john.id);
     let wrong = json!({"password": NEW, "current_password": "not the password"});
@@ -365,7 +383,7 @@ async fn the_binaries_serve_every_route_over_http() {
 }
 
 /// The functions' CloudWatch metrics, as the EMF documents in their output: names, units and
-/// dimensions as documented (README, Metrics), no personal value as a dimension, and one
+/// dimensions as documented (docs/metrics.md), no personal value as a dimension, and one
 /// flush per invocation.
 fn check_metrics(logs: &str, user_ids: &[shared::UserId]) {
     use shared::metrics::names::*;

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::ids::Version;
 
-/// Base of every problem `type`; the slug of SPEC §5 follows it.
+/// Base of every problem `type`; the slug of docs/contract.md §5 follows it.
 pub const PROBLEM_TYPE_BASE: &str = "https://accounts.example.com/problems/";
 
 /// Seconds a client should wait after a 503.
@@ -41,7 +41,7 @@ impl FieldError {
 /// What a `429 too-many-attempts` limited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limited {
-    /// Wrong current passwords (SPEC §4: 5 in 15 minutes, then a 15-minute lockout).
+    /// Wrong current passwords (docs/contract.md §4: 5 in 15 minutes, then a 15-minute lockout).
     PasswordAttempts,
     /// Confirmation mails of email changes (a cool-down and a daily limit per user).
     ConfirmationMails,
@@ -69,6 +69,9 @@ pub enum ApiError {
     InvalidToken,
     #[error("unauthorized: {0}")]
     Unauthorized(String),
+    /// A user's token issued before its credentials changed or its account was disabled.
+    #[error("token revoked")]
+    TokenRevoked,
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("wrong current password")]
@@ -136,7 +139,7 @@ impl ApiError {
         self.kind().0
     }
 
-    /// The slug that ends the problem `type` (SPEC §5).
+    /// The slug that ends the problem `type` (docs/contract.md §5).
     pub fn slug(&self) -> &'static str {
         self.kind().1
     }
@@ -147,7 +150,7 @@ impl ApiError {
     }
 
     /// Status, slug and title of each kind of error, side by side: one table to read
-    /// against SPEC §5 (kept as a table, one kind a line).
+    /// against docs/contract.md §5 (kept as a table, one kind a line).
     #[rustfmt::skip]
     fn kind(&self) -> (StatusCode, &'static str, &'static str) {
         use StatusCode as S;
@@ -156,6 +159,7 @@ impl ApiError {
             ApiError::PasswordPolicy { .. } => (S::BAD_REQUEST, "password-policy", "The new password breaks the password policy"),
             ApiError::InvalidToken => (S::BAD_REQUEST, "invalid-token", "The confirmation token is not valid"),
             ApiError::Unauthorized(_) => (S::UNAUTHORIZED, "unauthorized", "Authentication is required"),
+            ApiError::TokenRevoked => (S::UNAUTHORIZED, "token-revoked", "The token has been revoked"),
             ApiError::Forbidden(_) => (S::FORBIDDEN, "forbidden", "The caller may not do this"),
             ApiError::InvalidCurrentPassword => (S::FORBIDDEN, "invalid-current-password", "The current password is wrong"),
             ApiError::AccountDisabled => (S::FORBIDDEN, "account-disabled", "The account is disabled"),
@@ -187,6 +191,11 @@ impl ApiError {
                 "the token is unknown, already used, or replaced by a newer request".into()
             }
             ApiError::Unauthorized(detail) | ApiError::Forbidden(detail) => detail.clone(),
+            ApiError::TokenRevoked => {
+                "the token was issued before the account's password changed or the account \
+                 was disabled; sign in again"
+                    .into()
+            }
             ApiError::InvalidCurrentPassword => {
                 "current_password does not match the account's password".into()
             }
@@ -277,8 +286,20 @@ impl ApiError {
         if let Some(secs) = self.retry_after_secs() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if matches!(self, ApiError::Unauthorized(_)) {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        // RFC 6750 §3: every 401 names the scheme; a revoked token is an invalid one.
+        match self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::TokenRevoked => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer error=\"invalid_token\", error_description=\"the token has been revoked\"",
+                    ),
+                );
+            }
+            _ => {}
         }
         response
     }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod now;
 pub mod password;
 pub mod runtime;
+pub mod session;
 pub mod store;
 pub mod tenant;
 pub mod user;

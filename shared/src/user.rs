@@ -1,30 +1,15 @@
 //! The user object: its public shape (the platform's user API) and its stored item.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
 use uuid::Uuid;
 
 use crate::audit::{Change, ChangeKind};
 use crate::confirmation::PendingEmail;
+use crate::error::ApiError;
 use crate::ids::{TenantId, UserId, Version};
 use crate::password::PasswordHashString;
+use crate::session::OwnToken;
 use crate::tenant::TenantPath;
-
-/// The platform's timestamp format: microseconds and a `+00:00` offset.
-const TIMESTAMP: &[BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6][offset_hour sign:mandatory]:[offset_minute]"
-);
-
-pub fn format_timestamp(at: OffsetDateTime) -> String {
-    // Formatting a UTC time with a fixed description cannot fail; fall back to RFC 3339
-    // rather than panic if the `time` crate ever disagrees.
-    let at = at.to_offset(time::UtcOffset::UTC);
-    at.format(TIMESTAMP)
-        .or_else(|_| at.format(&time::format_description::well_known::Rfc3339))
-        .unwrap_or_default()
-}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -89,6 +74,10 @@ pub struct UserItem {
     /// user object, whose `version` counts profile changes only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_changed_at: Option<String>,
+    /// The session (`sid`) of the user's own last password change, whose tokens outlive it
+    /// (your session continues, the others end); removed by a reset or a disable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_change_session: Option<String>,
     /// The last change: its kind, actor and request (see [`crate::audit`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_change: Option<Change>,
@@ -114,6 +103,7 @@ impl UserItem {
             pending_email: None,
             confirmation_mail_times: Vec::new(),
             credentials_changed_at: None,
+            own_change_session: None,
             last_change: None,
             write_kind: None,
         }
@@ -133,6 +123,30 @@ impl UserItem {
                     requested_at: &pending.requested_at,
                     expires_at: &pending.expires_at,
                 }),
+        }
+    }
+}
+
+impl UserItem {
+    /// Whether the user's own `token` may still act on this item: `401 token-revoked` when
+    /// it was issued before `credentials_changed_at` (unless its session made the user's own
+    /// last password change), `403 account-disabled` when the account is disabled. The
+    /// store's writes make the same check in their condition ([`crate::store`]).
+    pub fn admits(&self, token: &OwnToken) -> Result<(), ApiError> {
+        let exempt = token
+            .session
+            .as_ref()
+            .is_some_and(|sid| self.own_change_session.as_deref() == Some(sid.as_str()));
+        let revoked = self
+            .credentials_changed_at
+            .as_deref()
+            .is_some_and(|changed| changed > token.not_before.as_str());
+        if revoked && !exempt {
+            Err(ApiError::TokenRevoked)
+        } else if !self.user.enabled {
+            Err(ApiError::AccountDisabled)
+        } else {
+            Ok(())
         }
     }
 }
@@ -191,11 +205,5 @@ mod tests {
         assert!(shown(999)["pending_email_change"].is_object());
         assert!(shown(1_000).get("pending_email_change").is_none());
         assert!(shown(999).get("credentials_changed_at").is_none());
-    }
-
-    #[test]
-    fn timestamps_match_the_platform_format() {
-        let at = time::macros::datetime!(2019-07-25 07:11:02.807354 UTC);
-        assert_eq!(format_timestamp(at), "2019-07-25T07:11:02.807354+00:00");
     }
 }

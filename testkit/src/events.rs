@@ -14,6 +14,14 @@ pub struct Claims {
     pub tenant_id: String,
     pub scope: String,
     pub principal_type: String,
+    /// `iat`: when made, unless a test says otherwise.
+    pub iat: i64,
+    /// `sid`: a session of its own, unless a test says otherwise.
+    pub sid: Option<String>,
+}
+
+fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 impl Claims {
@@ -28,7 +36,21 @@ impl Claims {
             tenant_id: tenant.to_string(),
             scope: scope.to_owned(),
             principal_type: "user".into(),
+            iat: now_secs(),
+            sid: Some(uuid::Uuid::new_v4().to_string()),
         }
+    }
+
+    /// The same principal, its token issued at `iat` (Unix seconds).
+    pub fn issued_at(mut self, iat: i64) -> Self {
+        self.iat = iat;
+        self
+    }
+
+    /// The same principal in session `sid` (none: a token without `sid`).
+    pub fn in_session(mut self, sid: Option<&str>) -> Self {
+        self.sid = sid.map(str::to_owned);
+        self
     }
 
     pub fn client(client_id: &str, tenant: TenantId, scope: &str) -> Self {
@@ -37,25 +59,33 @@ impl Claims {
             tenant_id: tenant.to_string(),
             scope: scope.to_owned(),
             principal_type: "client".into(),
+            iat: now_secs(),
+            sid: None,
         }
     }
 
+    /// As an HTTP API's JWT authorizer hands them on: every claim a string.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut claims = json!({
             "sub": self.sub,
             "tenant_id": self.tenant_id,
             "scope": self.scope,
             "principal_type": self.principal_type,
-        })
+            "iat": self.iat.to_string(),
+        });
+        if let Some(sid) = &self.sid {
+            claims["sid"] = json!(sid);
+        }
+        claims
     }
 }
 
 /// Signs a development token (HS256) for `claims`, valid for `ttl_secs` (negative: expired).
 pub fn mint_dev_token(secret: &[u8], claims: &Claims, ttl_secs: i64) -> String {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = now_secs();
     let mut body = claims.to_json();
     body["iss"] = json!(DEV_TOKEN_ISSUER);
-    body["iat"] = json!(now);
+    body["iat"] = json!(claims.iat);
     body["exp"] = json!(now + ttl_secs);
     shared::caller::install_jwt_provider();
     let token = jsonwebtoken::encode(

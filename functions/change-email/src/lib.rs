@@ -106,7 +106,6 @@ async fn request_change(
     caller: &Caller,
     user_id: UserId,
 ) -> Result<Response<Body>, ApiError> {
-    let acting_on_self = caller.is_user(user_id);
     let body: EmailRequest = json_body(request)?;
     let precondition = Precondition::of(request, body.version)?;
     let email = EmailAddress::parse(&body.contact.email)?;
@@ -116,7 +115,7 @@ async fn request_change(
         rule: caller.subtree(),
         expected: precondition.version,
         email: &email,
-        acting_on_self,
+        own: caller.own_token(user_id),
         now: Now::current(),
         origin: &origin,
     };

@@ -13,6 +13,7 @@ use shared::password::{
     Hasher, Password, PasswordConfig, PasswordHashString, PasswordPolicy, PolicyContext,
 };
 use shared::runtime::Function;
+use shared::store::Setter;
 use shared::{ApiError, Caller, Core, CoreConfig, Now, TenantRule, UserId, UserItem};
 
 pub struct State {
@@ -200,10 +201,15 @@ impl Asking<'_> {
             )
         })?;
         let current = current_password(&current)?;
+        let token = caller
+            .own_token(user_id)
+            .ok_or_else(|| ApiError::Unauthorized("the token says nothing of its issue".into()))?;
         let store = &state.core.store;
         let rule = caller.subtree();
         let now = Now::current();
-        let item = store.begin_password_check(user_id, rule, &now).await?;
+        let item = store
+            .begin_password_check(user_id, rule, token, &now)
+            .await?;
         let Some(stored_hash) = item.password_hash.clone() else {
             return Err(ApiError::InvalidCurrentPassword);
         };
@@ -226,8 +232,12 @@ impl Asking<'_> {
             }
         };
         let new_hash = state.hasher.hash(new_password).await?;
+        let setter = Setter::Own {
+            verified: &stored_hash,
+            token,
+        };
         store
-            .set_password_hash(user_id, rule, Some(&stored_hash), &new_hash, &now, origin)
+            .set_password_hash(user_id, rule, setter, &new_hash, &now, origin)
             .await?;
         Ok(new_hash)
     }
@@ -256,7 +266,14 @@ impl Asking<'_> {
         let new_password = state.policy.check(&body.password, context(&item, None))?;
         let new_hash = state.hasher.hash(new_password).await?;
         store
-            .set_password_hash(user_id, rule, None, &new_hash, &Now::current(), origin)
+            .set_password_hash(
+                user_id,
+                rule,
+                Setter::Administrator,
+                &new_hash,
+                &Now::current(),
+                origin,
+            )
             .await?;
         Ok(new_hash)
     }

@@ -411,9 +411,10 @@ async fn a_change_verified_just_before_the_account_was_disabled_writes_nothing()
     let store = fixture.store();
     let rule = shared::TenantRule::Subtree(user.tenant_id);
     let now = shared::Now::current();
+    let token = shared::session::OwnToken::new(now.epoch, None, now.epoch).unwrap();
     // The handler's steps, with an administrator's disable between verification and write.
     let item = store
-        .begin_password_check(user.id, rule, &now)
+        .begin_password_check(user.id, rule, &token, &now)
         .await
         .unwrap();
     let verified = item.password_hash.clone().unwrap();
@@ -434,7 +435,10 @@ async fn a_change_verified_just_before_the_account_was_disabled_writes_nothing()
         .set_password_hash(
             user.id,
             rule,
-            Some(&verified),
+            shared::store::Setter::Own {
+                verified: &verified,
+                token: &token,
+            },
             &new_hash,
             &now,
             &testkit::origin(shared::audit::Actor::confirmation_link(user.id)),

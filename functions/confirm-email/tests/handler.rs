@@ -311,7 +311,7 @@ async fn disabling_withdraws_a_pending_change_and_its_token() {
             rule: TenantRule::Subtree(fixture.partner.tenant()),
             expected: Version::FIRST,
             enabled: false,
-            acting_on_self: false,
+            own: None,
             now: shared::Now::current(),
             origin: testkit::origin(shared::audit::Actor::confirmation_link(user.id)),
         })

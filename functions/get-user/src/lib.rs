@@ -30,6 +30,11 @@ impl CoreFunction for State {
             .await?
             .filter(|item| caller.subtree().admits(&item.tenant_path))
             .ok_or(ApiError::NotFound)?;
+        // The user itself: a revoked token or a disabled account reads nothing, checked on
+        // the item just read (no request of its own).
+        if let Some(token) = caller.own_token(user_id) {
+            item.admits(token)?;
+        }
         Ok(user_response(&item))
     }
 }

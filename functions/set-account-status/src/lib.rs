@@ -63,7 +63,7 @@ async fn set_status(
             rule: caller.subtree(),
             expected: precondition.version,
             enabled: body.enabled,
-            acting_on_self,
+            own: caller.own_token(user_id).cloned(),
             now: shared::Now::current(),
             origin: Origin::of(request, Actor::caller(caller)),
         })

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::config::AuthMode;
 use crate::error::ApiError;
 use crate::ids::{ClientId, TenantId, UserId};
+use crate::session::{OwnToken, SessionId};
 use crate::tenant::TenantRule;
 
 pub use hs256::install as install_jwt_provider;
@@ -60,6 +61,9 @@ pub struct Caller {
     pub principal: Principal,
     pub tenant_id: TenantId,
     pub scopes: Scopes,
+    /// When and in which session a `user` principal's token was issued (`iat`, `sid`);
+    /// `None` for API clients, which have no user item to be revoked by.
+    pub token: Option<OwnToken>,
 }
 
 impl Caller {
@@ -83,6 +87,12 @@ impl Caller {
     /// The caller's subtree: the users it may see or change with the right scope.
     pub fn subtree(&self) -> TenantRule {
         TenantRule::Subtree(self.tenant_id)
+    }
+
+    /// The caller's token, when the caller is the user `id` acting on itself: what the
+    /// user's item is checked against (revocation, a disabled account).
+    pub fn own_token(&self, id: UserId) -> Option<&OwnToken> {
+        self.token.as_ref().filter(|_| self.is_user(id))
     }
 }
 
@@ -128,11 +138,51 @@ impl<'a> Claims<'a> {
             _ => return Err(malformed("principal_type", "must be `user` or `client`")),
         };
         let scopes = Scopes::parse(self.get("scope")?.unwrap_or_default());
+        let token = match principal {
+            Principal::User(_) => Some(self.own_token()?),
+            Principal::Client(_) => None,
+        };
         Ok(Caller {
             principal,
             tenant_id,
             scopes,
+            token,
         })
+    }
+
+    /// `iat` (required of a user's token) and `sid` (optional).
+    fn own_token(&self) -> Result<OwnToken, ApiError> {
+        let iat = self
+            .seconds("iat")?
+            .ok_or_else(|| ApiError::Unauthorized("the claim `iat` is missing".into()))?;
+        let session = self
+            .get("sid")?
+            .map(SessionId::parse)
+            .transpose()
+            .map_err(|e| malformed("sid", &e))?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        OwnToken::new(iat, session, now).map_err(|e| malformed("iat", &e))
+    }
+
+    /// A NumericDate claim: a JSON integer, or its decimal digits as a string (an HTTP API's
+    /// JWT authorizer hands every claim on as a string).
+    fn seconds(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        let invalid = || malformed(name, "must be whole seconds since 1970");
+        let value = match self {
+            Claims::Strings(map) => map.get(name).map(|s| Value::String(s.clone())),
+            Claims::Values(map) => map.get(name).cloned(),
+            Claims::Object(map) => map.get(name).cloned(),
+        };
+        match value {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(invalid),
+            Some(Value::String(text))
+                if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                text.parse().map(Some).map_err(|_| invalid())
+            }
+            Some(_) => Err(invalid()),
+        }
     }
 }
 
@@ -257,6 +307,7 @@ mod tests {
             ("sub", user),
             ("tenant_id", tenant),
             ("principal_type", "user"),
+            ("iat", "1700000000"),
         ])
         .unwrap();
         assert!(caller.is_user(UserId::parse_canonical(user).unwrap()));
@@ -290,6 +341,59 @@ mod tests {
             let err = caller_of(&claims).unwrap_err();
             assert_eq!(err.status(), 401, "{claims:?}");
         }
+    }
+
+    #[test]
+    fn a_users_token_carries_iat_and_maybe_sid() {
+        let user = "1c234e69-5469-424a-a6d1-ff5658b387a6";
+        let tenant = "ede9f834-70b3-476c-83d9-736f9f8c7dae";
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut claims = vec![
+                ("sub", user),
+                ("tenant_id", tenant),
+                ("principal_type", "user"),
+            ];
+            claims.extend_from_slice(extra);
+            caller_of(&claims)
+        };
+        let caller = with(&[("iat", "1700000000"), ("sid", "session-1")]).unwrap();
+        let token = caller.token.clone().unwrap();
+        assert_eq!(token.not_before, "2023-11-14T22:13:20.999999+00:00");
+        assert_eq!(token.session.unwrap().as_str(), "session-1");
+        let id = UserId::parse_canonical(user).unwrap();
+        assert!(caller.own_token(id).is_some());
+        assert!(caller.own_token(UserId::new_random()).is_none());
+        for bad in [
+            vec![],
+            vec![("iat", "")],
+            vec![("iat", "-5")],
+            vec![("iat", "1.5")],
+            vec![("iat", "99999999999")],
+            vec![("iat", "1700000000"), ("sid", "")],
+            vec![("iat", "1700000000"), ("sid", "has space")],
+        ] {
+            assert_eq!(with(&bad).unwrap_err().status(), 401, "{bad:?}");
+        }
+        // Numbers, as a Lambda authorizer or a development token has them.
+        let mut map = HashMap::new();
+        for (k, v) in [
+            ("sub", user),
+            ("tenant_id", tenant),
+            ("principal_type", "user"),
+        ] {
+            map.insert(k.to_owned(), Value::from(v));
+        }
+        map.insert("iat".to_owned(), Value::from(1_700_000_000));
+        assert!(Claims::Values(&map).caller().is_ok());
+        map.insert("iat".to_owned(), Value::from(1.5));
+        assert_eq!(Claims::Values(&map).caller().unwrap_err().status(), 401);
+        // API clients need neither.
+        let client = caller_of(&[
+            ("sub", "c1"),
+            ("tenant_id", tenant),
+            ("principal_type", "client"),
+        ]);
+        assert_eq!(client.unwrap().token, None);
     }
 
     #[test]

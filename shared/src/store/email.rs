@@ -12,6 +12,7 @@ use crate::error::{ApiError, Limited};
 use crate::ids::{UserId, Version};
 use crate::limit::SlidingLimit;
 use crate::now::Now;
+use crate::session::OwnToken;
 use crate::tenant::TenantRule;
 use crate::user::UserItem;
 
@@ -22,8 +23,9 @@ pub struct EmailChange<'a> {
     pub rule: TenantRule,
     pub expected: Version,
     pub email: &'a EmailAddress,
-    /// The caller is the user itself: a disabled account may not change its own address.
-    pub acting_on_self: bool,
+    /// The caller's token when the caller is the user itself: a revoked token or a disabled
+    /// account may not change its address.
+    pub own: Option<&'a OwnToken>,
     pub now: Now,
     pub origin: &'a Origin,
 }
@@ -53,8 +55,8 @@ impl Store {
         let mut write = UserWrite::versioned(UPDATE, &record, change.rule, change.expected)?;
         write.update("REMOVE #pending");
         write.condition("#activated = :false");
-        if change.acting_on_self {
-            write.condition("#enabled = :true");
+        if let Some(token) = change.own {
+            write.own_token(token);
         }
         write.value(
             ":email",
@@ -64,11 +66,9 @@ impl Store {
         write.value(":false", AttributeValue::Bool(false));
         let old = match self.update_user(change.user_id, write).await? {
             Written::Applied(item) => return Ok(DirectChange::Changed(item)),
-            Written::Refused(old) => explain(old, change.rule, Some(change.expected))?,
+            Written::Refused(old) => explain(old, change.rule, Some(change.expected), change.own)?,
         };
-        if change.acting_on_self && !old.user.enabled {
-            Err(ApiError::AccountDisabled)
-        } else if old.user.activated {
+        if old.user.activated {
             Ok(DirectChange::NeedsConfirmation(old))
         } else {
             Err(ApiError::internal(
@@ -106,20 +106,13 @@ impl Store {
                 let mut write =
                     UserWrite::versioned(UPDATE, &record, change.rule, change.expected)?;
                 write.condition("#activated = :true");
-                if change.acting_on_self {
-                    write.condition("#enabled = :true");
+                if let Some(token) = change.own {
+                    write.own_token(token);
                 }
                 write.value(":pending", pending.clone());
                 Ok(write)
             },
-            |old| {
-                let old = explain(old, change.rule, Some(change.expected))?;
-                if change.acting_on_self && !old.user.enabled {
-                    Err(ApiError::AccountDisabled)
-                } else {
-                    Ok(old)
-                }
-            },
+            |old| explain(old, change.rule, Some(change.expected), change.own),
         )
         .await
     }

@@ -10,8 +10,21 @@ use crate::ids::UserId;
 use crate::limit::PASSWORD_ATTEMPTS;
 use crate::now::Now;
 use crate::password::PasswordHashString;
+use crate::session::OwnToken;
 use crate::tenant::TenantRule;
 use crate::user::UserItem;
+
+/// Who sets a password.
+#[derive(Clone, Copy, Debug)]
+pub enum Setter<'a> {
+    /// The user itself, whose current password verified against `verified`, with `token`.
+    Own {
+        verified: &'a PasswordHashString,
+        token: &'a OwnToken,
+    },
+    /// An API client: a reset.
+    Administrator,
+}
 
 impl Store {
     /// Begins a check of the current password: logs it against [`PASSWORD_ATTEMPTS`] and
@@ -21,11 +34,12 @@ impl Store {
     /// while it is the one the limit was checked against, so concurrent guesses cannot slip
     /// past the limit: each verification needs an entry that a conditional write granted.
     /// Refused with 429 (and the seconds until the lockout ends) once the limit is reached,
-    /// 403 for a disabled account.
+    /// 401 for a revoked `own` token, 403 for a disabled account.
     pub async fn begin_password_check(
         &self,
         user_id: UserId,
         rule: TenantRule,
+        own: &OwnToken,
         now: &Now,
     ) -> Result<UserItem, ApiError> {
         // The first write assumes an empty log: one request in the common case.
@@ -38,17 +52,10 @@ impl Store {
             now,
             || {
                 let mut write = UserWrite::new("", Record::Bookkeeping, rule, None)?;
-                write.condition("#enabled = :true");
+                write.own_token(own);
                 Ok(write)
             },
-            |old| {
-                let old = explain(old, rule, None)?;
-                if old.user.enabled {
-                    Ok(old)
-                } else {
-                    Err(ApiError::AccountDisabled)
-                }
-            },
+            |old| explain(old, rule, None, Some(own)),
         )
         .await
     }
@@ -56,24 +63,25 @@ impl Store {
     /// Stores a new password hash, clears the attempt log and sets
     /// `credentials_changed_at`, in one conditional write.
     ///
-    /// Self-service passes `verified`, the hash the current password was verified against:
-    /// the write only happens while that hash is still stored and the account is enabled,
-    /// so of two concurrent changes exactly one wins (the other is told its current password
-    /// is no longer current), and a change verified just before the account was disabled
-    /// writes nothing. An API client's reset (`None`) may recover a disabled account.
+    /// The user itself ([`Setter::Own`]) passes the hash its current password was verified
+    /// against: the write only happens while that hash is still stored, the account is
+    /// enabled and the token not revoked, so of two concurrent changes exactly one wins (the
+    /// other is told its current password is no longer current), and a change verified just
+    /// before the account was disabled writes nothing. The token's session is remembered:
+    /// its tokens outlive the change, every other token ends. An API client's reset may
+    /// recover a disabled account, and ends every token, that session's too.
     pub async fn set_password_hash(
         &self,
         user_id: UserId,
         rule: TenantRule,
-        verified: Option<&PasswordHashString>,
+        setter: Setter<'_>,
         new_hash: &PasswordHashString,
         now: &Now,
         origin: &Origin,
     ) -> Result<(), ApiError> {
-        let kind = if verified.is_some() {
-            ChangeKind::PasswordChanged
-        } else {
-            ChangeKind::PasswordReset
+        let kind = match setter {
+            Setter::Own { .. } => ChangeKind::PasswordChanged,
+            Setter::Administrator => ChangeKind::PasswordReset,
         };
         let record = origin.change(kind, &now.timestamp);
         let mut write = UserWrite::new(
@@ -85,23 +93,36 @@ impl Store {
         write.update("REMOVE #attempts");
         write.value(":hash", AttributeValue::S(new_hash.as_str().to_owned()));
         write.now(now);
-        if let Some(verified) = verified {
-            write.condition("#enabled = :true");
-            write.condition("#hash = :verified_hash");
-            write.value(
-                ":verified_hash",
-                AttributeValue::S(verified.as_str().to_owned()),
-            );
-        }
+        let own = match setter {
+            Setter::Own { verified, token } => {
+                write.own_token(token);
+                write.condition("#hash = :verified_hash");
+                write.value(
+                    ":verified_hash",
+                    AttributeValue::S(verified.as_str().to_owned()),
+                );
+                match &token.session {
+                    Some(session) => {
+                        write.update("SET #own_session = :new_session");
+                        write.value(
+                            ":new_session",
+                            AttributeValue::S(session.as_str().to_owned()),
+                        );
+                    }
+                    None => write.update("REMOVE #own_session"),
+                }
+                Some(token)
+            }
+            Setter::Administrator => {
+                write.update("REMOVE #own_session");
+                None
+            }
+        };
         match self.update_user(user_id, write).await? {
             Written::Applied(_) => Ok(()),
             Written::Refused(old) => {
-                let old = explain(old, rule, None)?;
-                if verified.is_some() && !old.user.enabled {
-                    Err(ApiError::AccountDisabled)
-                } else {
-                    Err(ApiError::InvalidCurrentPassword)
-                }
+                explain(old, rule, None, own)?;
+                Err(ApiError::InvalidCurrentPassword)
             }
         }
     }
@@ -115,7 +136,7 @@ impl Store {
         let write = UserWrite::new("REMOVE #attempts", Record::Bookkeeping, rule, None)?;
         match self.update_user(user_id, write).await? {
             Written::Applied(_) => Ok(()),
-            Written::Refused(old) => explain(old, rule, None).map(|_| ()),
+            Written::Refused(old) => explain(old, rule, None, None).map(|_| ()),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::audit::{ChangeKind, Origin};
 use crate::error::ApiError;
 use crate::ids::{UserId, Version};
 use crate::now::Now;
+use crate::session::OwnToken;
 use crate::tenant::TenantRule;
 use crate::user::UserItem;
 
@@ -19,8 +20,9 @@ pub struct StatusChange {
     pub rule: TenantRule,
     pub expected: Version,
     pub enabled: bool,
-    /// The caller is the user itself: a disabled account may not re-enable itself.
-    pub acting_on_self: bool,
+    /// The caller's token when the caller is the user itself: a revoked token or a disabled
+    /// account may not change it.
+    pub own: Option<OwnToken>,
     pub now: Now,
     pub origin: Origin,
 }
@@ -43,23 +45,24 @@ impl Store {
             "SET #enabled = :enabled, #version = #version + :one, #updated_at = :now";
         let mut write = UserWrite::versioned(UPDATE, &record, change.rule, change.expected)?;
         if !change.enabled {
+            // Ends every earlier token, the session of an own password change included.
             write.update("SET #credentials = :now");
-            write.update("REMOVE #pending");
+            write.update("REMOVE #pending, #own_session");
         }
         write.condition("#enabled <> :enabled");
-        if change.acting_on_self {
-            write.condition("#enabled = :true");
+        if let Some(token) = &change.own {
+            write.own_token(token);
         }
         write.value(":enabled", AttributeValue::Bool(change.enabled));
         write.now(&change.now);
 
         let old = match self.update_user(change.user_id, write).await? {
             Written::Applied(item) => return Ok(item),
-            Written::Refused(old) => explain(old, change.rule, Some(change.expected))?,
+            Written::Refused(old) => {
+                explain(old, change.rule, Some(change.expected), change.own.as_ref())?
+            }
         };
-        if change.acting_on_self && !old.user.enabled {
-            Err(ApiError::AccountDisabled)
-        } else if old.user.enabled == change.enabled {
+        if old.user.enabled == change.enabled {
             Ok(old)
         } else {
             Err(ApiError::internal(

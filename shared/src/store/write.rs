@@ -9,6 +9,7 @@ use crate::audit::Change;
 use crate::error::ApiError;
 use crate::ids::Version;
 use crate::now::Now;
+use crate::session::OwnToken;
 use crate::tenant::TenantRule;
 use crate::user::UserItem;
 
@@ -44,6 +45,7 @@ impl UserWrite {
         ("#credentials", "credentials_changed_at"),
         ("#last_change", "last_change"),
         ("#write_kind", "write_kind"),
+        ("#own_session", "own_change_session"),
     ];
 
     /// `expected`: the version the caller read, for writes that change the user object.
@@ -109,6 +111,22 @@ impl UserWrite {
 
     pub fn value(&mut self, placeholder: impl Into<Cow<'static, str>>, value: AttributeValue) {
         self.values.push((placeholder.into(), value));
+    }
+
+    /// The user acts on itself with `token`: the write also requires that the token is not
+    /// revoked and the account is enabled, the check [`UserItem::admits`] makes of an item
+    /// read, so that it costs no request of its own; [`explain`] tells which failed.
+    pub fn own_token(&mut self, token: &OwnToken) {
+        self.condition("#enabled = :true");
+        let mut current =
+            String::from("(attribute_not_exists(#credentials) OR #credentials <= :not_before");
+        self.value(":not_before", AttributeValue::S(token.not_before.clone()));
+        if let Some(session) = &token.session {
+            current.push_str(" OR #own_session = :session");
+            self.value(":session", AttributeValue::S(session.as_str().to_owned()));
+        }
+        current.push(')');
+        self.conditions.push(Cow::Owned(current));
     }
 
     /// Sets the platform timestamp `:now` (for `updated_at` and the like).
@@ -252,16 +270,21 @@ fn mentions(expression: &str, placeholder: &str) -> bool {
 }
 
 /// Why a conditional write to a user failed, when the reason is shared by every write:
-/// missing or outside the caller's reach (both 404, indistinguishable), or a stale version.
-/// Returns the old item when neither applies, for the operation's own reasons.
+/// missing or outside the caller's reach (both 404, indistinguishable), the user's own
+/// token revoked (401) or its account disabled (403), or a stale version. Returns the old
+/// item when none applies, for the operation's own reasons.
 pub(super) fn explain(
     old: Option<UserItem>,
     rule: TenantRule,
     expected: Option<Version>,
+    own: Option<&OwnToken>,
 ) -> Result<UserItem, ApiError> {
     let old = old
         .filter(|item| rule.admits(&item.tenant_path))
         .ok_or(ApiError::NotFound)?;
+    if let Some(token) = own {
+        old.admits(token)?;
+    }
     if expected.is_some_and(|expected| old.user.version != expected) {
         return Err(ApiError::VersionConflict {
             current: old.user.version,

@@ -294,7 +294,7 @@ impl Workload {
             .set_password_hash(
                 source.user,
                 TenantRule::SubTenantsOf(self.fixture.partner.tenant()),
-                None,
+                shared::store::Setter::Administrator,
                 &source.hash,
                 &shared::Now::current(),
                 &origin,
