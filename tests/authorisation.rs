@@ -85,6 +85,7 @@ async fn the_authorisation_matrix() {
                 .user_with_password(&fixture.customer, PASSWORD)
                 .await;
             targets.push(target.id);
+            let before = fixture.stored(target.id).await.expect("the target");
             let claims = match caller {
                 "SelfNoScope" => Some(Claims::user(target.id, target.tenant_id, "")),
                 "SelfWithWrite" => Some(Claims::user(target.id, target.tenant_id, WRITE)),
@@ -130,6 +131,15 @@ async fn the_authorisation_matrix() {
                 functions.call(route, &event).await
             };
             cells += 1;
+            // A refused request changed nothing: the whole item, hash, attempt log, pending
+            // change and credentials_changed_at included.
+            if !response.status().is_success()
+                && fixture.stored(target.id).await.expect("the target") != before
+            {
+                failures.push(format!(
+                    "{caller} × {route:?}: refused, but the item changed"
+                ));
+            }
             if response.status().as_u16() != expected {
                 failures.push(format!(
                     "{caller} × {route:?}: expected {expected}, got {} {}",

@@ -329,3 +329,143 @@ async fn every_401_names_the_bearer_scheme() {
     let answer = functions.call(Route::Get, &event).await;
     assert_eq!(problem(&answer), (401, "unauthorized".into()));
 }
+
+/// An `Idempotency-Key` replay is no way around revocation: the user's token and account are
+/// checked before a stored answer is given back.
+#[tokio::test]
+async fn a_replay_checks_the_token_and_the_account_first() {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let payload = Payload::V2;
+    let user = fixture
+        .user_with_password(&fixture.sub_customer, PASSWORD)
+        .await;
+    let mine = own(&user, 30, "my-laptop");
+    let keyed = |route: Route, claims: &Claims, body: Value| {
+        route
+            .request(payload, &user.id.to_string(), Some(claims), body)
+            .header("idempotency-key", "\"once\"")
+    };
+    let change = body(Route::Password, PASSWORD);
+    let first = functions
+        .call(
+            Route::Password,
+            &keyed(Route::Password, &mine, change.clone()),
+        )
+        .await;
+    assert_eq!(first.status(), 204);
+    let replay = functions
+        .call(
+            Route::Password,
+            &keyed(Route::Password, &mine, change.clone()),
+        )
+        .await;
+    assert_eq!(replay.status(), 204, "the session's own replay");
+
+    // An administrator resets the password: the replay is refused like the work would be.
+    let reset = json!({"password": "a temporary passphrase for you"});
+    let answer = call(
+        &functions,
+        Route::Password,
+        payload,
+        user.id,
+        &admin(&fixture),
+        reset,
+    )
+    .await;
+    assert_eq!(answer.status(), 204);
+    let replay = functions
+        .call(
+            Route::Password,
+            &keyed(Route::Password, &mine, change.clone()),
+        )
+        .await;
+    assert_revoked(&replay, "a replay after a reset");
+
+    // Disabled: a token issued later still gets no stored answer back.
+    let status = json!({"enabled": false, "version": 1});
+    let answer = call(
+        &functions,
+        Route::Status,
+        payload,
+        user.id,
+        &admin(&fixture),
+        status,
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    let later = own(&user, 0, "my-laptop");
+    let replay = functions
+        .call(Route::Password, &keyed(Route::Password, &later, change))
+        .await;
+    assert_eq!(problem(&replay), (403, "account-disabled".into()));
+}
+
+/// A session whose tokens a reset ended does not come back by changing the password itself
+/// later with a new token: the exemption is for tokens issued after the last reset or
+/// disable only.
+#[tokio::test]
+async fn a_session_ended_by_a_reset_stays_ended_after_its_own_change() {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let payload = Payload::V2;
+    let user = fixture
+        .user_with_password(&fixture.sub_customer, PASSWORD)
+        .await;
+    let old_token = own(&user, 30, "session-s");
+    let reset = json!({"password": "a temporary passphrase for you"});
+    let answer = call(
+        &functions,
+        Route::Password,
+        payload,
+        user.id,
+        &admin(&fixture),
+        reset,
+    )
+    .await;
+    assert_eq!(answer.status(), 204);
+    // The same session, a token issued after the reset, changes the password itself.
+    let new_token = own(&user, 0, "session-s");
+    let change = json!({"password": NEW, "current_password": "a temporary passphrase for you"});
+    let answer = call(
+        &functions,
+        Route::Password,
+        payload,
+        user.id,
+        &new_token,
+        change,
+    )
+    .await;
+    assert_eq!(answer.status(), 204);
+    let answer = call(
+        &functions,
+        Route::Get,
+        payload,
+        user.id,
+        &new_token,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    let answer = call(
+        &functions,
+        Route::Get,
+        payload,
+        user.id,
+        &old_token,
+        Value::Null,
+    )
+    .await;
+    assert_revoked(&answer, "a token of the session from before the reset");
+    let change = json!({"contact": {"email": "moved@new.example"}, "version": 1});
+    let answer = call(
+        &functions,
+        Route::Email,
+        payload,
+        user.id,
+        &old_token,
+        change,
+    )
+    .await;
+    assert_revoked(&answer, "its write too");
+}

@@ -20,6 +20,9 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 /// `Retry-After` of a 409 idempotency-key-in-use: the functions answer within seconds.
 pub const IN_USE_RETRY_AFTER_SECS: u64 = 1;
 
+/// What a handler answers: a response, or the error that `runtime::respond` renders.
+pub type Answer = Result<Response<Body>, ApiError>;
+
 /// One problem with one field of the request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldError {

@@ -10,7 +10,8 @@ use metrics_cloudwatch_embedded::Collector;
 use crate::aws::Https;
 use crate::error::ApiError;
 
-use crate::caller::Authenticator;
+use crate::caller::{Authenticator, Caller};
+use crate::ids::UserId;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 
 use crate::config::{ConfigError, CoreConfig, Env, ProcessEnv, var};
@@ -74,8 +75,7 @@ pub fn init_tracing() -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// What a handler answers: a response, or the error that `respond` renders.
-pub type Answer = Result<Response<Body>, ApiError>;
+pub use crate::error::Answer;
 
 /// One Lambda function: its configuration, its state (built once per cold start) and its
 /// handler, a plain async function of (state, request) that tests call directly.
@@ -237,6 +237,13 @@ impl Core {
             Store::connect(config, https)?,
             Authenticator::new(&config.auth),
         ))
+    }
+
+    /// The caller, then the user of the path (`{user_id}`): what every authenticated route
+    /// reads first, in this order (no caller is a 401 whatever the path says).
+    pub fn caller_and_user(&self, request: &Request) -> Result<(Caller, UserId), ApiError> {
+        let caller = self.auth.caller(request)?;
+        Ok((caller, crate::http::path_user_id(request)?))
     }
 }
 

@@ -78,6 +78,10 @@ pub struct UserItem {
     /// (your session continues, the others end); removed by a reset or a disable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_change_session: Option<String>,
+    /// When an administrative reset or a disable last ended every token: a session's token
+    /// issued before it never comes back, even if that session later changes the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_revoked_at: Option<String>,
     /// The last change: its kind, actor and request (see [`crate::audit`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_change: Option<Change>,
@@ -104,6 +108,7 @@ impl UserItem {
             confirmation_mail_times: Vec::new(),
             credentials_changed_at: None,
             own_change_session: None,
+            admin_revoked_at: None,
             last_change: None,
             write_kind: None,
         }
@@ -131,16 +136,15 @@ impl UserItem {
     /// Whether the user's own `token` may still act on this item: `401 token-revoked` when
     /// it was issued before `credentials_changed_at` (unless its session made the user's own
     /// last password change), `403 account-disabled` when the account is disabled. The
-    /// store's writes make the same check in their condition ([`crate::store`]).
+    /// store's writes make the same check in their condition (`UserWrite::own_token`).
     pub fn admits(&self, token: &OwnToken) -> Result<(), ApiError> {
-        let exempt = token
+        let after = |at: Option<&str>| at.is_some_and(|at| at > token.not_before.as_str());
+        let own_session = token
             .session
             .as_ref()
             .is_some_and(|sid| self.own_change_session.as_deref() == Some(sid.as_str()));
-        let revoked = self
-            .credentials_changed_at
-            .as_deref()
-            .is_some_and(|changed| changed > token.not_before.as_str());
+        let exempt = own_session && !after(self.admin_revoked_at.as_deref());
+        let revoked = after(self.credentials_changed_at.as_deref());
         if revoked && !exempt {
             Err(ApiError::TokenRevoked)
         } else if !self.user.enabled {

@@ -83,7 +83,7 @@ impl Function for State {
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let (caller, user_id) = self.core.auth.caller_and_user(request)?;
+        let (caller, user_id) = self.core.caller_and_user(request)?;
         // Before anything is read or replayed.
         if !caller.is_user(user_id) && !caller.can_write() {
             return Err(ApiError::Forbidden(

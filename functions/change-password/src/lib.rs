@@ -59,7 +59,7 @@ impl Function for State {
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let (caller, user_id) = self.core.auth.caller_and_user(request)?;
+        let (caller, user_id) = self.core.caller_and_user(request)?;
         permitted(&caller, user_id)?;
         let valid = || valid_on_its_own(&self.policy, request);
         let work = change_password(self, request, &caller, user_id);

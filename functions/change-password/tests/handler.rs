@@ -510,13 +510,14 @@ async fn a_retried_change_with_the_same_key_is_answered_without_a_second_hash() 
         assert_eq!(first.status(), 204, "{payload:?}");
         let hash = fixture.stored(user.id).await.unwrap().password_hash;
 
-        // The retry: 204 again, from the record alone (one request), the hash untouched.
+        // The retry: 204 again, from the record and the user's item (its token checked: two
+        // requests), the hash untouched.
         fixture.table.counter.reset();
         let retry = respond(&state, keyed(body.clone()).request()).await;
         assert_eq!(retry.status(), 204);
         assert_eq!(retry.headers()["idempotent-replayed"], "true");
         assert!(retry.body().is_empty());
-        assert_eq!(fixture.table.counter.get(), 1);
+        assert_eq!(fixture.table.counter.get(), 2);
         assert_eq!(fixture.stored(user.id).await.unwrap().password_hash, hash);
         assert!(can_log_in(&fixture, user.id, NEW).await);
 
@@ -537,6 +538,12 @@ async fn a_retried_change_with_the_same_key_is_answered_without_a_second_hash() 
         let too_short = json!({"password": "short", "current_password": OLD});
         let refused = respond(&state, keyed(too_short).request()).await;
         assert_problem(&refused, 400, "password-policy");
+        // The same new password with another current one is the same request, replayed.
+        let other_current = json!({"password": NEW, "current_password": "not the old one at all"});
+        let replayed = respond(&state, keyed(other_current).request()).await;
+        assert_eq!(replayed.status(), 204);
+        assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+        assert_eq!(fixture.stored(user.id).await.unwrap().password_hash, hash);
         // The same key with another new password is not a retry: it is refused, and the
         // password stays the one the first request set (the replay verified the presented
         // password against the Argon2id hash kept with the key).
@@ -546,12 +553,10 @@ async fn a_retried_change_with_the_same_key_is_answered_without_a_second_hash() 
         assert_eq!(fixture.stored(user.id).await.unwrap().password_hash, hash);
         assert!(can_log_in(&fixture, user.id, NEW).await);
         assert!(!can_log_in(&fixture, user.id, "yet another passphrase").await);
-        // The same new password with another current one is the same request, replayed.
-        let other_current = json!({"password": NEW, "current_password": "not the old one at all"});
-        let replayed = respond(&state, keyed(other_current).request()).await;
-        assert_eq!(replayed.status(), 204);
-        assert_eq!(replayed.headers()["idempotent-replayed"], "true");
-        assert_eq!(fixture.stored(user.id).await.unwrap().password_hash, hash);
+        // One guess per key: after a wrong one, not even the right password is replayed, so
+        // replays are no way around the current-password limit.
+        let right_again = respond(&state, keyed(body.clone()).request()).await;
+        assert_problem(&right_again, 422, "idempotency-key-reuse");
     }
 }
 

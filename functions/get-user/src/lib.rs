@@ -15,7 +15,7 @@ impl CoreFunction for State {
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let (caller, user_id) = self.0.auth.caller_and_user(request)?;
+        let (caller, user_id) = self.0.caller_and_user(request)?;
         if !caller.is_user(user_id) && !caller.can_read() {
             return Err(ApiError::Forbidden(
                 "reading another user requires the scope users:read or users:write".into(),

@@ -28,7 +28,7 @@ impl CoreFunction for State {
     }
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
-        let (caller, user_id) = self.0.auth.caller_and_user(request)?;
+        let (caller, user_id) = self.0.caller_and_user(request)?;
         // Before anything is read or replayed.
         if !caller.can_write() {
             return Err(ApiError::Forbidden(

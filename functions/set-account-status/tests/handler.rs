@@ -633,7 +633,7 @@ async fn a_key_whose_first_request_runs_is_409_until_its_lease_ends() {
         )
         .header("idempotency-key", key);
         let request = event.request();
-        let (caller, user_id) = state.0.auth.caller_and_user(&request).unwrap();
+        let (caller, user_id) = state.0.caller_and_user(&request).unwrap();
         let record = RecordKey::new(
             &caller,
             user_id,

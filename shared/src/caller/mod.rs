@@ -216,13 +216,6 @@ impl Authenticator {
         }
     }
 
-    /// The caller, then the user of the path (`{user_id}`): what every authenticated route
-    /// reads first, in this order (no caller is a 401 whatever the path says).
-    pub fn caller_and_user(&self, request: &Request) -> Result<(Caller, UserId), ApiError> {
-        let caller = self.caller(request)?;
-        Ok((caller, crate::http::path_user_id(request)?))
-    }
-
     pub fn caller(&self, request: &Request) -> Result<Caller, ApiError> {
         match &self.development {
             None => claims_from_context(request)?.caller(),

@@ -151,7 +151,7 @@ impl Hasher {
         if m <= self.max_memory_kib && t <= MAX_ITERATIONS && p <= MAX_PARALLELISM {
             return Ok(());
         }
-        ::metrics::counter!(names::PASSWORD_HASHES_REFUSED).increment(1);
+        metrics::count(names::PASSWORD_HASHES_REFUSED, 1);
         Err(ApiError::internal(format!(
             "a stored password hash asks for m={m} KiB, t={t}, p={p}, beyond the ceiling \
              (m <= {} KiB, t <= {MAX_ITERATIONS}, p <= {MAX_PARALLELISM}): not verified",

@@ -15,7 +15,9 @@ use super::Store;
 use super::errors::sdk_error;
 use super::notices::unless_taken_over;
 use crate::error::ApiError;
-use crate::idempotency::{Fingerprint, KEEP_SECS, LEASE_SECS, RecordKey, StoredAnswer, Verifier};
+use crate::idempotency::record::{
+    Fingerprint, KEEP_SECS, LEASE_SECS, RecordKey, StoredAnswer, Verifier,
+};
 use crate::now::Now;
 
 /// One request's hold on a key.
@@ -27,10 +29,12 @@ pub struct ClaimId(String);
 pub enum Claimed {
     /// This request runs, then completes or releases the key.
     Granted(ClaimId),
-    /// Another request holds the key: with its answer once it is done.
+    /// Another request holds the key: with its answer once it is done; `burned` once a
+    /// replay presented a secret that did not verify (see [`Store::burn_key`]).
     Held {
         fingerprint: Fingerprint,
         answer: Option<StoredAnswer>,
+        burned: bool,
     },
 }
 
@@ -120,6 +124,23 @@ impl Store {
         unless_taken_over("UpdateItem", result)
     }
 
+    /// Marks `key` so that no replay is ever verified again: a replay presented a secret that
+    /// did not verify against the record's verifier. One guess per key, so that replays are
+    /// no way around the current-password limit.
+    pub async fn burn_key(&self, key: &RecordKey) -> Result<(), ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.as_str().to_owned()))
+            .update_expression("SET burned = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        unless_taken_over("UpdateItem", result)
+    }
+
     /// Frees `key` held by `claim`: the request failed and changed nothing, so a retry runs.
     pub async fn release_key(&self, key: &RecordKey, claim: &ClaimId) -> Result<(), ApiError> {
         let claim = AttributeValue::S(claim.0.clone());
@@ -152,8 +173,10 @@ fn held(item: HashMap<String, AttributeValue>) -> Result<Claimed, ApiError> {
         Some("running") => None,
         _ => return Err(malformed()),
     };
+    let burned = matches!(item.get("burned"), Some(AttributeValue::Bool(true)));
     Ok(Claimed::Held {
         fingerprint,
         answer,
+        burned,
     })
 }

@@ -114,6 +114,7 @@ impl Store {
                 Some(token)
             }
             Setter::Administrator => {
+                write.update("SET #admin_revoked = :now");
                 write.update("REMOVE #own_session");
                 None
             }

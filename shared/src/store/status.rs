@@ -46,7 +46,7 @@ impl Store {
         let mut write = UserWrite::versioned(UPDATE, &record, change.rule, change.expected)?;
         if !change.enabled {
             // Ends every earlier token, the session of an own password change included.
-            write.update("SET #credentials = :now");
+            write.update("SET #credentials = :now, #admin_revoked = :now");
             write.update("REMOVE #pending, #own_session");
         }
         write.condition("#enabled <> :enabled");

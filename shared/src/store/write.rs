@@ -46,6 +46,7 @@ impl UserWrite {
         ("#last_change", "last_change"),
         ("#write_kind", "write_kind"),
         ("#own_session", "own_change_session"),
+        ("#admin_revoked", "admin_revoked_at"),
     ];
 
     /// `expected`: the version the caller read, for writes that change the user object.
@@ -122,7 +123,12 @@ impl UserWrite {
             String::from("(attribute_not_exists(#credentials) OR #credentials <= :not_before");
         self.value(":not_before", AttributeValue::S(token.not_before.clone()));
         if let Some(session) = &token.session {
-            current.push_str(" OR #own_session = :session");
+            // The session of the own last change, if its token outlived every reset and
+            // disable (see `UserItem::admits`).
+            current.push_str(
+                " OR (#own_session = :session AND \
+                 (attribute_not_exists(#admin_revoked) OR #admin_revoked <= :not_before))",
+            );
             self.value(":session", AttributeValue::S(session.as_str().to_owned()));
         }
         current.push(')');
@@ -250,7 +256,7 @@ fn update_expression(clauses: &[impl AsRef<str>]) -> String {
     expression
 }
 
-fn numbers(times: &[i64]) -> AttributeValue {
+pub(super) fn numbers(times: &[i64]) -> AttributeValue {
     AttributeValue::L(
         times
             .iter()

@@ -1,19 +1,5 @@
-//! `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header) on the authenticated writes,
-//! as AWS Lambda Powertools' idempotency utility does it, on our own table: the first request
-//! with a key claims it with a conditional `PutItem` (a record "running" until a lease ends),
-//! runs, and stores its answer; a retry with the same key and request gets that answer back
-//! without anything being done again. Keys belong to one caller and one user, and are
-//! remembered [`KEEP_SECS`]. Without the header nothing here sends a request.
-//!
-//! Only successful answers are remembered. An error changed nothing (every write is one
-//! conditional write, and a refused request writes nothing), so its key is released and a
-//! retry runs again, as Powertools does when a handler fails.
-//!
-//! A route whose body carries a secret (the password) leaves it out of the fingerprint, so
-//! the fingerprint alone cannot tell a retry from a request with another password. Such a
-//! route stores a verifier with its answer (the Argon2id hash it wrote, the same PHC string
-//! as the user item's) and a replay happens only when the presented secret verifies against
-//! it (see [`Secrets`]); otherwise the key was reused with another payload (`422`).
+//! What an `Idempotency-Key` is and what is kept of it: the key as sent, the record's key,
+//! the request's fingerprint and the answer stored for a retry (see [`super`]).
 
 use http::{HeaderName, HeaderValue, header};
 use lambda_http::{Body, Request, Response};
@@ -22,9 +8,6 @@ use sha2::{Digest, Sha256};
 use crate::caller::{Caller, Principal};
 use crate::error::ApiError;
 use crate::ids::UserId;
-use crate::now::Now;
-use crate::runtime::Answer;
-use crate::store::{Claimed, Store};
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 
@@ -41,35 +24,7 @@ pub const KEEP_SECS: i64 = 24 * 60 * 60;
 /// functions' 10-second timeout, so a request that died does not block its key for a day.
 pub const LEASE_SECS: i64 = 30;
 
-/// What a route's body holds that the fingerprint must leave out, and how a replay proves
-/// that it presents the same secret as the request whose answer it would get.
-pub trait Secrets: Sync {
-    /// The body fields left out of the fingerprint.
-    fn fields(&self) -> &[&str];
-
-    /// True when `request` presents the secret that `verifier` (stored with the first
-    /// answer, see [`Verifier`]) was made from. Only asked when the fingerprints match.
-    fn presents(
-        &self,
-        request: &Request,
-        verifier: Option<&Verifier>,
-    ) -> impl Future<Output = Result<bool, ApiError>> + Send;
-}
-
-/// A route whose body holds no secret: the fingerprint covers it all.
-pub struct NoSecrets;
-
-impl Secrets for NoSecrets {
-    fn fields(&self) -> &[&str] {
-        &[]
-    }
-
-    async fn presents(&self, _: &Request, _: Option<&Verifier>) -> Result<bool, ApiError> {
-        Ok(true)
-    }
-}
-
-/// Put in a successful response's extensions by a route with [`Secrets`]: what its replays
+/// Put in a successful response's extensions by a route with [`super::Secrets`]: what its replays
 /// are checked against. Stored with the answer, never sent to the client; its `Debug`
 /// never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -281,61 +236,6 @@ impl StoredAnswer {
             .body(body)
             .map_err(|e| ApiError::internal(format!("replaying a stored answer: {e}")))
     }
-}
-
-/// Runs `work` for `request` at most once per `Idempotency-Key`: without the header, it just
-/// runs; with it, a retry of the same request gets the first successful answer, another
-/// request with the key `422`, and a retry while the first runs `409`.
-///
-/// The caller authorises the request (scope, principal type) before calling this, so a
-/// replay never reaches a caller that the work would refuse. `valid` refuses what is wrong
-/// with the request on its own (its body), before the key is looked at: an invalid request
-/// is answered as it would be without a key, never with a replay, even where its
-/// fingerprint leaves the secret fields out.
-pub async fn once(
-    store: &Store,
-    request: &Request,
-    caller: &Caller,
-    user_id: UserId,
-    secrets: &impl Secrets,
-    valid: impl FnOnce() -> Result<(), ApiError>,
-    work: impl Future<Output = Answer>,
-) -> Answer {
-    let Some(key) = IdempotencyKey::of(request)? else {
-        return work.await;
-    };
-    valid()?;
-    let record = RecordKey::new(caller, user_id, &key);
-    let fingerprint = Fingerprint::of(request, secrets.fields());
-    let now = Now::current();
-    let claim = match store.claim_key(&record, &fingerprint, &now).await? {
-        Claimed::Granted(claim) => claim,
-        Claimed::Held {
-            fingerprint: first, ..
-        } if first != fingerprint => return Err(ApiError::IdempotencyKeyReuse),
-        Claimed::Held {
-            answer: Some(answer),
-            ..
-        } => {
-            return if secrets.presents(request, answer.verifier.as_ref()).await? {
-                answer.replay()
-            } else {
-                Err(ApiError::IdempotencyKeyReuse)
-            };
-        }
-        Claimed::Held { answer: None, .. } => return Err(ApiError::IdempotencyKeyInUse),
-    };
-    let answer = work.await;
-    // The answer stands whatever happens to the record: the work is done (or refused). A
-    // record left running only makes a retry wait for the lease, then run again.
-    let settled = match answer.as_ref().ok().and_then(StoredAnswer::of) {
-        Some(stored) => store.complete_key(&record, &claim, &stored).await,
-        None => store.release_key(&record, &claim).await,
-    };
-    if let Err(error) = settled {
-        tracing::error!(error = %error, "could not record the outcome of an idempotent request");
-    }
-    answer
 }
 
 #[cfg(test)]
