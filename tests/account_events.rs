@@ -44,6 +44,9 @@ fn events_state(fixture: &Fixture, events: &Path, mail: &Path) -> State {
             dir: mail.to_path_buf(),
             sender: EmailAddress::parse("no-reply@accounts.example.test").expect("sender"),
         },
+        notice_budget: account_events::notice_budget(
+            account_events::DEFAULT_NOTICE_DAILY_LIMIT as usize,
+        ),
     }
 }
 
@@ -198,7 +201,6 @@ impl Scene {
 
     /// One change of every kind, through the handlers, with bookkeeping writes between.
     async fn every_change(&self) {
-        let own = Claims::of(&self.user);
         self.wrong_password("req-wrong-password").await;
         self.own_password_change("req-password-changed").await;
         let reset = json!({"password": RESET_PASSWORD});
@@ -214,6 +216,8 @@ impl Scene {
         );
         self.set_enabled("req-disabled", false, 1).await;
         self.set_enabled("req-enabled", true, 2).await;
+        // A token issued after the disable: the disable ended the earlier ones.
+        let own = Claims::of(&self.user);
         let change = json!({"contact": {"email": NEW_EMAIL}, "version": 3});
         assert_eq!(
             self.call(Route::Email, "req-email-requested", Some(&own), change)
@@ -576,4 +580,109 @@ async fn a_poison_record_is_reported_not_dropped() {
         "to the retries, then the on-failure queue"
     );
     assert!(entries(&events_dir).is_empty());
+}
+
+/// The direct path cannot flood: an account that is not activated gets no notice however
+/// often its address changes, and one activated user gets at most the daily budget of
+/// notices however often an administrator resets its password. Every event is published.
+#[tokio::test]
+async fn notices_are_budgeted_and_none_go_to_an_account_that_is_not_activated() {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let partner = Claims::client("partner-app", fixture.partner.tenant(), "users:write");
+    let new_hire = fixture.inactive_user(&fixture.customer).await;
+    for version in 1..=6u64 {
+        let change = json!({"contact": {"email": format!("anyone-{version}@flood.example")}, "version": version});
+        let event = Route::Email.request(
+            Payload::V2,
+            &new_hire.id.to_string(),
+            Some(&partner),
+            change,
+        );
+        assert_eq!(functions.call(Route::Email, &event).await.status(), 200);
+    }
+    let clerk = fixture
+        .user_with_password(&fixture.sub_customer, OLD_PASSWORD)
+        .await;
+    for n in 0..12 {
+        let reset = json!({"password": format!("{RESET_PASSWORD} number {n}")});
+        let event =
+            Route::Password.request(Payload::V2, &clerk.id.to_string(), Some(&partner), reset);
+        assert_eq!(functions.call(Route::Password, &event).await.status(), 204);
+    }
+
+    let (admitted, _) = stream(&fixture).await;
+    let events_dir = temp_dir("events");
+    let mail_dir = temp_dir("notices");
+    let state = events_state(&fixture, &events_dir, &mail_dir);
+    let response = account_events::handle(&state, lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let kinds: Vec<String> = entries(&events_dir)
+        .iter()
+        .map(|e| e["DetailType"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "account.email.changed")
+            .count(),
+        6
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "account.password.reset")
+            .count(),
+        12
+    );
+    let notices = messages(&mail_dir);
+    assert_eq!(notices.len(), 10, "the daily budget, not one per reset");
+    assert!(
+        notices.iter().all(|m| m.to == clerk.contact.email),
+        "none to the new hire's addresses"
+    );
+
+    // A redelivery sends nothing more and spends nothing more.
+    let again = account_events::handle(&state, lambda_event(&admitted)).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(messages(&mail_dir).len(), 10);
+    assert_eq!(entries(&events_dir).len(), 18);
+}
+
+/// Concurrent senders cannot both take the last notice of a budget.
+#[tokio::test]
+async fn a_notice_budget_is_spent_race_free() {
+    let fixture = Fixture::new().await;
+    let store = fixture.store();
+    let budget = account_events::notice_budget(10);
+    let key = shared::store::BudgetKey::recipient(
+        &EmailAddress::parse("Someone@Example.com").expect("an address"),
+    );
+    let now = shared::Now::current();
+    let spends = (0..25).map(|_| store.spend_notice_budget(&key, &budget, &now));
+    let granted = futures::future::join_all(spends)
+        .await
+        .into_iter()
+        .map(|spent| spent.expect("DynamoDB Local answers"))
+        .filter(|&granted| granted)
+        .count();
+    assert_eq!(granted, 10);
+    // The same address in another case shares the budget; a day later it is free again.
+    let same = shared::store::BudgetKey::recipient(
+        &EmailAddress::parse("someone@example.com").expect("an address"),
+    );
+    assert_eq!(same, key);
+    assert!(
+        !store
+            .spend_notice_budget(&same, &budget, &now)
+            .await
+            .unwrap()
+    );
+    let tomorrow = now.later(24 * 60 * 60 + 1);
+    assert!(
+        store
+            .spend_notice_budget(&same, &budget, &tomorrow)
+            .await
+            .unwrap()
+    );
 }

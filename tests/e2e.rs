@@ -406,6 +406,8 @@ fn check_metrics(logs: &str, user_ids: &[shared::UserId]) {
         (DYNAMODB_THROTTLES, "Count"),
         (EVENTS_PUBLISHED, "Count"),
         (EVENTS_FAILED, "Count"),
+        (NOTICES_DROPPED, "Count"),
+        (PASSWORD_HASHES_REFUSED, "Count"),
     ]
     .into();
     let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

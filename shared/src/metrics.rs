@@ -28,6 +28,8 @@ pub mod names {
     /// Count of mails handed to SES (or written locally), and of those refused or failed.
     pub const MAILS_SENT: &str = "mails_sent";
     pub const MAILS_FAILED: &str = "mails_failed";
+    /// Count of notices not sent: over a user's or an address's daily budget.
+    pub const NOTICES_DROPPED: &str = "notices_dropped";
     /// Count and Milliseconds of Argon2id hashes and verifications.
     pub const PASSWORD_HASHES: &str = "password_hashes";
     pub const PASSWORD_HASH_TIME: &str = "password_hash_time";
@@ -80,6 +82,7 @@ fn describe_units() {
         COLD_START,
         MAILS_SENT,
         MAILS_FAILED,
+        NOTICES_DROPPED,
         PASSWORD_HASHES,
         PASSWORD_VERIFICATIONS,
         PASSWORD_HASHES_REFUSED,

@@ -2,11 +2,11 @@
 //! the old address and to the new one. Each is sent once per event (see
 //! [`shared::store::NoticeKey`]).
 
-use shared::UserItem;
 use shared::audit::ChangeKind;
 use shared::email::EmailAddress;
 use shared::mail::Mail;
 use shared::store::NoticeKey;
+use shared::{UserId, UserItem};
 
 use crate::event::AccountEvent;
 
@@ -19,12 +19,20 @@ const IF_NOT_YOU: &str = "If you did not make this change, contact your administ
 #[derive(Debug)]
 pub struct Notice {
     pub key: NoticeKey,
+    /// Whom it is about: the user's budget counts it.
+    pub user_id: UserId,
     pub mail: Mail,
 }
 
-/// The notices of `event`, for `user` as the change left it. An address that cannot be
-/// mailed (an old item's) gets none, with a warning: no retry would change that.
+/// The notices of `event`, for `user` as the change left it. An account that is not
+/// activated gets none: its address is still being set up, and whoever may change it could
+/// otherwise make the platform's sender mail any address. An address that cannot be mailed
+/// (an old item's) gets none, with a warning: no retry would change that.
 pub fn notices(event: &AccountEvent, user: &UserItem) -> Vec<Notice> {
+    if !user.user.activated {
+        tracing::debug!(event_id = %event.event_id, "no notice: the account is not activated");
+        return Vec::new();
+    }
     let login = &user.user.login;
     let at = &event.occurred_at;
     let mut notices = Vec::new();
@@ -32,6 +40,7 @@ pub fn notices(event: &AccountEvent, user: &UserItem) -> Vec<Notice> {
         match EmailAddress::parse(address) {
             Ok(to) => notices.push(Notice {
                 key: NoticeKey::new(&event.event_id, recipient),
+                user_id: user.user.id,
                 mail: Mail { to, subject, text },
             }),
             Err(_) => tracing::warn!(

@@ -33,7 +33,7 @@ use crate::user::UserItem;
 pub use email::{DirectChange, EmailChange};
 pub use errors::sdk_error;
 pub use idempotency::{ClaimId, Claimed};
-pub use notices::{Claim, NOTICE_LEASE_SECS, NOTICE_RECORD_SECS, NoticeKey};
+pub use notices::{BudgetKey, Claim, NOTICE_LEASE_SECS, NOTICE_RECORD_SECS, NoticeKey};
 pub use password::Setter;
 pub use status::StatusChange;
 use write::{LogAttribute, UserWrite};

@@ -10,11 +10,17 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use sha2::{Digest, Sha256};
 
 use super::Store;
 use super::errors::sdk_error;
+use super::write::numbers;
+use crate::email::EmailAddress;
 use crate::error::ApiError;
+use crate::ids::UserId;
+use crate::limit::SlidingLimit;
 use crate::now::Now;
 
 /// How long a claim holds before another delivery may take it over: longer than a send.
@@ -30,6 +36,29 @@ pub struct NoticeKey(String);
 impl NoticeKey {
     pub fn new(event_id: &str, recipient: &str) -> Self {
         Self(format!("NOTICE#{event_id}#{recipient}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A budget of notices: those about one user, or those to one address, in a sliding window
+/// (see [`Store::spend_notice_budget`]). Under `NOTICE#` like the notice records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BudgetKey(String);
+
+impl BudgetKey {
+    /// The notices about user `id`.
+    pub fn user(id: UserId) -> Self {
+        Self(format!("NOTICE#budget#user#{id}"))
+    }
+
+    /// The notices to `address`, whoever they are about: a SHA-256 of its lower-cased form,
+    /// so that the key names no address.
+    pub fn recipient(address: &EmailAddress) -> Self {
+        let digest = Sha256::digest(address.as_str().to_lowercase().as_bytes());
+        Self(format!("NOTICE#budget#to#{}", hex::encode(digest)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -78,6 +107,95 @@ impl Store {
             }
             Err(error) => Err(sdk_error("PutItem", error)),
         }
+    }
+
+    /// Spends one notice of the budget `key` at `now`: true when `limit` admits it, false
+    /// when the budget is spent (nothing is written then). Race-free as the user item's
+    /// limits are, and one request in the common case: the send time is appended in one
+    /// conditional `UpdateItem` while the log holds fewer than `limit.max` times (old ones
+    /// included, so this never admits more than the window allows). A full log comes back
+    /// with the refusal; its times that left the window are dropped and the log is replaced
+    /// by a conditional `PutItem` only while it is still the log the decision was made on,
+    /// so concurrent senders cannot both take the last notice. The record expires by the
+    /// table's TTL a day after its window.
+    pub async fn spend_notice_budget(
+        &self,
+        key: &BudgetKey,
+        limit: &SlidingLimit,
+        now: &Now,
+    ) -> Result<bool, ApiError> {
+        let expires = AttributeValue::N((now.epoch + limit.window_secs + 24 * 60 * 60).to_string());
+        let appended = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.as_str().to_owned()))
+            .update_expression(
+                "SET #times = list_append(if_not_exists(#times, :empty), :now), \
+                 expires_epoch = :expires",
+            )
+            .condition_expression("attribute_not_exists(#times) OR size(#times) < :max")
+            .expression_attribute_names("#times", "times")
+            .expression_attribute_values(":empty", numbers(&[]))
+            .expression_attribute_values(":now", numbers(&[now.epoch]))
+            .expression_attribute_values(":expires", expires.clone())
+            .expression_attribute_values(":max", AttributeValue::N(limit.max.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let mut seen = match appended {
+            Ok(_) => return Ok(true),
+            Err(SdkError::ServiceError(service)) => match service.into_err() {
+                UpdateItemError::ConditionalCheckFailedException(failure) => {
+                    times_of(failure.item.as_ref())
+                }
+                other => {
+                    return Err(sdk_error(
+                        "UpdateItem",
+                        SdkError::<UpdateItemError, ()>::service_error(other, ()),
+                    ));
+                }
+            },
+            Err(error) => return Err(sdk_error("UpdateItem", error)),
+        };
+        for _ in 0..limit.max + 3 {
+            let Ok(log) = limit.admit(&seen, now.epoch) else {
+                return Ok(false);
+            };
+            let replaced = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", AttributeValue::S(key.as_str().to_owned()))
+                .item("times", numbers(&log))
+                .item("expires_epoch", expires.clone())
+                .condition_expression("#times = :seen")
+                .expression_attribute_names("#times", "times")
+                .expression_attribute_values(":seen", numbers(&seen))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            match replaced {
+                Ok(_) => return Ok(true),
+                Err(SdkError::ServiceError(service)) => match service.into_err() {
+                    PutItemError::ConditionalCheckFailedException(failure) => {
+                        seen = times_of(failure.item.as_ref());
+                    }
+                    other => {
+                        return Err(sdk_error(
+                            "PutItem",
+                            SdkError::<PutItemError, ()>::service_error(other, ()),
+                        ));
+                    }
+                },
+                Err(error) => return Err(sdk_error("PutItem", error)),
+            }
+        }
+        Err(ApiError::Unavailable {
+            cause: "a notice budget kept changing".into(),
+        })
     }
 
     /// Marks `key`, claimed at `now`, as sent.
@@ -139,6 +257,21 @@ impl Store {
             .await;
         unless_taken_over("DeleteItem", result)
     }
+}
+
+/// The send times of a budget record (none when there is no record, or a malformed one:
+/// the next write then fails its condition and reads the record again).
+fn times_of(item: Option<&std::collections::HashMap<String, AttributeValue>>) -> Vec<i64> {
+    let Some(AttributeValue::L(times)) = item.and_then(|item| item.get("times")) else {
+        return Vec::new();
+    };
+    times
+        .iter()
+        .filter_map(|time| match time {
+            AttributeValue::N(n) => n.parse().ok(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A write conditional on a claim, whose condition failed because another delivery or

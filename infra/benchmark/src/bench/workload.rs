@@ -74,8 +74,9 @@ impl Op {
         match self {
             Op::Get | Op::Status | Op::EmailNow | Op::Confirm => Some(1),
             Op::PasswordAdmin | Op::PasswordSelf => Some(2),
-            // A notice's claim and its mark: a record without a notice makes none.
-            Op::Events => Some(2),
+            // A notice's claim, the user's and the address's budgets, and its mark: a record
+            // without a notice makes none.
+            Op::Events => Some(4),
             Op::EmailPending => None,
         }
     }
