@@ -30,8 +30,8 @@ INLINE_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(\s*(<[^>]*>|[^)\s]+)
 REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)")
 
 
-def prose_lines(text):
-    """The lines outside fenced code blocks, with their inline code removed."""
+def outside_fences(text):
+    """The lines outside fenced code blocks."""
     fence = None
     for line in text.splitlines():
         m = FENCE.match(line)
@@ -42,6 +42,12 @@ def prose_lines(text):
         if m:
             fence = m.group(1)
             continue
+        yield line
+
+
+def prose_lines(text):
+    """The lines outside fenced code blocks, with their inline code removed."""
+    for line in outside_fences(text):
         yield INLINE_CODE.sub("", line)
 
 
@@ -62,16 +68,7 @@ def anchors(path):
         found = set()
         with open(path, encoding="utf-8") as f:
             text = f.read()
-        fence = None
-        for line in text.splitlines():
-            m = FENCE.match(line)
-            if fence:
-                if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                    fence = None
-                continue
-            if m:
-                fence = m.group(1)
-                continue
+        for line in outside_fences(text):
             h = HEADING.match(line)
             if not h:
                 continue

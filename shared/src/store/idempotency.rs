@@ -6,13 +6,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use uuid::Uuid;
 
 use super::Store;
-use super::errors::sdk_error;
+use super::errors::put_refusal;
 use super::notices::unless_taken_over;
 use crate::error::ApiError;
 use crate::idempotency::record::{
@@ -68,17 +66,9 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(Claimed::Granted(claim)),
-            Err(SdkError::ServiceError(service)) => match service.into_err() {
-                PutItemError::ConditionalCheckFailedException(failure) => failure
-                    .item
-                    .ok_or_else(|| ApiError::internal("a refused claim returned no record"))
-                    .and_then(held),
-                other => Err(sdk_error(
-                    "PutItem",
-                    SdkError::<PutItemError, ()>::service_error(other, ()),
-                )),
-            },
-            Err(error) => Err(sdk_error("PutItem", error)),
+            Err(error) => put_refusal(error)?
+                .ok_or_else(|| ApiError::internal("a refused claim returned no record"))
+                .and_then(held),
         }
     }
 

@@ -10,12 +10,11 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use sha2::{Digest, Sha256};
 
 use super::Store;
-use super::errors::sdk_error;
+use super::errors::{Item, put_refusal, sdk_error, update_refusal};
 use super::write::numbers;
 use crate::email::EmailAddress;
 use crate::error::ApiError;
@@ -145,18 +144,7 @@ impl Store {
             .await;
         let mut seen = match appended {
             Ok(_) => return Ok(true),
-            Err(SdkError::ServiceError(service)) => match service.into_err() {
-                UpdateItemError::ConditionalCheckFailedException(failure) => {
-                    times_of(failure.item.as_ref())
-                }
-                other => {
-                    return Err(sdk_error(
-                        "UpdateItem",
-                        SdkError::<UpdateItemError, ()>::service_error(other, ()),
-                    ));
-                }
-            },
-            Err(error) => return Err(sdk_error("UpdateItem", error)),
+            Err(error) => times_of(update_refusal(error)?.as_ref()),
         };
         for _ in 0..limit.max + 3 {
             let Ok(log) = limit.admit(&seen, now.epoch) else {
@@ -179,18 +167,7 @@ impl Store {
                 .await;
             match replaced {
                 Ok(_) => return Ok(true),
-                Err(SdkError::ServiceError(service)) => match service.into_err() {
-                    PutItemError::ConditionalCheckFailedException(failure) => {
-                        seen = times_of(failure.item.as_ref());
-                    }
-                    other => {
-                        return Err(sdk_error(
-                            "PutItem",
-                            SdkError::<PutItemError, ()>::service_error(other, ()),
-                        ));
-                    }
-                },
-                Err(error) => return Err(sdk_error("PutItem", error)),
+                Err(error) => seen = times_of(put_refusal(error)?.as_ref()),
             }
         }
         Err(ApiError::Unavailable {
@@ -261,7 +238,7 @@ impl Store {
 
 /// The send times of a budget record (none when there is no record, or a malformed one:
 /// the next write then fails its condition and reads the record again).
-fn times_of(item: Option<&std::collections::HashMap<String, AttributeValue>>) -> Vec<i64> {
+fn times_of(item: Option<&Item>) -> Vec<i64> {
     let Some(AttributeValue::L(times)) = item.and_then(|item| item.get("times")) else {
         return Vec::new();
     };
