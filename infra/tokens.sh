@@ -9,7 +9,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
 
-env_file="$INFRA_DIR/.local/functions.env"
+state_dir="${LOCAL_DIR:-$INFRA_DIR/.local}"
+env_file="$state_dir/functions.env"
 if [ ! -f "$env_file" ]; then
     log "no local stack here: start infra/start-local.sh first"
     exit 1
@@ -17,4 +18,4 @@ fi
 DEV_AUTH_SECRET="$(sed -n 's/^DEV_AUTH_SECRET=//p' "$env_file")"
 base_url="$(sed -n 's/^CONFIRMATION_URL_BASE=//p' "$env_file")"
 export DEV_AUTH_SECRET
-cargo run --quiet -p devtool -- tokens "$INFRA_DIR/seed.json" "$base_url" | tee "$INFRA_DIR/.local/tokens.sh"
+cargo run --quiet -p devtool -- tokens "$INFRA_DIR/seed.json" "$base_url" | tee "$state_dir/tokens.sh"

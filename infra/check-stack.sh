@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Drives the default local stack (infra/start-local.sh as a newcomer runs it: reload on, its
+# state inside the working tree, under infra/.local/check-stack) with a few hundred requests
+# that read, write, publish events and mail notices, while nobody edits a file. Fails when
+# `cargo lambda watch` restarted the functions (`ForceStop` in the stack's log: the requests
+# in flight are lost) or when a request took more than 5 s.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_DIR"
+
+ROUNDS="${ROUNDS:-100}"
+STACK_DIR="$INFRA_DIR/.local/check-stack"
+rm -rf "$STACK_DIR"
+mkdir -p "$STACK_DIR"
+DYNAMODB_PORT="$(free_port)"
+API_PORT="$(free_port)"
+FUNCTIONS_PORT="$(free_port)"
+
+log "starting the default local stack on port $API_PORT (log: infra/.local/check-stack/stack.log)"
+# Its own session, so that stopping it stops DynamoDB Local, the functions and the tools.
+LOCAL_DIR="$STACK_DIR" DYNAMODB_PORT="$DYNAMODB_PORT" API_PORT="$API_PORT" \
+    FUNCTIONS_PORT="$FUNCTIONS_PORT" setsid "$INFRA_DIR/start-local.sh" >"$STACK_DIR/stack.log" 2>&1 &
+STACK_PID=$!
+stop_stack() { kill -- "-$STACK_PID" 2>/dev/null || true; }
+trap stop_stack EXIT
+
+for _ in $(seq 1 600); do
+    if [ -s "$STACK_DIR/tokens.sh" ] && port_open "$API_PORT" && port_open "$FUNCTIONS_PORT"; then
+        break
+    fi
+    if ! kill -0 "$STACK_PID" 2>/dev/null; then
+        cat "$STACK_DIR/stack.log" >&2
+        log "the local stack did not start"
+        exit 1
+    fi
+    sleep 0.5
+done
+# shellcheck disable=SC1091
+source "$STACK_DIR/tokens.sh" >/dev/null
+
+API="http://127.0.0.1:$API_PORT"
+JOHN=1c234e69-5469-424a-a6d1-ff5658b387a6
+CLERK=a1b2c3d4-0003-4000-8000-000000000003
+NEWHIRE=a1b2c3d4-0002-4000-8000-000000000002
+slow=0
+sent=0
+# request EXPECTED METHOD PATH TOKEN [BODY]: one request, at most 5 s, with its status.
+request() {
+    local expected="$1" method="$2" path="$3" token="$4" body="${5:-}" out
+    local args=(-s -o /dev/null -w '%{http_code} %{time_total}' -m 5 -X "$method"
+        -H "Authorization: Bearer $token")
+    [ -n "$body" ] && args+=(-H 'Content-Type: application/json' -d "$body")
+    out="$(curl "${args[@]}" "$API$path" || true)"
+    sent=$((sent + 1))
+    if [ "${out%% *}" != "$expected" ]; then
+        log "$method $path: expected $expected, got ${out:-nothing} (over 5 s or lost)"
+        slow=$((slow + 1))
+    fi
+}
+
+# The first request to each function waits for its start: not timed, not counted.
+warm() { curl -s -o /dev/null -m 300 -H "Authorization: Bearer $2" -H 'Content-Type: application/json' "${@:3}" "$API$1" || true; }
+warm "/users/$JOHN" "$TOKEN_PARTNER_CLIENT"
+warm "/users/$JOHN/status" "$TOKEN_PARTNER_CLIENT" -X PUT -d '{"enabled": true, "version": 1}'
+warm "/users/$CLERK/password" "$TOKEN_PARTNER_CLIENT" -X POST -d '{"password": "a temporary passphrase to start"}'
+warm "/users/$NEWHIRE/email" "$TOKEN_CUSTOMER_CLIENT" -X PUT -d '{"contact": {"email": "nina@contoso.example"}, "version": 1}'
+
+log "$ROUNDS rounds of reads, no-op writes, resets (events and notices) and address changes"
+for round in $(seq 1 "$ROUNDS"); do
+    request 200 GET "/users/$JOHN" "$TOKEN_PARTNER_CLIENT"
+    request 200 PUT "/users/$JOHN/status" "$TOKEN_PARTNER_CLIENT" '{"enabled": true, "version": 1}'
+    request 204 POST "/users/$CLERK/password" "$TOKEN_PARTNER_CLIENT" \
+        "{\"password\": \"a temporary passphrase number $round\"}"
+    request 200 PUT "/users/$NEWHIRE/email" "$TOKEN_CUSTOMER_CLIENT" \
+        "{\"contact\": {\"email\": \"nina-$round@contoso.example\"}, \"version\": $((round + 1))}"
+done
+# Let the stream's events and notices be written (files in the stack's directory).
+sleep 5
+request 200 GET "/users/$JOHN" "$TOKEN_PARTNER_CLIENT"
+
+restarts="$(grep -c 'ForceStop' "$STACK_DIR/stack.log" || true)"
+events="$(find "$STACK_DIR/events" -name '*.json' 2>/dev/null | wc -l)"
+log "$sent requests: $slow over 5 s or refused; $events events written; functions restarted $restarts times"
+if [ "$slow" -ne 0 ] || [ "$restarts" -ne 0 ]; then
+    log "the stack dropped or delayed requests (its log: infra/.local/check-stack/stack.log)"
+    exit 1
+fi
+if [ "$events" -eq 0 ]; then
+    log "no event was written: the check did not exercise the stream"
+    exit 1
+fi
+log "the default stack kept every request"
