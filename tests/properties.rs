@@ -1,6 +1,10 @@
 //! Property tests: the parsers, the password policy and the claim reader take any input
 //! without panicking, and what they accept satisfies their rules.
 
+mod support;
+
+use std::sync::LazyLock;
+
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
@@ -18,9 +22,15 @@ struct StatusBody {
     version: shared::Version,
 }
 
+/// The shared crate's common-password list, read once.
+static COMMON_PASSWORDS: LazyLock<String> = LazyLock::new(|| {
+    let path = support::workspace_root().join("shared/data/common-passwords.txt");
+    std::fs::read_to_string(path).expect("the common-password list")
+});
+
 /// The common-password list entries that are long enough to pass every other rule.
 fn long_common_passwords() -> Vec<&'static str> {
-    include_str!("../shared/data/common-passwords.txt")
+    COMMON_PASSWORDS
         .lines()
         .filter(|entry| entry.chars().count() >= 15)
         .collect()

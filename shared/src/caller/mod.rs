@@ -108,12 +108,10 @@ enum Claims<'a> {
 impl<'a> Claims<'a> {
     /// A claim that, when present, must be a string.
     fn get(&self, name: &str) -> Result<Option<&'a str>, ApiError> {
-        let value = match self {
-            Claims::Strings(map) => return Ok(map.get(name).map(String::as_str)),
-            Claims::Values(map) => map.get(name),
-            Claims::Object(map) => map.get(name),
-        };
-        match value {
+        if let Claims::Strings(map) = self {
+            return Ok(map.get(name).map(String::as_str));
+        }
+        match self.value(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(text)) => Ok(Some(text.as_str())),
             Some(_) => Err(malformed(name, "must be a string")),
@@ -168,20 +166,24 @@ impl<'a> Claims<'a> {
     /// JWT authorizer hands every claim on as a string).
     fn seconds(&self, name: &str) -> Result<Option<i64>, ApiError> {
         let invalid = || malformed(name, "must be whole seconds since 1970");
-        let value = match self {
-            Claims::Strings(map) => map.get(name).map(|s| Value::String(s.clone())),
-            Claims::Values(map) => map.get(name).cloned(),
-            Claims::Object(map) => map.get(name).cloned(),
-        };
-        match value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(invalid),
-            Some(Value::String(text))
-                if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) =>
-            {
+        if let Some(Value::Number(n)) = self.value(name) {
+            return n.as_i64().map(Some).ok_or_else(invalid);
+        }
+        match self.get(name).map_err(|_| invalid())? {
+            None => Ok(None),
+            Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
                 text.parse().map(Some).map_err(|_| invalid())
             }
             Some(_) => Err(invalid()),
+        }
+    }
+
+    /// A claim as a JSON value; `None` for the all-strings shape (see [`Self::get`]).
+    fn value(&self, name: &str) -> Option<&'a Value> {
+        match self {
+            Claims::Strings(_) => None,
+            Claims::Values(map) => map.get(name),
+            Claims::Object(map) => map.get(name),
         }
     }
 }

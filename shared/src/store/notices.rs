@@ -8,7 +8,6 @@
 //! nothing is redelivered.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use sha2::{Digest, Sha256};
@@ -96,15 +95,7 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(Claim::Granted),
-            Err(SdkError::ServiceError(service))
-                if matches!(
-                    service.err(),
-                    PutItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                Ok(Claim::Taken)
-            }
-            Err(error) => Err(sdk_error("PutItem", error)),
+            Err(error) => put_refusal(error).map(|_| Claim::Taken),
         }
     }
 
