@@ -15,34 +15,9 @@ if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; the
 fi
 
 STACK_DIR="$REPO_DIR/target/fuzz-stack"
-rm -rf "$STACK_DIR"
-mkdir -p "$STACK_DIR"
-DYNAMODB_PORT="$(free_port)"
-API_PORT="$(free_port)"
-FUNCTIONS_PORT="$(free_port)"
-
-log "starting a local stack for the fuzzer on port $API_PORT (log: target/fuzz-stack/stack.log)"
-# Its own session, so that stopping it stops DynamoDB Local, the functions and the tools.
+log "starting a local stack for the fuzzer (log: target/fuzz-stack/stack.log)"
 # RELOAD=0: an edit made while the tests run must not restart the functions under the fuzzer.
-RELOAD=0 LOCAL_DIR="$STACK_DIR" DYNAMODB_PORT="$DYNAMODB_PORT" API_PORT="$API_PORT" \
-    FUNCTIONS_PORT="$FUNCTIONS_PORT" setsid "$INFRA_DIR/start-local.sh" >"$STACK_DIR/stack.log" 2>&1 &
-STACK_PID=$!
-stop_stack() { kill -- "-$STACK_PID" 2>/dev/null || true; }
-trap stop_stack EXIT
-
-for _ in $(seq 1 600); do
-    if [ -s "$STACK_DIR/tokens.sh" ] && port_open "$API_PORT" && port_open "$FUNCTIONS_PORT"; then
-        break
-    fi
-    if ! kill -0 "$STACK_PID" 2>/dev/null; then
-        cat "$STACK_DIR/stack.log" >&2
-        log "the local stack did not start"
-        exit 1
-    fi
-    sleep 0.5
-done
-# shellcheck disable=SC1091
-source "$STACK_DIR/tokens.sh" >/dev/null
+start_own_stack "$STACK_DIR" RELOAD=0
 
 log "schemathesis: openapi.yaml against http://127.0.0.1:$API_PORT (report: target/fuzz-stack/report)"
 status=0

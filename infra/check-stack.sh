@@ -10,33 +10,8 @@ cd "$REPO_DIR"
 
 ROUNDS="${ROUNDS:-100}"
 STACK_DIR="$INFRA_DIR/.local/check-stack"
-rm -rf "$STACK_DIR"
-mkdir -p "$STACK_DIR"
-DYNAMODB_PORT="$(free_port)"
-API_PORT="$(free_port)"
-FUNCTIONS_PORT="$(free_port)"
-
-log "starting the default local stack on port $API_PORT (log: infra/.local/check-stack/stack.log)"
-# Its own session, so that stopping it stops DynamoDB Local, the functions and the tools.
-LOCAL_DIR="$STACK_DIR" DYNAMODB_PORT="$DYNAMODB_PORT" API_PORT="$API_PORT" \
-    FUNCTIONS_PORT="$FUNCTIONS_PORT" setsid "$INFRA_DIR/start-local.sh" >"$STACK_DIR/stack.log" 2>&1 &
-STACK_PID=$!
-stop_stack() { kill -- "-$STACK_PID" 2>/dev/null || true; }
-trap stop_stack EXIT
-
-for _ in $(seq 1 600); do
-    if [ -s "$STACK_DIR/tokens.sh" ] && port_open "$API_PORT" && port_open "$FUNCTIONS_PORT"; then
-        break
-    fi
-    if ! kill -0 "$STACK_PID" 2>/dev/null; then
-        cat "$STACK_DIR/stack.log" >&2
-        log "the local stack did not start"
-        exit 1
-    fi
-    sleep 0.5
-done
-# shellcheck disable=SC1091
-source "$STACK_DIR/tokens.sh" >/dev/null
+log "starting the default local stack (log: infra/.local/check-stack/stack.log)"
+start_own_stack "$STACK_DIR"
 
 API="http://127.0.0.1:$API_PORT"
 JOHN=1c234e69-5469-424a-a6d1-ff5658b387a6

@@ -234,3 +234,36 @@ stop_own_dynamodb() {
     [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true
     rm -rf "${DYNAMODB_WORK:-}"
 }
+
+# start_own_stack DIR [NAME=value ...]: infra/start-local.sh on free ports (API_PORT is set),
+# with the given variables, its state and its log (DIR/stack.log) in DIR, in a session of
+# its own, so that stopping it stops DynamoDB Local, the functions and the tools (this sets
+# the EXIT trap); waits until it serves, then loads its tokens.
+start_own_stack() {
+    local dir="$1"
+    shift
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    API_PORT="$(free_port)"
+    local functions_port
+    functions_port="$(free_port)"
+    env "$@" LOCAL_DIR="$dir" DYNAMODB_PORT="$(free_port)" API_PORT="$API_PORT" \
+        FUNCTIONS_PORT="$functions_port" setsid "$INFRA_DIR/start-local.sh" >"$dir/stack.log" 2>&1 &
+    STACK_PID=$!
+    trap stop_own_stack EXIT
+    for _ in $(seq 1 600); do
+        if [ -s "$dir/tokens.sh" ] && port_open "$API_PORT" && port_open "$functions_port"; then
+            break
+        fi
+        if ! kill -0 "$STACK_PID" 2>/dev/null; then
+            cat "$dir/stack.log" >&2
+            log "the local stack did not start"
+            return 1
+        fi
+        sleep 0.5
+    done
+    # shellcheck disable=SC1091
+    source "$dir/tokens.sh" >/dev/null
+}
+
+stop_own_stack() { kill -- "-$STACK_PID" 2>/dev/null || true; }
