@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks template.yaml offline: `sam validate --lint` and `cfn-lint`. Installs both (PyPI)
-# when missing.
+# Checks template.yaml offline: `sam validate --lint` and `cfn-lint`; then `cfn-lint` on the
+# standalone templates in docs/snippets/. Installs both (PyPI) when missing.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
@@ -19,4 +19,6 @@ log "cfn-lint"
 cfn-lint template.yaml
 log "cfn-lint-serverless"
 cfn-lint -t template.yaml -a cfn_lint_serverless.rules
+log "cfn-lint docs/snippets"
+cfn-lint docs/snippets/*.yaml
 log "template checks passed"

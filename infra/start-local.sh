@@ -4,7 +4,8 @@
 # `cargo lambda watch`, served on http://127.0.0.1:9000 by `devtool api-gateway` (the
 # template's routes, and the events API Gateway sends); mail goes to infra/.local/mail as .eml
 # files. The table's stream is followed into account-events (`devtool follow-stream`), whose
-# bus is infra/.local/events: one JSON file per event. Installs what is missing. Ctrl-C
+# bus is infra/.local/events: one JSON file per event, delivered by the template's rules
+# (`devtool follow-bus`; sign-outs land in infra/.local/revocations). Installs what is missing. Ctrl-C
 # stops all.
 #
 # Ports: DYNAMODB_PORT (default 8000), API_PORT (default 9000), FUNCTIONS_PORT (cargo lambda
@@ -35,6 +36,7 @@ done
 
 cleanup() {
     [ -n "${FOLLOWER_PID:-}" ] && kill "$FOLLOWER_PID" 2>/dev/null || true
+    [ -n "${BUS_PID:-}" ] && kill "$BUS_PID" 2>/dev/null || true
     [ -n "${GATEWAY_PID:-}" ] && kill "$GATEWAY_PID" 2>/dev/null || true
     [ -n "${DYNAMODB_PID:-}" ] && kill "$DYNAMODB_PID" 2>/dev/null || true
 }
@@ -69,6 +71,8 @@ MAIL_DIR=$STATE_DIR/mail
 EVENTS_TRANSPORT=directory
 EVENT_SOURCE=platform.accounts
 EVENTS_DIR=$STATE_DIR/events
+SIGN_OUT_TRANSPORT=directory
+REVOCATIONS_DIR=$STATE_DIR/revocations
 ENV
 
 cargo run --quiet -p devtool -- tokens "$INFRA_DIR/seed.json" "http://127.0.0.1:$API_PORT" | tee "$STATE_DIR/tokens.sh"
@@ -76,13 +80,19 @@ echo
 log "tokens saved to $STATE_DIR/tokens.sh (source it in another shell)"
 log "confirmation mails and notices are written to $STATE_DIR/mail/*.eml"
 log "account events are written to $STATE_DIR/events/*.json (the stream is followed into account-events)"
+log "sessions ended at the identity provider's stand-in: $STATE_DIR/revocations/*.json"
 # The stream's records of this table, in memory, start with this run: start the events
 # and mail directories afresh too.
-rm -rf "$STATE_DIR/events" "$STATE_DIR/mail"
+rm -rf "$STATE_DIR/events" "$STATE_DIR/mail" "$STATE_DIR/revocations"
 cargo run --quiet -p devtool -- follow-stream "$TABLE_NAME" \
     "http://127.0.0.1:$FUNCTIONS_PORT/2015-03-31/functions/account-events/invocations" \
     2>>"$STATE_DIR/follow-stream.log" &
 FOLLOWER_PID=$!
+# The bus's rules: each event to the functions whose rule in template.yaml matches it
+# (revoke-sessions writes a file per sign-out to $STATE_DIR/revocations, Cognito's stand-in).
+cargo run --quiet -p devtool -- follow-bus "$STATE_DIR/events" "http://127.0.0.1:$FUNCTIONS_PORT" \
+    2>>"$STATE_DIR/follow-bus.log" &
+BUS_PID=$!
 # API Gateway's part: `cargo lambda watch`'s own HTTP front answers a body that is not UTF-8
 # with a 500 of its own before any function runs, where API Gateway passes it base64-encoded.
 cargo run --quiet -p devtool -- api-gateway "$API_PORT" "http://127.0.0.1:$FUNCTIONS_PORT" \

@@ -313,6 +313,44 @@ async fn the_binaries_serve_every_route_over_http() {
         .map(|entry| entry["DetailType"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(kinds, expected);
+
+    // The bus's rules, followed as start-local.sh does, reach the revoke-sessions binary:
+    // the user's sessions end at the identity provider's stand-in on each event that ends them.
+    let bus = watch.follow_bus();
+    let ending = [
+        "account.disabled",
+        "account.password.changed",
+        "account.password.reset",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while watch.revocations().len() < ending.len() {
+        assert!(
+            Instant::now() < deadline,
+            "no sign-outs in time; the bus follower's log:\n{}\nthe functions' log:\n{}",
+            bus.logs(),
+            watch.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let revocations = watch.revocations();
+    let signed_out: Vec<(String, String)> = revocations
+        .iter()
+        .map(|r| (r["event"].to_string(), r["user_id"].to_string()))
+        .collect();
+    // Each session-ending event's user, in the bus's order.
+    let ended: Vec<(String, String)> = events
+        .iter()
+        .filter(|entry| ending.contains(&entry["DetailType"].as_str().unwrap_or_default()))
+        .map(|entry| {
+            let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap()).unwrap();
+            (
+                entry["DetailType"].to_string(),
+                detail["user_id"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(ended.len(), ending.len());
+    assert_eq!(signed_out, ended);
     assert!(
         events
             .iter()

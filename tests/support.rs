@@ -119,9 +119,11 @@ impl Watch {
                  AWS_SECRET_ACCESS_KEY=local\nAWS_REGION=us-east-1\nAWS_LAMBDA_LOG_LEVEL=TRACE\n\
                  CONFIRMATION_URL_BASE=http://127.0.0.1:{port}\nMAIL_TRANSPORT=directory\n\
                  MAIL_SENDER=no-reply@accounts.example.com\nMAIL_DIR={}\n\
-                 EVENTS_TRANSPORT=directory\nEVENT_SOURCE=platform.accounts\nEVENTS_DIR={}\n",
+                 EVENTS_TRANSPORT=directory\nEVENT_SOURCE=platform.accounts\nEVENTS_DIR={}\n\
+                 SIGN_OUT_TRANSPORT=directory\nREVOCATIONS_DIR={}\n",
                 dir.join("mail").display(),
-                dir.join("events").display()
+                dir.join("events").display(),
+                dir.join("revocations").display()
             ),
         )
         .expect("env file");
@@ -171,6 +173,33 @@ impl Watch {
             log,
             "cargo runs the dev tool",
         )
+    }
+
+    /// Delivers the local bus's events by the template's rules, as `infra/start-local.sh`
+    /// does (`devtool follow-bus`), until dropped.
+    pub fn follow_bus(&self) -> Logged {
+        spawn_logged(
+            Command::new("cargo")
+                .args(["run", "--quiet", "-p", "devtool", "--", "follow-bus"])
+                .arg(&self.events_dir)
+                .arg(&self.base_url),
+            self.dir.join("follow-bus.log"),
+            "cargo runs the dev tool",
+        )
+    }
+
+    /// The sign-outs `revoke-sessions` recorded (its local stand-in for Cognito), in order.
+    pub fn revocations(&self) -> Vec<serde_json::Value> {
+        let dir = self.dir.join("revocations");
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .filter_map(|text| serde_json::from_str(&text).ok())
+            .collect()
     }
 
     /// `devtool api-gateway` in front of these functions, as `infra/start-local.sh` runs it,

@@ -91,21 +91,29 @@ impl Https {
     /// goes back to the pool, and dropped. A failure is only logged at DEBUG: the first
     /// request then connects as it would have.
     pub async fn open(&self, endpoint: &str) {
+        match self.get(endpoint, usize::MAX).await {
+            Ok(_) => tracing::debug!(endpoint, "connection opened"),
+            Err(error) => tracing::debug!(endpoint, error, "no connection opened"),
+        }
+    }
+
+    /// An unsigned `GET` of `url` within [`ATTEMPT_TIMEOUT`], read to its end: the status
+    /// and at most `limit` bytes of body (a longer body is an error).
+    pub async fn get(&self, url: &str, limit: usize) -> Result<(u16, Vec<u8>), String> {
         let mut request = HttpRequest::new(SdkBody::empty());
-        if let Err(e) = request.set_uri(endpoint) {
-            tracing::debug!(endpoint, error = %e, "no connection opened");
-            return;
-        }
-        let opened = async {
+        request.set_uri(url).map_err(|e| e.to_string())?;
+        let got = async {
             let response = self.0.call(request).await.map_err(|e| format!("{e:?}"))?;
-            let body = response.into_body().collect().await;
-            body.map(drop).map_err(|e| e.to_string())
+            let status = response.status().as_u16();
+            let body = http_body_util::Limited::new(response.into_body(), limit)
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((status, body.to_bytes().to_vec()))
         };
-        match tokio::time::timeout(ATTEMPT_TIMEOUT, opened).await {
-            Ok(Ok(())) => tracing::debug!(endpoint, "connection opened"),
-            Ok(Err(error)) => tracing::debug!(endpoint, error, "no connection opened"),
-            Err(_) => tracing::debug!(endpoint, "no connection opened: timed out"),
-        }
+        tokio::time::timeout(ATTEMPT_TIMEOUT, got)
+            .await
+            .map_err(|_| "timed out".to_owned())?
     }
 }
 

@@ -35,6 +35,10 @@ pub mod var {
         EMAIL_CHANGE_DAILY_LIMIT, MAIL_TRANSPORT, MAIL_SENDER, MAIL_DIR,
         // Account events (account-events' BusConfig).
         EVENTS_TRANSPORT, EVENT_BUS_NAME, EVENTS_DIR, EVENT_SOURCE, NOTICE_DAILY_LIMIT,
+        // The authorizer (authorize's Config): whose tokens, for whom, keys from where.
+        JWT_ISSUER, JWT_AUDIENCE, JWKS_URL,
+        // Ending sessions at the identity provider (revoke-sessions' Config).
+        SIGN_OUT_TRANSPORT, COGNITO_USER_POOL_ID, COGNITO_ENDPOINT, REVOCATIONS_DIR,
     }
 }
 
@@ -137,6 +141,14 @@ impl<'a> Env<'a> {
                     range.end()
                 ))
             }
+        })
+    }
+
+    /// An `http://` or `https://` endpoint instead of an AWS service's own (a local stand-in),
+    /// or `None` when unset.
+    pub fn endpoint(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        self.parsed(name, None, |raw| {
+            validate_endpoint(raw).map(|()| Some(raw.to_owned()))
         })
     }
 
@@ -294,9 +306,7 @@ impl CoreConfig {
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         let table_name = env.required(var::TABLE_NAME)?;
         validate_table_name(&table_name).map_err(|p| ConfigError::new(var::TABLE_NAME, p))?;
-        let dynamodb_endpoint = env.parsed(var::DYNAMODB_ENDPOINT, None, |raw| {
-            validate_endpoint(raw).map(|()| Some(raw.to_owned()))
-        })?;
+        let dynamodb_endpoint = env.endpoint(var::DYNAMODB_ENDPOINT)?;
         let auth = match env.optional(var::AUTH_MODE).as_deref().map(str::trim) {
             None | Some("apigateway") => AuthMode::ApiGateway,
             Some("development") => {

@@ -43,6 +43,13 @@ pub mod names {
     /// Count of events put on the bus, and of entries it failed.
     pub const EVENTS_PUBLISHED: &str = "events_published";
     pub const EVENTS_FAILED: &str = "events_failed";
+    /// Count of `authorize`'s answers, by `decision` (allow, deny) and `reason`.
+    pub const AUTHORIZATIONS: &str = "authorizations";
+    /// Count of users whose sessions revoke-sessions ended, and of sign-outs that failed.
+    pub const SIGN_OUTS: &str = "sign_outs";
+    pub const SIGN_OUTS_FAILED: &str = "sign_outs_failed";
+    /// Count of requests `authorize` denied because the JWKS or DynamoDB was unreachable.
+    pub const AUTHORIZER_FAILURES: &str = "authorizer_failures";
 }
 
 /// The collector of `function`'s metrics, installed as the `metrics` recorder: once per cold
@@ -101,6 +108,13 @@ fn describe_units() {
 /// One answer of an HTTP function.
 pub fn response(status: u16, problem: &'static str) {
     metrics::counter!(names::RESPONSES, "status" => status.to_string(), "problem" => problem)
+        .increment(1);
+}
+
+/// One answer of `authorize`.
+pub fn authorization(allowed: bool, reason: &'static str) {
+    let decision = if allowed { "allow" } else { "deny" };
+    metrics::counter!(names::AUTHORIZATIONS, "decision" => decision, "reason" => reason)
         .increment(1);
 }
 

@@ -133,24 +133,82 @@ impl UserItem {
 }
 
 impl UserItem {
-    /// Whether the user's own `token` may still act on this item: `401 token-revoked` when
-    /// it was issued before `credentials_changed_at` (unless its session made the user's own
-    /// last password change), `403 account-disabled` when the account is disabled. The
-    /// store's writes make the same check in their condition (`UserWrite::own_token`).
+    /// Whether the user's own `token` may still act on this item (see [`Access::admits`]).
+    /// The store's writes make the same check in their condition (`UserWrite::own_token`).
+    pub fn admits(&self, token: &OwnToken) -> Result<(), ApiError> {
+        self.access().admits(token)
+    }
+
+    pub fn access(&self) -> Access<'_> {
+        Access {
+            enabled: self.user.enabled,
+            credentials_changed_at: self.credentials_changed_at.as_deref(),
+            own_change_session: self.own_change_session.as_deref(),
+            admin_revoked_at: self.admin_revoked_at.as_deref(),
+        }
+    }
+}
+
+/// What deciding on a user's own token needs of the user's item: the functions read it as
+/// part of the item, `authorize` as a projection ([`AccessItem`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access<'a> {
+    pub enabled: bool,
+    pub credentials_changed_at: Option<&'a str>,
+    pub own_change_session: Option<&'a str>,
+    pub admin_revoked_at: Option<&'a str>,
+}
+
+impl Access<'_> {
+    /// `401 token-revoked` when `token` was issued before `credentials_changed_at` (unless
+    /// its session made the user's own last password change, and no reset or disable came
+    /// after the token), `403 account-disabled` when the account is disabled.
     pub fn admits(&self, token: &OwnToken) -> Result<(), ApiError> {
         let after = |at: Option<&str>| at.is_some_and(|at| at > token.not_before.as_str());
         let own_session = token
             .session
             .as_ref()
-            .is_some_and(|sid| self.own_change_session.as_deref() == Some(sid.as_str()));
-        let exempt = own_session && !after(self.admin_revoked_at.as_deref());
-        let revoked = after(self.credentials_changed_at.as_deref());
+            .is_some_and(|sid| self.own_change_session == Some(sid.as_str()));
+        let exempt = own_session && !after(self.admin_revoked_at);
+        let revoked = after(self.credentials_changed_at);
         if revoked && !exempt {
             Err(ApiError::TokenRevoked)
-        } else if !self.user.enabled {
+        } else if !self.enabled {
             Err(ApiError::AccountDisabled)
         } else {
             Ok(())
+        }
+    }
+}
+
+/// The attributes of a user's item that [`Access`] needs, as one projected read returns
+/// them ([`crate::Store::get_access`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct AccessItem {
+    pub enabled: bool,
+    #[serde(default)]
+    pub credentials_changed_at: Option<String>,
+    #[serde(default)]
+    pub own_change_session: Option<String>,
+    #[serde(default)]
+    pub admin_revoked_at: Option<String>,
+}
+
+impl AccessItem {
+    /// The attributes to project, in a `ProjectionExpression`'s words.
+    pub const ATTRIBUTES: [&'static str; 4] = [
+        "enabled",
+        "credentials_changed_at",
+        "own_change_session",
+        "admin_revoked_at",
+    ];
+
+    pub fn access(&self) -> Access<'_> {
+        Access {
+            enabled: self.enabled,
+            credentials_changed_at: self.credentials_changed_at.as_deref(),
+            own_change_session: self.own_change_session.as_deref(),
+            admin_revoked_at: self.admin_revoked_at.as_deref(),
         }
     }
 }

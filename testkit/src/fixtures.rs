@@ -312,6 +312,12 @@ impl Fixture {
             .await;
     }
 
+    /// Sets a string attribute of a user item directly (`credentials_changed_at`, say).
+    pub async fn set_text(&self, id: UserId, attribute: &str, value: &str) {
+        self.set_attribute(id, attribute, AttributeValue::S(value.to_owned()))
+            .await;
+    }
+
     async fn set_attribute(&self, id: UserId, attribute: &str, value: AttributeValue) {
         self.store()
             .client()

@@ -9,6 +9,7 @@ mod events;
 mod fixtures;
 pub mod gateway;
 mod harness;
+pub mod idp;
 pub mod logs;
 mod mail;
 mod stand_in;

@@ -2,8 +2,8 @@
 //! some entries, DynamoDB throttling everything), so that tests see what the SDK does with
 //! such answers without any fake of the SDK itself.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -15,10 +15,12 @@ pub struct Reply {
     pub body: String,
 }
 
-/// The stand-in: its endpoint URL, and the requests it has answered so far.
+/// The stand-in: its endpoint URL, and the requests it has answered so far (their count and
+/// their bodies).
 pub struct StandIn {
     pub endpoint: String,
     pub calls: Arc<AtomicUsize>,
+    bodies: Arc<Mutex<Vec<String>>>,
 }
 
 impl StandIn {
@@ -28,17 +30,27 @@ impl StandIn {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("address"));
         let calls = Arc::new(AtomicUsize::new(0));
-        let (counter, reply) = (calls.clone(), Arc::new(reply));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let (counter, kept, reply) = (calls.clone(), bodies.clone(), Arc::new(reply));
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve(socket, counter.clone(), reply.clone()));
+                tokio::spawn(serve(socket, counter.clone(), kept.clone(), reply.clone()));
             }
         });
-        Self { endpoint, calls }
+        Self {
+            endpoint,
+            calls,
+            bodies,
+        }
     }
 
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// The bodies of the requests answered so far, in the order they came.
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().expect("bodies").clone()
     }
 }
 
@@ -46,6 +58,7 @@ impl StandIn {
 async fn serve(
     mut socket: TcpStream,
     counter: Arc<AtomicUsize>,
+    bodies: Arc<Mutex<Vec<String>>>,
     reply: Arc<impl Fn(usize) -> Reply>,
 ) {
     let mut buffer = Vec::new();
@@ -69,6 +82,8 @@ async fn serve(
                 return;
             }
         }
+        let body = String::from_utf8_lossy(&buffer[head_end..head_end + length]).into_owned();
+        bodies.lock().expect("bodies").push(body);
         buffer.drain(..head_end + length);
         let Reply {
             status,

@@ -5,12 +5,15 @@
 //!   devtool tokens <seed.json> <base-url>     print development tokens and curl lines
 //!   devtool follow-stream <table> <invoke-url>
 //!                                             hand the table's stream to account-events
+//!   devtool follow-bus <events-dir> <functions-url>
+//!                                             deliver the local bus's events by the template's rules
 //!   devtool api-gateway <port> <functions-url>
 //!                                             serve the template's HTTP API routes
 //!
 //! DynamoDB is reached at `DYNAMODB_ENDPOINT`; tokens are signed with `DEV_AUTH_SECRET`.
 //! The benchmark and the replay of built bootstraps are `infra/benchmark`'s.
 
+mod bus;
 mod follow;
 mod gateway;
 
@@ -126,11 +129,12 @@ async fn main() -> ExitCode {
         ["seed", table, seed_path] => seed(table, seed_path).await,
         ["tokens", seed_path, base_url] => tokens(seed_path, base_url),
         ["follow-stream", table, invoke_url] => follow::follow(table, invoke_url).await,
+        ["follow-bus", events_dir, invoke_base] => bus::follow(events_dir, invoke_base).await,
         ["api-gateway", port, functions_url] => gateway::serve(port, functions_url).await,
         _ => Err(
             "usage: devtool create-table <table> | seed <table> <seed.json> | \
                   tokens <seed.json> <base-url> | follow-stream <table> <invoke-url> | \
-                  api-gateway <port> <functions-url>"
+                  follow-bus <events-dir> <functions-url> | api-gateway <port> <functions-url>"
                 .into(),
         ),
     };

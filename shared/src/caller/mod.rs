@@ -3,7 +3,7 @@
 //!
 //! Missing or malformed claims are a 401; there is never a default identity.
 
-mod hs256;
+mod provider;
 
 use std::collections::HashMap;
 
@@ -18,7 +18,7 @@ use crate::ids::{ClientId, TenantId, UserId};
 use crate::session::{OwnToken, SessionId};
 use crate::tenant::TenantRule;
 
-pub use hs256::install as install_jwt_provider;
+pub use provider::install as install_jwt_provider;
 
 /// Issuer of development tokens; a token from any other issuer is refused in development mode.
 pub const DEV_TOKEN_ISSUER: &str = "accounts-local-dev";
@@ -87,6 +87,12 @@ impl Caller {
     /// The caller's subtree: the users it may see or change with the right scope.
     pub fn subtree(&self) -> TenantRule {
         TenantRule::Subtree(self.tenant_id)
+    }
+
+    /// The caller that verified `claims` name, checked as every function checks them (the
+    /// claims of `authorize`'s context are these, handed on).
+    pub fn from_claims(claims: &HashMap<String, Value>) -> Result<Self, ApiError> {
+        Claims::Values(claims).caller()
     }
 
     /// The caller's token, when the caller is the user `id` acting on itself: what the
@@ -202,7 +208,7 @@ impl Authenticator {
         match mode {
             AuthMode::ApiGateway => Self { development: None },
             AuthMode::Development { secret } => {
-                hs256::install();
+                provider::install();
                 tracing::warn!(
                     "DEVELOPMENT AUTH MODE: bearer tokens are verified with a local shared secret \
                      and API Gateway claims are ignored. Never use this mode in AWS."

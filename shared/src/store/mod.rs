@@ -28,7 +28,7 @@ use crate::error::{ApiError, Limited};
 use crate::ids::UserId;
 use crate::limit::SlidingLimit;
 use crate::now::Now;
-use crate::user::UserItem;
+use crate::user::{AccessItem, UserItem};
 
 pub use email::{DirectChange, EmailChange};
 pub use errors::sdk_error;
@@ -116,6 +116,30 @@ impl Store {
         output.item.map(decode_user).transpose()
     }
 
+    /// What deciding on a user's own token needs of its item: one strongly consistent
+    /// `GetItem` of four attributes (a revocation is seen at once), `None` for no such user.
+    pub async fn get_access(&self, id: UserId) -> Result<Option<AccessItem>, ApiError> {
+        let mut get = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(UserItem::key(id)))
+            .consistent_read(true);
+        let mut projection = Vec::new();
+        for (i, attribute) in AccessItem::ATTRIBUTES.iter().enumerate() {
+            // Names, not the words themselves: no attribute can collide with a reserved word.
+            let name = format!("#a{i}");
+            get = get.expression_attribute_names(&name, *attribute);
+            projection.push(name);
+        }
+        let output = get
+            .projection_expression(projection.join(", "))
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        output.item.map(decode_user).transpose()
+    }
+
     /// A write limited by an event log (see [`crate::limit`]): admits the event to the log
     /// `seen`, then sends `write` (made anew each time) with the new log, on the condition
     /// that the stored log is still `seen`. A refusal is explained by `explain` (404, 409,
@@ -182,7 +206,10 @@ impl Store {
     }
 }
 
-fn decode_user(item: HashMap<String, AttributeValue>) -> Result<UserItem, ApiError> {
+/// A user's item, or the part of it that was projected.
+fn decode_user<T: serde::de::DeserializeOwned>(
+    item: HashMap<String, AttributeValue>,
+) -> Result<T, ApiError> {
     serde_dynamo::from_item(item)
         .map_err(|e| ApiError::internal(format!("malformed user item: {e}")))
 }

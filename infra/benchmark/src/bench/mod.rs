@@ -24,13 +24,15 @@ use workload::{Op, Workload};
 
 /// The baseline binary: a minimal `lambda_http` hello world (infra/baseline).
 pub const BASELINE: &str = "baseline";
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 8] = [
     "get-user",
     "set-account-status",
     "change-email",
     "confirm-email",
     "change-password",
     "account-events",
+    "authorize",
+    "revoke-sessions",
 ];
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// A pause before each cold start, for what ran before it to finish.
@@ -236,7 +238,8 @@ impl Bench<'_> {
 
     /// The environment each function gets in the template (apigateway auth, JSON logs), with
     /// DynamoDB behind the counting proxy (over TLS, with or without opening the connection
-    /// during init, as `reach` says) and mail going to a directory.
+    /// during init, as `reach` says), mail going to a directory, and for `authorize` the
+    /// workload's identity provider.
     fn env(&self, function: &str, reach: Reach) -> Vec<(String, String)> {
         let endpoint = match reach {
             Reach::Plain => self.proxy.endpoint(),
@@ -278,6 +281,19 @@ impl Bench<'_> {
             .into_iter()
             .chain(mail)
             .collect(),
+            // The workload's identity provider, its keys served by a stand-in on loopback
+            // (http:// is allowed there), fetched during init.
+            "authorize" => vec![
+                (var::JWT_ISSUER, self.workload.issuer()),
+                (var::JWT_AUDIENCE, self.workload.audience()),
+                (var::JWKS_URL, self.workload.jwks_url()),
+            ],
+            // As deployed (the Cognito client built at cold start), Cognito a stand-in.
+            "revoke-sessions" => vec![
+                (var::SIGN_OUT_TRANSPORT, "cognito"),
+                (var::COGNITO_USER_POOL_ID, "us-east-1_bench"),
+                (var::COGNITO_ENDPOINT, self.workload.cognito_url()),
+            ],
             _ => Vec::new(),
         };
         env.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())));
@@ -351,6 +367,8 @@ impl Bench<'_> {
                 ("confirm-email", Op::Confirm),
                 ("change-password", Op::PasswordAdmin),
                 ("account-events", Op::Events),
+                ("authorize", Op::AuthorizeUser),
+                ("revoke-sessions", Op::SignOut),
             ])
             .collect();
         let empty = || -> ColdStarts {

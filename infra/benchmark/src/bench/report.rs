@@ -230,7 +230,7 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
          of a ratio (the medians of the columns, divided, move with whatever else ran). \
          *To first response*: until it posts the answer to its first event (get user; set \
          status; email change of a user not activated; confirmation of a pending change; \
-         administrative password set, which hashes once; for account-events a one-record batch of the stream, a password reset whose notice is mailed) — the baseline answers without DynamoDB, so only the first column has \
+         administrative password set, which hashes once; for account-events a one-record batch of the stream, a password reset whose notice is mailed; for authorize a user's RS256 token, its keys fetched during init from a JWKS served on loopback; for revoke-sessions an account.disabled event, signed out at a stand-in of Cognito's endpoint) — the baseline answers without DynamoDB, so only the first column has \
          a target (≤ {COLD_START_RATIO} × baseline). The functions reach DynamoDB over plain \
          HTTP here and do not open their connection during init \
          (`DYNAMODB_PRECONNECT=false`), so that the first column compares their own \
@@ -374,7 +374,8 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
          p50 and p99 are medians over the processes. *Per second*: one execution environment's \
          rate, 1 / mean latency (Lambda runs one invocation at a time per environment). \
          *CPU*: the process's user + system time per invocation. *Requests*: counted at the \
-         proxy for every measured invocation.\n",
+         proxy for every measured invocation. The authorize rows are REQUEST authorizer events \
+         bearing a fresh RS256 token, of a user (whose item it reads) or of an API client.\n",
         options.warm_rounds, options.warm_invocations, options.password_invocations
     );
     let _ = writeln!(
@@ -408,7 +409,10 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
     );
     for (op, runs) in &figures.warm {
         let (fewest, most, sample) = request_counts(runs);
-        let requests = if fewest == most {
+        // No sample to show of none (a client's authorization).
+        let requests = if most == 0 {
+            "0".to_owned()
+        } else if fewest == most {
             format!("{most} ({sample})")
         } else {
             format!("{fewest}–{most} ({sample})")

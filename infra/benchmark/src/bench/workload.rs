@@ -3,7 +3,9 @@
 //! work of its kind (versions follow the responses, passwords change in a chain, every
 //! confirmation has a fresh token). For `account-events`, the event is a one-record batch
 //! of the table's real stream (read from DynamoDB Local) after a password reset, whose
-//! record asks for a notice: the function's heaviest kind of record.
+//! record asks for a notice: the function's heaviest kind of record. For `authorize`, the
+//! event is an HTTP API's REQUEST authorizer event (payload 2.0) bearing a fresh token of
+//! an identity provider the workload makes, whose JWKS it serves.
 
 use serde_json::{Value, json};
 use shared::audit::{Actor, ActorType};
@@ -13,9 +15,10 @@ use shared::email::EmailAddress;
 use shared::password::PasswordHashString;
 use shared::{ClientId, TenantPath, TenantRule, UserId, UserItem};
 use testkit::FromTemplate;
+use testkit::idp::{Alg, Idp};
 use testkit::{
-    Claims, Event, Fixture, Payload, StreamFilter, StreamReader, hash_password, new_user, put_user,
-    stream_event,
+    Claims, Event, Fixture, Payload, Reply, StandIn, StreamFilter, StreamReader, hash_password,
+    new_user, put_user, stream_event,
 };
 
 use crate::runtime_api::Answer;
@@ -31,10 +34,17 @@ pub enum Op {
     PasswordSelf,
     /// One stream record (a password reset) through account-events: event and notice.
     Events,
+    /// A user's token through authorize: verified, then the user's item read once.
+    AuthorizeUser,
+    /// An API client's token through authorize: verified, no read.
+    AuthorizeClient,
+    /// An `account.disabled` event through revoke-sessions: one Cognito sign-out (a
+    /// stand-in of Cognito's endpoint), no DynamoDB request.
+    SignOut,
 }
 
 impl Op {
-    pub const ALL: [Op; 8] = [
+    pub const ALL: [Op; 11] = [
         Op::Get,
         Op::Status,
         Op::EmailNow,
@@ -43,6 +53,9 @@ impl Op {
         Op::PasswordAdmin,
         Op::PasswordSelf,
         Op::Events,
+        Op::AuthorizeUser,
+        Op::AuthorizeClient,
+        Op::SignOut,
     ];
 
     pub fn function(self) -> &'static str {
@@ -53,6 +66,8 @@ impl Op {
             Op::Confirm => "confirm-email",
             Op::PasswordAdmin | Op::PasswordSelf => "change-password",
             Op::Events => "account-events",
+            Op::AuthorizeUser | Op::AuthorizeClient => "authorize",
+            Op::SignOut => "revoke-sessions",
         }
     }
 
@@ -66,6 +81,9 @@ impl Op {
             Op::PasswordAdmin => "password, administrative",
             Op::PasswordSelf => "password, self-service",
             Op::Events => "stream record (reset + notice)",
+            Op::AuthorizeUser => "authorize, user token",
+            Op::AuthorizeClient => "authorize, client token",
+            Op::SignOut => "sign-out (account.disabled)",
         }
     }
 
@@ -77,6 +95,11 @@ impl Op {
             // A notice's claim, the user's and the address's budgets, and its mark: a record
             // without a notice makes none.
             Op::Events => Some(4),
+            // The user's item, one projected GetItem; a client's token needs none.
+            Op::AuthorizeUser => Some(1),
+            Op::AuthorizeClient => Some(0),
+            // Cognito's, not DynamoDB's.
+            Op::SignOut => Some(0),
             Op::EmailPending => None,
         }
     }
@@ -89,6 +112,12 @@ impl Op {
     }
 }
 
+/// The partner's API client, the caller of the administrative operations.
+const CLIENT: &str = "bench-partner-client";
+/// Whose tokens `authorize` accepts, and for whom (its `JWT_ISSUER` and `JWT_AUDIENCE`).
+const ISSUER: &str = "https://idp.example.com/benchmark";
+const AUDIENCE: &str = "accounts-api";
+
 /// What the events of every operation need: users in a tenant tree, the callers, and for
 /// each operation the state that the next valid request depends on.
 pub struct Workload {
@@ -97,6 +126,14 @@ pub struct Workload {
     partner_writer: Claims,
     customer: TenantPath,
     get: UserId,
+    /// The activated, enabled user whose tokens `authorize` is given; nothing changes it.
+    authorize: UserId,
+    /// The identity provider that signs the tokens `authorize` checks.
+    idp: Idp,
+    /// Where its JWKS is served (`JWKS_URL`).
+    jwks_url: String,
+    /// A stand-in of Cognito's endpoint (`COGNITO_ENDPOINT`), answering every sign-out.
+    cognito_url: String,
     status: Tracked,
     email_now: Tracked,
     password_admin: (UserId, u64),
@@ -130,10 +167,18 @@ impl Workload {
         let fixture = Fixture::new().await;
         let partner = fixture.partner.clone();
         let customer = fixture.customer.clone();
-        let client = ClientId::parse("bench-partner-client")?;
+        let client = ClientId::parse(CLIENT)?;
         let partner_reader = Claims::client(client.as_str(), partner.tenant(), "users:read");
         let partner_writer = Claims::client(client.as_str(), partner.tenant(), "users:write");
         let get = fixture.user(&customer).await.id;
+        let authorize = fixture.user(&customer).await.id;
+        let idp = Idp::new(ISSUER, AUDIENCE);
+        let jwks_url = format!(
+            "{}/jwks.json",
+            serve("application/json", idp.jwks().to_string())?
+        );
+        // Cognito's JSON protocol: `{}` is AdminUserGlobalSignOut's success.
+        let cognito_url = serve("application/x-amz-json-1.1", "{}".to_owned())?;
         let status = fixture.user(&customer).await.id;
         let email_now = fixture
             .user_with(&customer, |u| u.activated = false)
@@ -162,6 +207,10 @@ impl Workload {
             partner_writer,
             customer,
             get,
+            authorize,
+            idp,
+            jwks_url,
+            cognito_url,
             status: Tracked {
                 id: status,
                 version: first,
@@ -180,6 +229,26 @@ impl Workload {
 
     pub fn table(&self) -> &str {
         self.fixture.table.name()
+    }
+
+    /// `authorize`'s `JWT_ISSUER`.
+    pub fn issuer(&self) -> &str {
+        &self.idp.issuer
+    }
+
+    /// `authorize`'s `JWT_AUDIENCE`.
+    pub fn audience(&self) -> &str {
+        &self.idp.audience
+    }
+
+    /// `authorize`'s `JWKS_URL`: the stand-in serving the provider's keys.
+    pub fn jwks_url(&self) -> &str {
+        &self.jwks_url
+    }
+
+    /// `revoke-sessions`' `COGNITO_ENDPOINT`.
+    pub fn cognito_url(&self) -> &str {
+        &self.cognito_url
     }
 
     /// The next valid event of `op`, as the Runtime API hands it over.
@@ -227,6 +296,32 @@ impl Workload {
                     .json(json!({"password": passphrase(step + 1)}))
             }
             Op::Events => return self.stream_record(&format!("bench-{n}")).await,
+            // Signed afresh for each event (outside the timing), so that none expires however
+            // long the run; RS256 for both principals, so that their rows differ by the read.
+            Op::AuthorizeUser => {
+                let mut claims = self.idp.claims(&self.authorize.to_string());
+                claims["tenant_id"] = json!(self.customer.tenant().to_string());
+                claims["principal_type"] = json!("user");
+                claims["scope"] = json!("users:read users:write");
+                claims["sid"] = json!("bench-session");
+                return Ok(authorizer_event(&self.idp.token(Alg::Rs256, &claims)).to_string());
+            }
+            Op::AuthorizeClient => {
+                let mut claims = self.idp.claims(CLIENT);
+                claims["tenant_id"] = json!(self.fixture.partner.tenant().to_string());
+                claims["principal_type"] = json!("client");
+                claims["scope"] = json!("users:read");
+                return Ok(authorizer_event(&self.idp.token(Alg::Rs256, &claims)).to_string());
+            }
+            Op::SignOut => {
+                return Ok(json!({
+                    "version": "0", "id": format!("bench-{n}"), "detail-type": "account.disabled",
+                    "source": "platform.accounts", "account": "123456789012",
+                    "time": "2026-12-04T10:00:00Z", "region": "us-east-1", "resources": [],
+                    "detail": {"event_id": format!("bench-{n}"), "user_id": self.authorize.to_string()}
+                })
+                .to_string());
+            }
             Op::PasswordSelf => {
                 let (id, step) = self.password_self;
                 Event::new(Payload::V2, "POST", "/users/{user_id}/password")
@@ -248,6 +343,28 @@ impl Workload {
             return match response["batchItemFailures"].as_array() {
                 Some(failures) if failures.is_empty() => Ok(()),
                 _ => Err(format!("{}: {response}", op.label())),
+            };
+        }
+        if op == Op::SignOut {
+            // The runtime's answer to a handler that returned `()`.
+            let response = answer.json()?;
+            return if response.is_null() {
+                Ok(())
+            } else {
+                Err(format!("{}: {response}", op.label()))
+            };
+        }
+        if matches!(op, Op::AuthorizeUser | Op::AuthorizeClient) {
+            // Allowed, for the token's own subject: a deny would be timed as well as an allow.
+            let response = answer.json()?;
+            let sub = match op {
+                Op::AuthorizeUser => self.authorize.to_string(),
+                _ => CLIENT.to_owned(),
+            };
+            return if response["isAuthorized"] == true && response["context"]["sub"] == sub {
+                Ok(())
+            } else {
+                Err(format!("{}: {response}", op.label()))
             };
         }
         let status = answer.status()?;
@@ -273,7 +390,13 @@ impl Workload {
             Op::EmailNow => self.email_now.version = version()?,
             Op::PasswordAdmin => self.password_admin.1 += 1,
             Op::PasswordSelf => self.password_self.1 += 1,
-            Op::Get | Op::Confirm | Op::EmailPending | Op::Events => {}
+            Op::Get
+            | Op::Confirm
+            | Op::EmailPending
+            | Op::Events
+            | Op::AuthorizeUser
+            | Op::AuthorizeClient
+            | Op::SignOut => {}
         }
         Ok(())
     }
@@ -285,7 +408,7 @@ impl Workload {
         let origin = shared::audit::Origin {
             actor: Actor {
                 kind: ActorType::Client,
-                id: "bench-partner-client".into(),
+                id: CLIENT.into(),
                 tenant_id: Some(self.fixture.partner.tenant()),
             },
             request_id: shared::audit::RequestId::parse(request_id).ok_or("a request id")?,
@@ -338,4 +461,61 @@ impl Workload {
         put_user(self.fixture.store(), &item).await?;
         Ok((id, token))
     }
+}
+
+/// An HTTP API's REQUEST authorizer event (payload 2.0) bearing `token`, as API Gateway
+/// sends it.
+fn authorizer_event(token: &str) -> Value {
+    let authorization = format!("Bearer {token}");
+    json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/users/x",
+        "identitySource": [authorization],
+        "routeKey": "GET /users/{user_id}",
+        "rawPath": "/users/x",
+        "rawQueryString": "",
+        "headers": {
+            "host": "abcdef123.execute-api.us-east-1.amazonaws.com",
+            "authorization": authorization,
+        },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abcdef123", "domainName": "example.com",
+            "domainPrefix": "abcdef123", "requestId": "bench", "routeKey": "GET /users/{user_id}",
+            "stage": "$default", "time": "04/Dec/2026:10:00:00 +0000", "timeEpoch": 0,
+            "http": {"method": "GET", "path": "/users/x", "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.1", "userAgent": "benchmark"}
+        }
+    })
+}
+
+/// Serves `body` as `content_type` to every request, from a stand-in on its own thread and
+/// runtime, and returns its endpoint: the benchmark blocks its own thread while it waits on
+/// a function, and a function may call the stand-in during init (`authorize` fetches its
+/// keys there).
+fn serve(content_type: &'static str, body: String) -> Result<String, String> {
+    let (sender, endpoint) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async move {
+            let stand_in = StandIn::start(move |_| Reply {
+                status: "200 OK",
+                content_type,
+                body: body.clone(),
+            })
+            .await;
+            if sender.send(stand_in.endpoint.clone()).is_ok() {
+                // Serves until the benchmark ends.
+                std::future::pending::<()>().await;
+            }
+        });
+    });
+    endpoint
+        .recv()
+        .map_err(|_| "a stand-in did not start".to_owned())
 }

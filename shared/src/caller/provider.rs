@@ -1,14 +1,21 @@
-//! The one JWT algorithm this code verifies or signs: HS256, for development tokens.
+//! The JWT algorithms this code knows: HS256 for development tokens (signed and verified),
+//! RS256 and ES256 for the identity provider's tokens that `authorize` verifies (verified
+//! only).
 //!
-//! `jsonwebtoken` is built without its crypto back-ends: either would link RSA, ECDSA and
-//! EdDSA code (and, with `aws_lc_rs`, all of AWS-LC) into every function for a mode that only
-//! ever sees HMAC. This provider knows HS256 and refuses every other algorithm.
+//! `jsonwebtoken` is built without its crypto back-ends: `rust_crypto` would link a second
+//! implementation of RSA and ECDSA, and `aws_lc_rs` all of AWS-LC, while every function
+//! already links `ring`, whose RSA PKCS#1 and ECDSA P-256 verification rustls uses for
+//! certificates. Every other algorithm is refused, and a key is only ever used with the
+//! algorithm of its own family (no HS256 over an RSA key's bytes).
 
 use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{Error, ErrorKind};
 use jsonwebtoken::signature::{self, Signer, Verifier};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey,
+};
 use sha2::Sha256;
 
 static PROVIDER: CryptoProvider = CryptoProvider {
@@ -17,7 +24,7 @@ static PROVIDER: CryptoProvider = CryptoProvider {
     key_utils: KeyUtils::new_unimplemented(),
 };
 
-/// Makes HS256 the process's JWT provider. Idempotent: a second call finds it installed.
+/// Makes this the process's JWT provider. Idempotent: a second call finds it installed.
 pub fn install() {
     // `Err` means a provider is installed already, and only this module installs one.
     let _ = PROVIDER.install_default();
@@ -48,11 +55,67 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
 }
 
 fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
-    Ok(Box::new(Hs256::new(
-        algorithm,
-        key.family(),
-        key.try_get_as_bytes()?,
-    )?))
+    let wrong_key = || Error::from(ErrorKind::InvalidKeyFormat);
+    match (algorithm, key.family(), key.kind()) {
+        (Algorithm::HS256, _, _) => Ok(Box::new(Hs256::new(
+            algorithm,
+            key.family(),
+            key.try_get_as_bytes()?,
+        )?)),
+        (Algorithm::RS256, AlgorithmFamily::Rsa, DecodingKeyKind::RsaModulusExponent { n, e }) => {
+            Ok(Box::new(Rs256 {
+                n: n.clone(),
+                e: e.clone(),
+            }))
+        }
+        (Algorithm::ES256, AlgorithmFamily::Ec, DecodingKeyKind::SecretOrDer(point)) => {
+            Ok(Box::new(Es256(point.clone())))
+        }
+        (Algorithm::RS256 | Algorithm::ES256, _, _) => Err(wrong_key()),
+        _ => Err(ErrorKind::InvalidAlgorithm.into()),
+    }
+}
+
+/// An RSA public key from a JWK's modulus and exponent; RS256 is PKCS#1 v1.5 with SHA-256,
+/// keys of 2048 to 8192 bits.
+struct Rs256 {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+impl Verifier<Vec<u8>> for Rs256 {
+    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
+        RsaPublicKeyComponents {
+            n: &self.n,
+            e: &self.e,
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
+        .map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtVerifier for Rs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::RS256
+    }
+}
+
+/// A P-256 public key as an uncompressed point (what `DecodingKey::from_ec_components`
+/// makes of a JWK's `x` and `y`); ES256 signatures are `r || s`, 64 bytes (RFC 7518 §3.4).
+struct Es256(Vec<u8>);
+
+impl Verifier<Vec<u8>> for Es256 {
+    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.0)
+            .verify(message, signature)
+            .map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtVerifier for Es256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::ES256
+    }
 }
 
 impl Signer<Vec<u8>> for Hs256 {
