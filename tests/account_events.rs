@@ -1,7 +1,8 @@
 //! Account events from end to end, without AWS: changes through the real handlers, the
 //! table's stream read from DynamoDB Local, kept or dropped by the template's filter
-//! criteria, and handed to the real `account-events` handler as Lambda's DynamoDB event.
-//! The bus is a directory, the mail too.
+//! criteria, and handed to the real `account-events` handler as Lambda's DynamoDB event;
+//! then the events the template's rule sends to the notices' queue, handed to the real
+//! `send-notices` handler as Lambda's SQS event. The bus is a directory, the mail too.
 
 mod support;
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use account_events::{Bus, State};
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use serde_json::{Value, json};
 use shared::email::EmailAddress;
@@ -16,6 +18,7 @@ use shared::mail::Mailer;
 use shared::{User, UserItem};
 use support::{Functions, Route};
 use testkit::FromTemplate;
+use testkit::bus::{BusRules, Via};
 use testkit::{
     Claims, Fixture, Message, Payload, Reply, StandIn, StreamFilter, StreamReader, messages,
     received_mails, stream_event,
@@ -33,21 +36,53 @@ fn temp_dir(kind: &str) -> PathBuf {
     dir
 }
 
-fn events_state(fixture: &Fixture, events: &Path, mail: &Path) -> State {
+fn events_state(events: &Path) -> State {
     State {
-        store: fixture.store().clone(),
         bus: Bus::Directory {
             dir: events.to_path_buf(),
             source: SOURCE.into(),
         },
+    }
+}
+
+fn notices_state(fixture: &Fixture, mail: &Path) -> send_notices::State {
+    send_notices::State {
+        store: fixture.store().clone(),
         mailer: Mailer::Directory {
             dir: mail.to_path_buf(),
             sender: EmailAddress::parse("no-reply@accounts.example.test").expect("sender"),
         },
-        notice_budget: account_events::notice_budget(
-            account_events::DEFAULT_NOTICE_DAILY_LIMIT as usize,
+        notice_budget: send_notices::notice_budget(
+            send_notices::DEFAULT_NOTICE_DAILY_LIMIT as usize,
         ),
     }
+}
+
+/// The bus's `entries` that the template's rules send to send-notices' queue, as the queue
+/// hands them to the function: one batch, a message per event.
+fn queued(entries: &[Value]) -> SqsEvent {
+    let rules = BusRules::from_repository().expect("the template's rules");
+    let events: Vec<Value> = entries
+        .iter()
+        .filter(|entry| {
+            let kind = entry["DetailType"].as_str().unwrap_or_default();
+            let targets = rules.targets(kind);
+            targets
+                .iter()
+                .any(|t| t.function == "send-notices" && t.via == Via::Queue)
+        })
+        .map(|entry| {
+            let id = detail(entry)["event_id"].as_str().unwrap().to_owned();
+            testkit::bus::envelope(&id, entry).expect("an event")
+        })
+        .collect();
+    serde_json::from_value(testkit::bus::sqs_event(&events)).expect("Lambda's SQS event")
+}
+
+/// The messages a response reports as failed (their ids).
+fn failed_messages(response: &SqsBatchResponse) -> Vec<String> {
+    let failures = response.batch_item_failures.iter();
+    failures.map(|f| f.item_identifier.clone()).collect()
 }
 
 /// The `PutEvents` entries in `dir`, in stream order.
@@ -309,11 +344,20 @@ async fn every_change_becomes_one_event_and_its_notices_once() {
 
     let events_dir = temp_dir("events");
     let mail_dir = temp_dir("notices");
-    let state = events_state(&scene.fixture, &events_dir, &mail_dir);
+    let state = events_state(&events_dir);
     let response = account_events::handle(&state, lambda_event(&admitted)).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 
     let entries = entries(&events_dir);
+    let notices_state = notices_state(&scene.fixture, &mail_dir);
+    let queue = queued(&entries);
+    assert_eq!(
+        queue.records.len(),
+        3,
+        "two password events and the address change"
+    );
+    let response = send_notices::handle(&notices_state, queue.clone()).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let kinds: Vec<&str> = entries
         .iter()
         .map(|e| e["DetailType"].as_str().unwrap())
@@ -426,16 +470,20 @@ async fn every_change_becomes_one_event_and_its_notices_once() {
         to
     };
     assert_eq!(
-        recipients(account_events::notice::PASSWORD_SUBJECT),
+        recipients(send_notices::notice::PASSWORD_SUBJECT),
         [user.contact.email.clone(), user.contact.email.clone()],
         "a change and a reset"
     );
     let mut both = vec![user.contact.email.clone(), NEW_EMAIL.to_owned()];
     both.sort();
-    assert_eq!(recipients(account_events::notice::EMAIL_SUBJECT), both);
+    assert_eq!(recipients(send_notices::notice::EMAIL_SUBJECT), both);
     assert_eq!(notices.len(), 4);
+    // The queue hands a message out again (a timeout, a retry): no second notice.
+    let response = send_notices::handle(&notices_state, queue).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(messages(&mail_dir), notices, "no second notice");
 
-    // Lambda delivers a batch again (a retry, a bisection): the same events, no new notice.
+    // Lambda delivers a batch again (a retry, a bisection): the same events.
     let again = account_events::handle(&state, lambda_event(&admitted)).await;
     assert!(again.batch_item_failures.is_empty());
     assert_eq!(
@@ -443,15 +491,13 @@ async fn every_change_becomes_one_event_and_its_notices_once() {
         entries,
         "the same files, the same content"
     );
-    assert_eq!(messages(&mail_dir), notices, "no second notice");
 
-    // Or out of order (a bisected batch's halves): still the same events, no notice again.
+    // Or out of order (a bisected batch's halves): still the same events.
     let mut reversed = admitted.clone();
     reversed.reverse();
     let response = account_events::handle(&state, lambda_event(&reversed)).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(crate::entries(&events_dir), entries);
-    assert_eq!(messages(&mail_dir), notices);
 
     // What the filter drops, the function would drop too.
     let dropped_response = account_events::handle(&state, lambda_event(&dropped)).await;
@@ -460,40 +506,53 @@ async fn every_change_becomes_one_event_and_its_notices_once() {
     assert_eq!(testkit::logs::leaks(), 0, "a secret reached the logs");
 }
 
+/// A mail that cannot go out holds back no event: account-events publishes every event
+/// (it has no mail to send), and send-notices reports the message of the notice it could not
+/// send, which comes again and is sent once the mail works.
 #[tokio::test]
-async fn a_record_that_cannot_be_published_comes_back_and_holds_the_ones_after_it() {
+async fn a_notice_that_cannot_be_sent_comes_back_and_holds_back_no_event() {
     let scene = scene().await;
     scene.own_password_change("req-a").await;
     scene.set_enabled("req-b", false, 1).await;
     let (admitted, _) = stream(&scene.fixture).await;
     assert_eq!(admitted.len(), 2);
-
-    // The mail cannot be written (its directory is a file): the first record fails after
-    // its event was published; the second is not handled.
     let events_dir = temp_dir("events");
+    let response =
+        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let entries = entries(&events_dir);
+    assert_eq!(entries.len(), 2, "both events, the disable included");
+
+    // The mail cannot be written (its directory is a file): the notice's message fails.
     let blocked = temp_dir("blocked").join("a-file");
     std::fs::write(&blocked, "not a directory").unwrap();
-    let broken = events_state(&scene.fixture, &events_dir, &blocked);
-    let response = account_events::handle(&broken, lambda_event(&admitted)).await;
-    let failures = reported(&response);
+    let queue = queued(&entries);
     assert_eq!(
-        failures,
-        [admitted[0]["dynamodb"]["SequenceNumber"]
-            .as_str()
-            .map(str::to_owned)]
+        queue.records.len(),
+        1,
+        "the password change; the disable has no notice"
     );
-    assert_eq!(entries(&events_dir).len(), 1, "the second record waits");
+    let broken = notices_state(&scene.fixture, &blocked);
+    let response = send_notices::handle(&broken, queue.clone()).await;
+    assert_eq!(
+        failed_messages(&response),
+        [queue.records[0].message_id.clone().unwrap()]
+    );
 
-    // Redelivered once the mail works: the notice is sent (its claim was released), the
-    // events are all there.
+    // Handed out again once the mail works: the notice is sent (its claim was released).
     let mail_dir = temp_dir("notices");
-    let working = events_state(&scene.fixture, &events_dir, &mail_dir);
-    let response = account_events::handle(&working, lambda_event(&admitted)).await;
+    let working = notices_state(&scene.fixture, &mail_dir);
+    let response = send_notices::handle(&working, queue).await;
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!(entries(&events_dir).len(), 2);
     let notices: Vec<Message> = messages(&mail_dir);
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].to, scene.user.contact.email);
+
+    // A message that is not an account event fails: to the dead-letter queue, not dropped.
+    let mut poison = queued(&entries);
+    poison.records[0].body = Some("{\"detail-type\": \"account.password.changed\"}".into());
+    let response = send_notices::handle(&working, poison).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
 }
 
 /// EventBridge that accepts or fails the n-th `PutEvents` entry as `answers` says
@@ -532,11 +591,7 @@ async fn entries_eventbridge_fails_are_retried_and_a_record_it_keeps_failing_is_
     scene.set_enabled("req-c", true, 2).await;
     let (admitted, _) = stream(&scene.fixture).await;
     assert_eq!(admitted.len(), 3);
-    let mail_dir = temp_dir("notices");
-    let state = |bus: Bus| State {
-        bus,
-        ..events_state(&scene.fixture, &temp_dir("unused"), &mail_dir)
-    };
+    let state = |bus: Bus| State { bus };
     let sequence = |index: usize| {
         admitted[index]["dynamodb"]["SequenceNumber"]
             .as_str()
@@ -560,8 +615,6 @@ async fn entries_eventbridge_fails_are_retried_and_a_record_it_keeps_failing_is_
     let down = event_bridge(vec![false; 10]).await;
     let response = account_events::handle(&state(bus(&down)), lambda_event(&admitted)).await;
     assert_eq!(reported(&response), [sequence(0)]);
-    // The password notice went out once, on the first delivery, whatever the bus did after.
-    assert_eq!(messages(&mail_dir).len(), 1);
 }
 
 #[tokio::test]
@@ -572,7 +625,7 @@ async fn a_poison_record_is_reported_not_dropped() {
     // A record whose new image claims a change but is not a user item.
     admitted[0]["dynamodb"]["NewImage"]["version"] = json!({"S": "not a number"});
     let events_dir = temp_dir("events");
-    let state = events_state(&scene.fixture, &events_dir, &temp_dir("notices"));
+    let state = events_state(&events_dir);
     let response = account_events::handle(&state, lambda_event(&admitted)).await;
     assert_eq!(
         response.batch_item_failures.len(),
@@ -614,8 +667,12 @@ async fn notices_are_budgeted_and_none_go_to_an_account_that_is_not_activated() 
     let (admitted, _) = stream(&fixture).await;
     let events_dir = temp_dir("events");
     let mail_dir = temp_dir("notices");
-    let state = events_state(&fixture, &events_dir, &mail_dir);
+    let state = events_state(&events_dir);
     let response = account_events::handle(&state, lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let queue = queued(&entries(&events_dir));
+    let notices_state = notices_state(&fixture, &mail_dir);
+    let response = send_notices::handle(&notices_state, queue.clone()).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let kinds: Vec<String> = entries(&events_dir)
         .iter()
@@ -643,7 +700,7 @@ async fn notices_are_budgeted_and_none_go_to_an_account_that_is_not_activated() 
     );
 
     // A redelivery sends nothing more and spends nothing more.
-    let again = account_events::handle(&state, lambda_event(&admitted)).await;
+    let again = send_notices::handle(&notices_state, queue).await;
     assert!(again.batch_item_failures.is_empty());
     assert_eq!(messages(&mail_dir).len(), 10);
     assert_eq!(entries(&events_dir).len(), 18);
@@ -654,7 +711,7 @@ async fn notices_are_budgeted_and_none_go_to_an_account_that_is_not_activated() 
 async fn a_notice_budget_is_spent_race_free() {
     let fixture = Fixture::new().await;
     let store = fixture.store();
-    let budget = account_events::notice_budget(10);
+    let budget = send_notices::notice_budget(10);
     let key = shared::store::BudgetKey::recipient(
         &EmailAddress::parse("Someone@Example.com").expect("an address"),
     );

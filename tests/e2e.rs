@@ -370,8 +370,8 @@ async fn the_binaries_serve_every_route_over_http() {
         assert!(Instant::now() < deadline, "notices:\n{}", follower.logs());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let password_notice = account_events::notice::PASSWORD_SUBJECT;
-    let email_notice = account_events::notice::EMAIL_SUBJECT;
+    let password_notice = send_notices::notice::PASSWORD_SUBJECT;
+    let email_notice = send_notices::notice::EMAIL_SUBJECT;
     assert_eq!(subjects(&clerk.contact.email), [password_notice]);
     assert_eq!(subjects("john@new.example"), [email_notice]);
     let mut to_old = vec![
@@ -446,6 +446,11 @@ fn check_metrics(logs: &str, user_ids: &[shared::UserId]) {
         (EVENTS_FAILED, "Count"),
         (NOTICES_DROPPED, "Count"),
         (PASSWORD_HASHES_REFUSED, "Count"),
+        (SIGN_OUTS, "Count"),
+        (SIGN_OUTS_FAILED, "Count"),
+        (SIGN_OUTS_UNKNOWN_USER, "Count"),
+        (AUTHORIZATIONS, "Count"),
+        (AUTHORIZER_FAILURES, "Count"),
     ]
     .into();
     let mut seen: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -525,10 +530,9 @@ fn check_metrics(logs: &str, user_ids: &[shared::UserId]) {
         "change-email",
         &[COLD_START, RESPONSES, DYNAMODB_ATTEMPTS, MAILS_SENT],
     );
-    expect(
-        "account-events",
-        &[COLD_START, DYNAMODB_ATTEMPTS, EVENTS_PUBLISHED, MAILS_SENT],
-    );
+    expect("account-events", &[COLD_START, EVENTS_PUBLISHED]);
+    expect("send-notices", &[COLD_START, DYNAMODB_ATTEMPTS, MAILS_SENT]);
+    expect("revoke-sessions", &[COLD_START, SIGN_OUTS]);
     // Answers by status and problem: successes and refusals apart.
     let answers: BTreeSet<(String, String)> = documents
         .iter()

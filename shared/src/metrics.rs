@@ -45,9 +45,11 @@ pub mod names {
     pub const EVENTS_FAILED: &str = "events_failed";
     /// Count of `authorize`'s answers, by `decision` (allow, deny) and `reason`.
     pub const AUTHORIZATIONS: &str = "authorizations";
-    /// Count of users whose sessions revoke-sessions ended, and of sign-outs that failed.
+    /// Count of users whose sessions revoke-sessions ended, of sign-outs that failed, and of
+    /// users Cognito did not know (usernames that are not the platform's user ids?).
     pub const SIGN_OUTS: &str = "sign_outs";
     pub const SIGN_OUTS_FAILED: &str = "sign_outs_failed";
+    pub const SIGN_OUTS_UNKNOWN_USER: &str = "sign_outs_unknown_user";
     /// Count of requests `authorize` denied because the JWKS or DynamoDB was unreachable.
     pub const AUTHORIZER_FAILURES: &str = "authorizer_failures";
 }
@@ -97,6 +99,11 @@ fn describe_units() {
         DYNAMODB_THROTTLES,
         EVENTS_PUBLISHED,
         EVENTS_FAILED,
+        AUTHORIZATIONS,
+        AUTHORIZER_FAILURES,
+        SIGN_OUTS,
+        SIGN_OUTS_FAILED,
+        SIGN_OUTS_UNKNOWN_USER,
     ] {
         metrics::describe_counter!(name, Count, "");
     }

@@ -74,9 +74,15 @@ impl Idp {
 
     /// `claims` signed with `alg`'s key, its `kid` in the header.
     pub fn token(&self, alg: Alg, claims: &Value) -> String {
-        let (name, kid) = match alg {
-            Alg::Rs256 => ("RS256", self.kid(alg)),
-            Alg::Es256 => ("ES256", self.kid(alg)),
+        self.token_with_kid(alg, self.kid(alg), claims)
+    }
+
+    /// `claims` signed with `alg`'s key under the `kid` given, which may be another
+    /// provider's (a forgery that names a key the verifier trusts).
+    pub fn token_with_kid(&self, alg: Alg, kid: &str, claims: &Value) -> String {
+        let name = match alg {
+            Alg::Rs256 => "RS256",
+            Alg::Es256 => "ES256",
         };
         let header = json!({"alg": name, "typ": "JWT", "kid": kid});
         sign(&header, claims, |message| match alg {

@@ -4,6 +4,7 @@
 //! reaches a log. A dev-dependency of the functions and `tests`, a dependency of the local
 //! tools; never linked into a Lambda binary.
 
+pub mod bus;
 mod demo;
 mod events;
 mod fixtures;

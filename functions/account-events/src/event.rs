@@ -26,19 +26,15 @@ pub struct AccountEvent {
     /// Password changes and resets, disables: tokens issued before it should be refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials_changed_at: Option<String>,
+    /// Password changes and resets: the user's address at the change, where the notice
+    /// goes (an address changed after it must not take the notice with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// Email changes and change requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_email: Option<String>,
-}
-
-/// A change read from a stream record: its event, and the user as the write left it (for
-/// the notices).
-#[derive(Debug)]
-pub struct Derived {
-    pub event: AccountEvent,
-    pub user: UserItem,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +46,7 @@ struct Key {
 /// and deletions, notice records, bookkeeping writes). A record that claims a change but
 /// cannot be read is an error: it goes back to the stream, and after the retries to the
 /// on-failure queue, rather than being dropped.
-pub fn derive(record: &EventRecord) -> Result<Option<Derived>, String> {
+pub fn derive(record: &EventRecord) -> Result<Option<AccountEvent>, String> {
     if record.event_name != "MODIFY" {
         return Ok(None);
     }
@@ -95,9 +91,16 @@ pub fn derive(record: &EventRecord) -> Result<Option<Derived>, String> {
         },
         request_id: change.request_id,
         credentials_changed_at: None,
+        email: None,
         old_email: None,
         new_email: None,
     };
+    if matches!(
+        kind,
+        ChangeKind::PasswordChanged | ChangeKind::PasswordReset
+    ) {
+        event.email = Some(new.user.contact.email.clone());
+    }
     match kind {
         ChangeKind::PasswordChanged | ChangeKind::PasswordReset | ChangeKind::Disabled => {
             event.credentials_changed_at = Some(
@@ -123,7 +126,7 @@ pub fn derive(record: &EventRecord) -> Result<Option<Derived>, String> {
             event.new_email = Some(new.user.contact.email.clone());
         }
     }
-    Ok(Some(Derived { event, user: new }))
+    Ok(Some(event))
 }
 
 #[cfg(test)]
@@ -141,13 +144,13 @@ mod tests {
         batch["Records"][0].clone()
     }
 
-    fn derived(record: Value) -> Result<Option<Derived>, String> {
+    fn derived(record: Value) -> Result<Option<AccountEvent>, String> {
         derive(&serde_json::from_value(record).unwrap())
     }
 
     #[test]
     fn a_disable_becomes_its_event() {
-        let event = derived(disabled()).unwrap().unwrap().event;
+        let event = derived(disabled()).unwrap().unwrap();
         assert_eq!(event.kind, ChangeKind::Disabled);
         assert_eq!(event.version.get(), 2);
         assert_eq!(event.actor.id, "acme-provisioning");

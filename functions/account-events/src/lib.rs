@@ -1,85 +1,48 @@
 //! `account-events`: reads the users table's stream and, for every change a write recorded
-//! on a user (see [`shared::audit`]), publishes one event to the bus and mails the notices.
+//! on a user (see [`shared::audit`]), publishes one event to the bus. Nothing else: the
+//! notices are `send-notices`' (from the bus), so that no mail can hold back an event.
 //!
-//! Records are handled in stream order. The first that fails (the bus or the mail
-//! unreachable) is reported as the batch's item failure: Lambda redelivers it and every
-//! record after it, so nothing is dropped and order holds. Redelivery publishes an event
-//! again with the same `event_id` (consumers de-duplicate) and sends no notice twice.
+//! Records are handled in stream order. The first that fails (the bus unreachable) is
+//! reported as the batch's item failure: Lambda redelivers it and every record after it, so
+//! nothing is dropped and order holds. Redelivery publishes an event again with the same
+//! `event_id` (consumers de-duplicate).
 
 pub mod bus;
 pub mod event;
-pub mod notice;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use shared::aws::Https;
-use shared::config::{ConfigError, Env, ProcessEnv, var};
-use shared::limit::{Release, SlidingLimit};
-use shared::mail::{MailConfig, Mailer};
-use shared::metrics::{self, names};
-use shared::store::{BudgetKey, Claim};
-use shared::{ApiError, CoreConfig, Now, Store};
+use shared::config::{ConfigError, Env, ProcessEnv};
+use shared::{ApiError, CoreConfig};
 
 pub use bus::{Bus, BusConfig};
-pub use event::{AccountEvent, Derived, derive};
-pub use notice::{Notice, notices};
+pub use event::{AccountEvent, derive};
 
 pub struct Config {
     pub core: CoreConfig,
     pub bus: BusConfig,
-    pub mail: MailConfig,
-    pub notice_budget: SlidingLimit,
-}
-
-/// The default of `NOTICE_DAILY_LIMIT`: notices per user, and per address, in 24 hours.
-pub const DEFAULT_NOTICE_DAILY_LIMIT: u64 = 10;
-
-/// At most `max` notices in any 24 hours, per user and per recipient address: no caller can
-/// make the platform's sender mail one inbox, or any address, more often than that.
-pub fn notice_budget(max: usize) -> SlidingLimit {
-    SlidingLimit {
-        max,
-        window_secs: 24 * 60 * 60,
-        cooldown_secs: 0,
-        release: Release::Oldest,
-    }
 }
 
 impl Config {
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let max = env.number(
-            var::NOTICE_DAILY_LIMIT,
-            DEFAULT_NOTICE_DAILY_LIMIT,
-            1..=1000,
-        )?;
         Ok(Self {
             core: CoreConfig::load(env)?,
             bus: BusConfig::load(env)?,
-            mail: MailConfig::load(env)?,
-            // 1 to 1000 fits a usize.
-            notice_budget: notice_budget(max as usize),
         })
     }
 }
 
 pub struct State {
-    pub store: Store,
     pub bus: Bus,
-    pub mailer: Mailer,
-    /// Each user's and each address's notices (see [`notice_budget`]).
-    pub notice_budget: SlidingLimit,
 }
 
 impl State {
-    /// The clients, over one HTTPS client.
     pub fn connect(config: &Config) -> Result<Self, ConfigError> {
         let https = Https::new(&config.core.trust)?;
         Ok(Self {
-            store: Store::connect(&config.core, &https)?,
             bus: Bus::connect(&config.bus, &config.core, &https)?,
-            mailer: Mailer::connect(&config.mail, &config.core, &https)?,
-            notice_budget: config.notice_budget,
         })
     }
 }
@@ -94,7 +57,6 @@ pub async fn run(name: &'static str) -> Result<(), lambda_runtime::Error> {
         .and_then(|config| State::connect(&config))
         .and_then(|state| Ok((state, shared::metrics::collector(&env, name)?)))
         .inspect_err(|e| tracing::error!("{e}"))?;
-    state.store.open_connection().await;
     let state: &'static State = Box::leak(Box::new(state));
     // Boxed: the runtime's layers nest deeper than the compiler's default limit allows in
     // `main`'s future.
@@ -127,9 +89,9 @@ pub async fn handle(state: &State, event: Event) -> DynamoDbEventResponse {
     response
 }
 
-/// One record: its event published, then its notices sent.
+/// One record: its event published.
 pub async fn process(state: &State, record: &EventRecord) -> Result<(), ApiError> {
-    let Some(Derived { event, user }) = derive(record).map_err(ApiError::internal)? else {
+    let Some(event) = derive(record).map_err(ApiError::internal)? else {
         tracing::debug!(event_id = %record.event_id, "not a change of a user");
         return Ok(());
     };
@@ -143,63 +105,5 @@ pub async fn process(state: &State, record: &EventRecord) -> Result<(), ApiError
         user_id = %event.user_id,
         "event published"
     );
-    for notice in notices(&event, &user) {
-        send_once(state, &notice).await?;
-    }
     Ok(())
-}
-
-/// Sends `notice` unless a delivery of the same record did, or the user's or the address's
-/// daily budget is spent (then it is dropped: logged without the address, counted, and
-/// marked handled, so a redelivery does not count it again). A mail refused for good (an
-/// address SES will not take) is logged and counted as sent: retrying would only hold
-/// back the events after it.
-async fn send_once(state: &State, notice: &Notice) -> Result<(), ApiError> {
-    let now = Now::current();
-    if state.store.claim_notice(&notice.key, &now).await? == Claim::Taken {
-        tracing::info!(notice = notice.key.as_str(), "notice sent already");
-        return Ok(());
-    }
-    let within = match within_budget(state, notice, &now).await {
-        Ok(within) => within,
-        Err(error) => {
-            state.store.release_notice(&notice.key, &now).await?;
-            return Err(error);
-        }
-    };
-    if !within {
-        metrics::count(names::NOTICES_DROPPED, 1);
-        tracing::warn!(
-            notice = notice.key.as_str(),
-            "notice dropped: the user or the address had its daily budget of notices"
-        );
-        return state.store.notice_sent(&notice.key, &now).await;
-    }
-    match state.mailer.send(&notice.mail).await {
-        Ok(()) => {}
-        Err(error @ ApiError::MailRejected { .. }) => {
-            tracing::error!(notice = notice.key.as_str(), error = %error, "notice refused");
-        }
-        Err(error) => {
-            state.store.release_notice(&notice.key, &now).await?;
-            return Err(error);
-        }
-    }
-    state.store.notice_sent(&notice.key, &now).await?;
-    tracing::info!(notice = notice.key.as_str(), "notice sent");
-    Ok(())
-}
-
-/// Spends one notice of the user's budget, then one of the address's: false when either is
-/// spent (a notice the address refuses still counted against the user, which errs on the
-/// side of fewer mails).
-async fn within_budget(state: &State, notice: &Notice, now: &Now) -> Result<bool, ApiError> {
-    let budget = &state.notice_budget;
-    let store = &state.store;
-    Ok(store
-        .spend_notice_budget(&BudgetKey::user(notice.user_id), budget, now)
-        .await?
-        && store
-            .spend_notice_budget(&BudgetKey::recipient(&notice.mail.to), budget, now)
-            .await?)
 }

@@ -3,7 +3,9 @@
 //! Loaded once at cold start; fetched again when a token names a key (`kid`) the cache does
 //! not hold, at most once a minute, so that a rotation is picked up at its first token and a
 //! stream of made-up `kid`s cannot make this function flood the provider; and again when the
-//! cached set is an hour old, so that a key the provider withdrew stops being trusted.
+//! cached set is an hour old, so that a key the provider withdrew stops being trusted. A
+//! fetch that fails is tried again at most every 5 seconds; meanwhile a held set answers for
+//! its keys, but never once it is a day old: then nothing is trusted until a fetch succeeds.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,6 +24,8 @@ pub const REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(5);
 /// The age at which a held key set is fetched again at the next token.
 pub const MAX_AGE: Duration = Duration::from_secs(60 * 60);
+/// The age past which a held key set is no longer used, whether or not a fetch succeeds.
+pub const MAX_STALE: Duration = Duration::from_secs(24 * 60 * 60);
 /// The largest JWKS document read: real ones hold a few keys, a few KB.
 pub const MAX_BYTES: usize = 64 * 1024;
 
@@ -83,21 +87,27 @@ impl KeySet {
         let since = |at: Option<Instant>, interval: Duration| {
             at.is_none_or(|at| now.duration_since(at) >= interval)
         };
-        let fetch = match held.fetched {
-            None => since(held.failed, RETRY_INTERVAL),
-            Some(fetched) if now.duration_since(fetched) >= MAX_AGE => true,
-            Some(_) => !held.keys.contains_key(kid) && since(held.refetched, REFETCH_INTERVAL),
-        };
+        // After a failed fetch, none for a while: a provider that is down is not hammered.
+        let fetch = since(held.failed, RETRY_INTERVAL)
+            && match held.fetched {
+                None => true,
+                Some(fetched) if now.duration_since(fetched) >= MAX_AGE => true,
+                Some(_) => !held.keys.contains_key(kid) && since(held.refetched, REFETCH_INTERVAL),
+            };
         if fetch {
             if held.fetched.is_some() && !held.keys.contains_key(kid) {
                 held.refetched = Some(now);
             }
             if let Err(error) = self.fetch_into(&mut held).await {
+                shared::metrics::count(shared::metrics::names::AUTHORIZER_FAILURES, 1);
                 tracing::error!(error, "the JWKS could not be fetched");
             }
         }
-        // An old key set still answers for the keys it holds; with none, deny.
-        if held.fetched.is_none() {
+        // An old key set still answers for the keys it holds, for a day; with none, deny.
+        let usable = held
+            .fetched
+            .is_some_and(|fetched| now.duration_since(fetched) < MAX_STALE);
+        if !usable {
             shared::metrics::count(shared::metrics::names::AUTHORIZER_FAILURES, 1);
             return Err(Missing::Unavailable);
         }
@@ -111,7 +121,12 @@ impl KeySet {
             if status != 200 {
                 return Err(format!("the JWKS answered {status}"));
             }
-            parse(&body)
+            // A set without one usable key would deny every token: keep the old one.
+            let keys = parse(&body)?;
+            if keys.is_empty() {
+                return Err("the JWKS has no RS256 or ES256 signing key with a kid".into());
+            }
+            Ok(keys)
         };
         match fetched.await {
             Ok(keys) => {

@@ -210,8 +210,12 @@ async fn decide(state: &State, request: &ApiGatewayV2CustomAuthorizerV2Request) 
         .iter()
         .filter_map(|name| Some(((*name).to_owned(), claims.get(*name)?.clone())))
         .collect();
-    let (Principal::User(id), Some(token)) = (&caller.principal, &caller.token) else {
-        return Decision::Allow(Reason::Client, context);
+    let (id, token) = match (&caller.principal, &caller.token) {
+        (Principal::Client(_), _) => return Decision::Allow(Reason::Client, context),
+        (Principal::User(id), Some(token)) => (id, token),
+        // Claims::caller gives every user a token; were that ever to change, a user would
+        // be denied here rather than pass unchecked.
+        (Principal::User(_), None) => return Decision::Deny(Reason::Malformed),
     };
     match state.store.get_access(*id).await {
         Err(error) => {
@@ -245,6 +249,11 @@ async fn verify(state: &State, token: &str) -> Result<HashMap<String, Value>, Re
     let header = jsonwebtoken::decode_header(token).map_err(|_| Reason::Malformed)?;
     if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
         return Err(Reason::Algorithm);
+    }
+    // RFC 7515 §4.1.11: a header extension the verifier does not know must be refused, and
+    // this one knows none.
+    if header.crit.is_some() {
+        return Err(Reason::Malformed);
     }
     let kid = header.kid.as_deref().ok_or(Reason::UnknownKey)?;
     let key = state.keys.key(kid).await.map_err(|missing| match missing {

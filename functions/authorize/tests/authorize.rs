@@ -261,15 +261,10 @@ async fn forged_tokens_are_refused_before_any_read() {
     let user = scene.user().await;
     let claims = scene.user_claims(&user);
     let good = scene.idp.token(Alg::Rs256, &claims);
-    // Another provider's key under this provider's kid.
+    // Another provider's key, under this provider's kid: signed over that very header.
     let mut other = Idp::new(ISSUER, AUDIENCE);
     other.rotate();
-    let stolen_kid = {
-        let forged = other.token(Alg::Rs256, &claims);
-        let (_, rest) = forged.split_once('.').unwrap();
-        let (header, _) = good.split_once('.').unwrap();
-        format!("{header}.{rest}")
-    };
+    let stolen_kid = other.token_with_kid(Alg::Rs256, scene.idp.kid(Alg::Rs256), &claims);
     // The signature of one token on another's claims.
     let (_, good_signature) = good.rsplit_once('.').unwrap();
     let mut richer = claims.clone();
@@ -308,6 +303,17 @@ async fn forged_tokens_are_refused_before_any_read() {
         <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&header)
     );
     assert_eq!(scene.denied(&confused).await, Reason::Algorithm);
+    // A header extension this verifier does not know (RFC 7515 §4.1.11).
+    let (_, rest) = good.split_once('.').unwrap();
+    let critical = serde_json::to_vec(
+        &json!({"alg": "RS256", "kid": scene.idp.kid(Alg::Rs256), "crit": ["exp-by-moon"]}),
+    )
+    .unwrap();
+    let critical = format!(
+        "{}.{rest}",
+        <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&critical)
+    );
+    assert_eq!(scene.denied(&critical).await, Reason::Malformed);
     // No or another scheme.
     for header in [
         None,
@@ -351,6 +357,23 @@ async fn rotated_keys_are_fetched_at_their_first_token() {
     assert_eq!(scene.jwks.calls(), 2);
     // The old key is no longer published, and no longer trusted.
     assert_eq!(scene.denied(&old).await, Reason::UnknownKey);
+}
+
+#[tokio::test]
+async fn a_key_set_without_a_usable_key_leaves_the_old_one_in_place() {
+    let scene = Scene::new().await;
+    let user = scene.user().await;
+    let token = scene.idp.token(Alg::Rs256, &scene.user_claims(&user));
+    // The provider publishes only a symmetric key (or keys of other algorithms).
+    *scene.served.lock().unwrap() =
+        json!({"keys": [{"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}]}).to_string();
+    let mut stranger = Idp::new(ISSUER, AUDIENCE);
+    stranger.rotate();
+    let unknown = stranger.token(Alg::Rs256, &scene.user_claims(&user));
+    assert_eq!(scene.denied(&unknown).await, Reason::UnknownKey);
+    assert_eq!(scene.jwks.calls(), 2, "fetched for the unknown kid");
+    // The keys held before still answer.
+    assert_eq!(scene.decide(&token).await.0.reason(), Reason::User);
 }
 
 #[tokio::test]

@@ -184,6 +184,7 @@ pub async fn handle(sign_out: &SignOut, event: &EventBridgeEvent) -> Result<Outc
         .sign_out(user_id, &event.detail_type, event_id)
         .await;
     let name = match &outcome {
+        Ok(Outcome::NoSuchUser(_)) => metrics::names::SIGN_OUTS_UNKNOWN_USER,
         Ok(_) => metrics::names::SIGN_OUTS,
         Err(_) => metrics::names::SIGN_OUTS_FAILED,
     };

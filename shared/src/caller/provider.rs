@@ -207,4 +207,26 @@ mod tests {
         let refused = signer(&Algorithm::HS256, &not_a_secret).err().unwrap();
         assert_eq!(refused.kind(), &ErrorKind::InvalidKeyFormat);
     }
+
+    #[test]
+    fn each_key_verifies_with_its_own_algorithm_only() {
+        let rsa = DecodingKey::from_rsa_raw_components(&[0xc5; 256], &[1, 0, 1]);
+        let ec = DecodingKey::from_ec_der(&[4; 65]);
+        let secret = DecodingKey::from_secret(b"secret");
+        for (algorithm, key, fits) in [
+            (Algorithm::RS256, &rsa, true),
+            (Algorithm::RS256, &ec, false),
+            (Algorithm::RS256, &secret, false),
+            (Algorithm::ES256, &ec, true),
+            (Algorithm::ES256, &rsa, false),
+            (Algorithm::ES256, &secret, false),
+            (Algorithm::HS256, &secret, true),
+            (Algorithm::HS256, &rsa, false),
+            (Algorithm::HS256, &ec, false),
+            (Algorithm::PS256, &rsa, false),
+            (Algorithm::ES384, &ec, false),
+        ] {
+            assert_eq!(verifier(&algorithm, key).is_ok(), fits, "{algorithm:?}");
+        }
+    }
 }

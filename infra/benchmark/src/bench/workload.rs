@@ -2,8 +2,9 @@
 //! valid requests that succeed one after another, so that every invocation does the full
 //! work of its kind (versions follow the responses, passwords change in a chain, every
 //! confirmation has a fresh token). For `account-events`, the event is a one-record batch
-//! of the table's real stream (read from DynamoDB Local) after a password reset, whose
-//! record asks for a notice: the function's heaviest kind of record. For `authorize`, the
+//! of the table's real stream (read from DynamoDB Local) after a password reset. For
+//! `send-notices`, an SQS batch of one message, the reset's event as the bus delivers it,
+//! whose notice is mailed. For `authorize`, the
 //! event is an HTTP API's REQUEST authorizer event (payload 2.0) bearing a fresh token of
 //! an identity provider the workload makes, whose JWKS it serves.
 
@@ -32,8 +33,10 @@ pub enum Op {
     Confirm,
     PasswordAdmin,
     PasswordSelf,
-    /// One stream record (a password reset) through account-events: event and notice.
+    /// One stream record (a password reset) through account-events: its event published.
     Events,
+    /// One queued event (a password reset) through send-notices: its notice mailed.
+    Notice,
     /// A user's token through authorize: verified, then the user's item read once.
     AuthorizeUser,
     /// An API client's token through authorize: verified, no read.
@@ -44,7 +47,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 11] = [
+    pub const ALL: [Op; 12] = [
         Op::Get,
         Op::Status,
         Op::EmailNow,
@@ -53,6 +56,7 @@ impl Op {
         Op::PasswordAdmin,
         Op::PasswordSelf,
         Op::Events,
+        Op::Notice,
         Op::AuthorizeUser,
         Op::AuthorizeClient,
         Op::SignOut,
@@ -66,6 +70,7 @@ impl Op {
             Op::Confirm => "confirm-email",
             Op::PasswordAdmin | Op::PasswordSelf => "change-password",
             Op::Events => "account-events",
+            Op::Notice => "send-notices",
             Op::AuthorizeUser | Op::AuthorizeClient => "authorize",
             Op::SignOut => "revoke-sessions",
         }
@@ -80,7 +85,8 @@ impl Op {
             Op::Confirm => "email confirmation",
             Op::PasswordAdmin => "password, administrative",
             Op::PasswordSelf => "password, self-service",
-            Op::Events => "stream record (reset + notice)",
+            Op::Events => "stream record (a reset)",
+            Op::Notice => "queued event (a reset's notice)",
             Op::AuthorizeUser => "authorize, user token",
             Op::AuthorizeClient => "authorize, client token",
             Op::SignOut => "sign-out (account.disabled)",
@@ -92,9 +98,11 @@ impl Op {
         match self {
             Op::Get | Op::Status | Op::EmailNow | Op::Confirm => Some(1),
             Op::PasswordAdmin | Op::PasswordSelf => Some(2),
-            // A notice's claim, the user's and the address's budgets, and its mark: a record
-            // without a notice makes none.
-            Op::Events => Some(4),
+            // Publishing only: no table request.
+            Op::Events => Some(0),
+            // The user's item, the notice's claim, the user's and the address's budgets, and
+            // the notice's mark.
+            Op::Notice => Some(5),
             // The user's item, one projected GetItem; a client's token needs none.
             Op::AuthorizeUser => Some(1),
             Op::AuthorizeClient => Some(0),
@@ -296,6 +304,22 @@ impl Workload {
                     .json(json!({"password": passphrase(step + 1)}))
             }
             Op::Events => return self.stream_record(&format!("bench-{n}")).await,
+            // The reset's event as the rule hands it to the queue, a new event id each time
+            // (a repeated one would find its notice sent already).
+            Op::Notice => {
+                let detail = json!({
+                    "event_id": format!("bench-notice-{n}"),
+                    "user_id": self.stream.user.to_string(),
+                    "occurred_at": "2026-12-04T10:00:00.000000+00:00",
+                });
+                let entry = json!({
+                    "Source": "platform.accounts",
+                    "DetailType": "account.password.reset",
+                    "Detail": detail.to_string(),
+                });
+                let event = testkit::bus::envelope(&format!("bench-notice-{n}"), &entry)?;
+                return Ok(testkit::bus::sqs_event(&[event]).to_string());
+            }
             // Signed afresh for each event (outside the timing), so that none expires however
             // long the run; RS256 for both principals, so that their rows differ by the read.
             Op::AuthorizeUser => {
@@ -338,7 +362,7 @@ impl Workload {
 
     /// Checks the function's answer to the last event of `op`, and follows the state.
     pub fn observe(&mut self, op: Op, answer: &Answer) -> Result<(), String> {
-        if op == Op::Events {
+        if matches!(op, Op::Events | Op::Notice) {
             let response = answer.json()?;
             return match response["batchItemFailures"].as_array() {
                 Some(failures) if failures.is_empty() => Ok(()),
@@ -394,6 +418,7 @@ impl Workload {
             | Op::Confirm
             | Op::EmailPending
             | Op::Events
+            | Op::Notice
             | Op::AuthorizeUser
             | Op::AuthorizeClient
             | Op::SignOut => {}

@@ -2,13 +2,36 @@
 //! the old address and to the new one. Each is sent once per event (see
 //! [`shared::store::NoticeKey`]).
 
+use serde::Deserialize;
 use shared::audit::ChangeKind;
 use shared::email::EmailAddress;
 use shared::mail::Mail;
 use shared::store::NoticeKey;
 use shared::{UserId, UserItem};
 
-use crate::event::AccountEvent;
+/// An account event as the bus delivers it (an EventBridge event, here in an SQS message's
+/// body): its kind and the part of its detail the notices need (docs/events.md).
+#[derive(Clone, Debug, Deserialize)]
+pub struct NoticeEvent {
+    #[serde(rename = "detail-type")]
+    pub kind: ChangeKind,
+    pub detail: Detail,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Detail {
+    /// The stream record's id: the same for every delivery, so each notice goes out once.
+    pub event_id: String,
+    pub user_id: UserId,
+    pub occurred_at: String,
+    /// A password change's: the user's address at the change.
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub old_email: Option<String>,
+    #[serde(default)]
+    pub new_email: Option<String>,
+}
 
 pub const PASSWORD_SUBJECT: &str = "The password of your account was changed";
 pub const EMAIL_SUBJECT: &str = "The email address of your account was changed";
@@ -24,11 +47,13 @@ pub struct Notice {
     pub mail: Mail,
 }
 
-/// The notices of `event`, for `user` as the change left it. An account that is not
+/// The notices of `event`, about `user` as it is now (its login, whether it is activated),
+/// to the addresses the event names. An account that is not
 /// activated gets none: its address is still being set up, and whoever may change it could
 /// otherwise make the platform's sender mail any address. An address that cannot be mailed
 /// (an old item's) gets none, with a warning: no retry would change that.
-pub fn notices(event: &AccountEvent, user: &UserItem) -> Vec<Notice> {
+pub fn notices(event: &NoticeEvent, user: &UserItem) -> Vec<Notice> {
+    let (kind, event) = (event.kind, &event.detail);
     if !user.user.activated {
         tracing::debug!(event_id = %event.event_id, "no notice: the account is not activated");
         return Vec::new();
@@ -50,16 +75,19 @@ pub fn notices(event: &AccountEvent, user: &UserItem) -> Vec<Notice> {
             ),
         }
     };
-    match event.kind {
+    match kind {
         ChangeKind::PasswordChanged | ChangeKind::PasswordReset => {
-            let by = if event.kind == ChangeKind::PasswordReset {
+            let by = if kind == ChangeKind::PasswordReset {
                 " by an administrator"
             } else {
                 ""
             };
+            // The address at the change, not one set since: whoever changed the password
+            // and then the address must not take the notice with it.
+            let to = event.email.as_deref().unwrap_or(&user.user.contact.email);
             add(
                 "user",
-                &user.user.contact.email,
+                to,
                 PASSWORD_SUBJECT,
                 format!(
                     "Hello,\n\nthe password of your account {login} was changed{by} at {at} \
