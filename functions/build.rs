@@ -1,4 +1,5 @@
-//! The build script of every function (each `Cargo.toml` names it): release binaries for
+//! The build script of every function and of the benchmark's baseline (each `Cargo.toml`
+//! names it): release binaries for
 //! Linux are linked without `.eh_frame` and `.eh_frame_hdr`, the unwind tables, 0.57 MB of
 //! each arm64 `bootstrap` (docs/benchmarks.md).
 //!
@@ -10,7 +11,9 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    println!("cargo::rerun-if-changed=../build.rs");
+    // Every package that names this script (the functions, the benchmark's baseline) has a
+    // Cargo.toml beside it; an edit of this file rebuilds the script, and so reruns it.
+    println!("cargo::rerun-if-changed=Cargo.toml");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     // `PROFILE` is "release" for `--release`, whose `panic = "abort"` (Cargo.toml) is what
     // makes the tables dead; CARGO_CFG_PANIC cannot tell, it reads "unwind" under either.

@@ -743,3 +743,120 @@ async fn a_notice_budget_is_spent_race_free() {
             .unwrap()
     );
 }
+
+/// A notice's claim whose sender died (no mark, no release) is taken over after its lease,
+/// and a notice marked sent is never claimed again.
+#[tokio::test]
+async fn a_notice_claim_whose_sender_died_is_taken_over_after_its_lease() {
+    use shared::store::{Claim, NOTICE_LEASE_SECS, NoticeKey};
+    let fixture = Fixture::new().await;
+    let store = fixture.store();
+    let key = NoticeKey::new("event-of-a-dead-sender", "user");
+    let now = shared::Now::current();
+    assert_eq!(
+        store.claim_notice(&key, &now).await.unwrap(),
+        Claim::Granted
+    );
+    let within = now.later(NOTICE_LEASE_SECS - 1);
+    assert_eq!(
+        store.claim_notice(&key, &within).await.unwrap(),
+        Claim::Taken
+    );
+    let after = now.later(NOTICE_LEASE_SECS + 1);
+    assert_eq!(
+        store.claim_notice(&key, &after).await.unwrap(),
+        Claim::Granted
+    );
+    store.notice_sent(&key, &after).await.unwrap();
+    let much_later = now.later(10 * NOTICE_LEASE_SECS);
+    assert_eq!(
+        store.claim_notice(&key, &much_later).await.unwrap(),
+        Claim::Taken
+    );
+}
+
+/// SES answering `status` with `body` (its JSON protocol's error), counting the calls.
+async fn ses(status: &'static str, body: &'static str) -> StandIn {
+    StandIn::start(move |_| Reply {
+        status,
+        content_type: "application/json",
+        body: body.into(),
+    })
+    .await
+}
+
+fn ses_notices(fixture: &Fixture, stand_in: &StandIn) -> send_notices::State {
+    let config = testkit::local_sdk_config(&stand_in.endpoint);
+    send_notices::State {
+        mailer: Mailer::Ses {
+            client: aws_sdk_sesv2::Client::new(&config),
+            sender: EmailAddress::parse("no-reply@accounts.example.test").expect("sender"),
+        },
+        ..notices_state(fixture, &temp_dir("unused"))
+    }
+}
+
+/// An address SES refuses for good is logged and not retried (the message is done, and a
+/// redelivery does not call SES again); a throttled SES fails the message, to come again.
+#[tokio::test]
+async fn a_refused_address_is_not_retried_and_a_throttled_mail_is() {
+    let scene = scene().await;
+    scene.own_password_change("req-a").await;
+    let (admitted, _) = stream(&scene.fixture).await;
+    let events_dir = temp_dir("events");
+    let response =
+        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty());
+    let queue = queued(&entries(&events_dir));
+    assert_eq!(queue.records.len(), 1);
+
+    let throttled = ses(
+        "429 Too Many Requests",
+        r#"{"__type":"TooManyRequestsException","message":"slow down"}"#,
+    )
+    .await;
+    let response =
+        send_notices::handle(&ses_notices(&scene.fixture, &throttled), queue.clone()).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "to come again");
+
+    let refusing = ses(
+        "400 Bad Request",
+        r#"{"__type":"MessageRejected","message":"rejected"}"#,
+    )
+    .await;
+    let state = ses_notices(&scene.fixture, &refusing);
+    let response = send_notices::handle(&state, queue.clone()).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "done: no retry changes a refusal"
+    );
+    assert_eq!(refusing.calls(), 1);
+    let response = send_notices::handle(&state, queue).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(refusing.calls(), 1, "a redelivery does not ask SES again");
+}
+
+/// The queue hands one message to several executions at once (a visibility timeout that
+/// ran out): its notice still goes out once.
+#[tokio::test]
+async fn concurrent_deliveries_of_one_event_send_its_notice_once() {
+    let scene = scene().await;
+    scene.own_password_change("req-a").await;
+    let (admitted, _) = stream(&scene.fixture).await;
+    let events_dir = temp_dir("events");
+    let response =
+        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty());
+    let queue = queued(&entries(&events_dir));
+    let mail_dir = temp_dir("notices");
+    let state = notices_state(&scene.fixture, &mail_dir);
+    let deliveries = (0..8).map(|_| send_notices::handle(&state, queue.clone()));
+    let responses = futures::future::join_all(deliveries).await;
+    // A delivery that found the claim taken is done too: none is reported.
+    assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()));
+    assert_eq!(
+        messages(&mail_dir).len(),
+        1,
+        "one notice however many deliveries"
+    );
+}

@@ -18,8 +18,8 @@ use shared::{Store, UserId};
 use support::{Functions, Route};
 use testkit::FromTemplate;
 use testkit::{
-    Claims, Event, Fixture, LOCAL_REGION, Payload, Reply, RequestCounter, StandIn, TestTable,
-    body_json, local_client, received_mails,
+    Claims, Event, Fixture, LOCAL_REGION, Payload, Reply, StandIn, TestTable, body_json,
+    received_mails,
 };
 
 /// Every item of the table, ordered by key, exactly as DynamoDB returns them.
@@ -614,6 +614,25 @@ async fn every_hostile_request_gets_its_4xx_and_changes_nothing() {
     );
 }
 
+/// The store as a function builds it (`CoreConfig` → `Https` → `Store::connect`, so the
+/// SDK's timeouts and retries of `shared::aws`), at `endpoint`: a fault test that built
+/// its own client would pass whatever the functions' wiring did.
+fn production_store(endpoint: &str) -> Store {
+    let vars: &[(&str, &str)] = &[
+        ("TABLE_NAME", "accounts"),
+        ("DYNAMODB_ENDPOINT", endpoint),
+        ("AWS_REGION", LOCAL_REGION),
+        ("DYNAMODB_PRECONNECT", "false"),
+    ];
+    let config = CoreConfig::load(&Env::new(&vars)).expect("config");
+    let https = shared::aws::Https::new(&config.trust).expect("HTTPS client");
+    Store::connect(&config, &https).expect("store")
+}
+
+/// The bound of a request whose DynamoDB call fails: the SDK's operation budget
+/// (`shared::aws::OPERATION_TIMEOUT`, 4 s, docs/behaviour.md) and a little for the handler.
+const FAULT_BOUND: Duration = Duration::from_millis(4500);
+
 /// A DynamoDB stand-in that throttles every request, counting them.
 async fn throttling_endpoint() -> (String, Arc<AtomicUsize>) {
     let stand_in = StandIn::start(|_| Reply {
@@ -628,11 +647,7 @@ async fn throttling_endpoint() -> (String, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn a_throttled_dynamodb_is_a_503_after_bounded_retries_on_every_route() {
     let (endpoint, requests) = throttling_endpoint().await;
-    let store = Store::new(
-        local_client(&endpoint, &RequestCounter::default()),
-        "accounts",
-    );
-    let functions = Functions::new(&store);
+    let functions = Functions::new(&production_store(&endpoint));
     let user = UserId::new_random();
     let tenant = shared::TenantId::new_random();
     let admin = Claims::client("partner", tenant, "users:read users:write");
@@ -675,10 +690,51 @@ async fn a_throttled_dynamodb_is_a_503_after_bounded_retries_on_every_route() {
             "{route:?}: three attempts, then give up"
         );
         assert!(
-            elapsed < Duration::from_secs(6),
+            elapsed < FAULT_BOUND,
             "{route:?} answered after {elapsed:?}"
         );
     }
+}
+
+/// An endpoint that accepts connections and never answers: each attempt times out, and the
+/// operation's budget ends the call at 4 s with a 503, not the function's timeout.
+#[tokio::test]
+async fn an_unresponsive_dynamodb_is_a_503_within_the_operation_budget() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let held = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holder = held.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = silent.accept().await {
+            holder.lock().unwrap().push(socket);
+        }
+    });
+    let functions = Functions::new(&production_store(&endpoint));
+    let tenant = shared::TenantId::new_random();
+    let admin = Claims::client("partner", tenant, "users:read users:write");
+    let id = UserId::new_random().to_string();
+    for (route, body) in [
+        (Route::Get, Value::Null),
+        (Route::Status, json!({"enabled": false, "version": 1})),
+    ] {
+        let event = route.request(Payload::V2, &id, Some(&admin), body);
+        let started = Instant::now();
+        // Without the wiring's timeouts the call would wait forever: fail instead.
+        let response = tokio::time::timeout(Duration::from_secs(10), functions.call(route, &event))
+            .await
+            .expect("an answer within 10 s");
+        let elapsed = started.elapsed();
+        assert_eq!(response.status(), 503, "{route:?}");
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert!(
+            elapsed >= Duration::from_millis(2900) && elapsed < FAULT_BOUND,
+            "{route:?}: attempts of 1.5 s within a 4 s budget, answered after {elapsed:?}"
+        );
+    }
+    assert!(
+        !held.lock().unwrap().is_empty(),
+        "the attempts reached the endpoint"
+    );
 }
 
 /// DynamoDB Local of this test alone, with its data in a directory so that it survives a
@@ -737,10 +793,7 @@ async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart(
     std::fs::create_dir_all(&data).expect("data dir");
     let dynamodb = OwnDynamoDb::start(port, data).await;
     let endpoint = format!("http://127.0.0.1:{port}");
-    let store = Store::new(
-        local_client(&endpoint, &RequestCounter::default()),
-        "accounts",
-    );
+    let store = production_store(&endpoint);
     testkit::TableDefinition::from_repository()
         .expect("definition")
         .create(store.client(), "accounts")
@@ -790,7 +843,7 @@ async fn dynamodb_stopped_mid_run_is_a_503_and_everything_works_after_a_restart(
         assert_eq!(response.status(), 503, "{route:?}");
         assert_eq!(response.headers()["retry-after"], "1");
         assert!(
-            started.elapsed() < Duration::from_secs(8),
+            started.elapsed() < FAULT_BOUND,
             "{route:?} took {:?}",
             started.elapsed()
         );

@@ -1,6 +1,8 @@
 //! Users and tenants written straight to the table, for tests and the demo seed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -106,6 +108,9 @@ pub struct Fixture {
     pub customer: TenantPath,
     pub sub_customer: TenantPath,
     pub other_partner: TenantPath,
+    /// Each user item as the fixture last wrote it, whole: what [`Self::assert_unchanged`]
+    /// compares with.
+    written: Mutex<HashMap<UserId, UserItem>>,
 }
 
 impl Fixture {
@@ -131,6 +136,7 @@ impl Fixture {
             customer,
             sub_customer,
             other_partner,
+            written: Mutex::new(HashMap::new()),
         }
     }
 
@@ -250,8 +256,17 @@ impl Fixture {
             item.password_hash = Some(hash_password(password));
         }
         put_user(self.store(), &item).await.expect("user");
+        self.written.lock().expect("written").insert(id, item);
         self.table.counter.reset();
         user
+    }
+
+    /// Keeps the item of `id` as it is now as the one the fixture wrote (after a direct
+    /// write of one attribute).
+    async fn keep_written(&self, id: UserId) {
+        if let Some(item) = self.stored(id).await {
+            self.written.lock().expect("written").insert(id, item);
+        }
     }
 
     /// Sets a number attribute of a user item directly (to age a window, say); `path` may
@@ -278,13 +293,35 @@ impl Fixture {
             .send()
             .await
             .expect("UpdateItem");
+        self.keep_written(id).await;
         self.table.counter.reset();
     }
 
-    /// Asserts that the stored user is still exactly `user`: nothing changed it.
+    /// Asserts that the stored user is still exactly `user`: nothing changed it. When `user`
+    /// is the user as the fixture last wrote it, the whole item must be as written too: the
+    /// hash, a pending change, the revocation marks, the attempt and mail logs.
     pub async fn assert_unchanged(&self, user: &User) {
-        let stored = self.stored(user.id).await.map(|item| item.user);
-        assert_eq!(stored.as_ref(), Some(user), "the stored user changed");
+        let stored = self.stored(user.id).await;
+        assert_eq!(
+            stored.as_ref().map(|item| &item.user),
+            Some(user),
+            "the stored user changed"
+        );
+        let written = self.written.lock().expect("written").get(&user.id).cloned();
+        if let (Some(written), Some(stored)) = (written.filter(|w| &w.user == user), stored) {
+            // The names of what changed only: the values may be hashes.
+            let fields = |item: &UserItem| match serde_json::to_value(item) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            let (before, after) = (fields(&written), fields(&stored));
+            let changed: Vec<&String> = before
+                .keys()
+                .chain(after.keys())
+                .filter(|key| before.get(*key) != after.get(*key))
+                .collect();
+            assert!(changed.is_empty(), "the stored item changed: {changed:?}");
+        }
     }
 
     /// The stored item of a user, read directly.
@@ -330,6 +367,7 @@ impl Fixture {
             .send()
             .await
             .expect("UpdateItem");
+        self.keep_written(id).await;
         self.table.counter.reset();
     }
 }

@@ -22,8 +22,11 @@ use proxy::CountingProxy;
 use tls::TlsTerminator;
 use workload::{Op, Workload};
 
-/// The baseline binary: a minimal `lambda_http` hello world (infra/baseline).
+/// The baseline binary: a minimal `lambda_http` hello world (infra/baseline), started as
+/// the functions start (current-thread runtime, same profile and build script).
 pub const BASELINE: &str = "baseline";
+/// The same hello world on Tokio's default runtime: an informative row, never a reference.
+pub const BASELINE_DEFAULT: &str = "baseline-default";
 const FUNCTIONS: [&str; 9] = [
     "get-user",
     "set-account-status",
@@ -169,7 +172,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         mail_dir,
         clock_ticks_per_second: clock_ticks_per_second(),
     };
-    for name in FUNCTIONS.iter().chain([&BASELINE]) {
+    for name in FUNCTIONS.iter().chain([&BASELINE, &BASELINE_DEFAULT]) {
         let path = bench.binary(name);
         if !path.is_file() {
             return Err(format!("{} is not built", path.display()));
@@ -178,9 +181,19 @@ pub async fn run(options: &Options) -> Result<(), String> {
 
     eprintln!("cold starts: {} rounds", options.cold_rounds);
     let (cold, cold_tls, cold_tls_late) = bench.cold_starts().await?;
+    // Each start of the default-runtime hello world beside a start of the baseline.
+    let mut cold_default = Vec::new();
+    for _ in 0..options.cold_rounds {
+        let beside = bench.baseline_to_poll().await?;
+        let mut start = bench
+            .cold_start(BASELINE_DEFAULT, Op::Get, Reach::Plain)
+            .await?;
+        start.baseline_to_poll = Some(beside);
+        cold_default.push(start);
+    }
     eprintln!("instructions to first poll (callgrind)");
     let mut init_instructions = Vec::new();
-    for name in [BASELINE].iter().chain(FUNCTIONS.iter()) {
+    for name in [BASELINE, BASELINE_DEFAULT].iter().chain(FUNCTIONS.iter()) {
         init_instructions.push(((*name).to_owned(), bench.init_instructions(name)?));
     }
     eprintln!(
@@ -199,6 +212,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
 
     let figures = report::Figures {
         cold,
+        cold_default,
         cold_tls,
         cold_tls_late,
         init_instructions,
