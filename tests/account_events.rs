@@ -58,6 +58,17 @@ fn notices_state(fixture: &Fixture, mail: &Path) -> send_notices::State {
     }
 }
 
+/// The table's stream so far through `account-events`, which must report no failure: the
+/// records the template's filter admitted, and the bus's entries, in stream order.
+async fn published(fixture: &Fixture) -> (Vec<Value>, Vec<Value>) {
+    let (admitted, _) = stream(fixture).await;
+    let events_dir = temp_dir("events");
+    let response =
+        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    (admitted, entries(&events_dir))
+}
+
 /// The bus's `entries` that the template's rules send to send-notices' queue, as the queue
 /// hands them to the function: one batch, a message per event.
 fn queued(entries: &[Value]) -> SqsEvent {
@@ -514,13 +525,8 @@ async fn a_notice_that_cannot_be_sent_comes_back_and_holds_back_no_event() {
     let scene = scene().await;
     scene.own_password_change("req-a").await;
     scene.set_enabled("req-b", false, 1).await;
-    let (admitted, _) = stream(&scene.fixture).await;
+    let (admitted, entries) = published(&scene.fixture).await;
     assert_eq!(admitted.len(), 2);
-    let events_dir = temp_dir("events");
-    let response =
-        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
-    assert!(response.batch_item_failures.is_empty(), "{response:?}");
-    let entries = entries(&events_dir);
     assert_eq!(entries.len(), 2, "both events, the disable included");
 
     // The mail cannot be written (its directory is a file): the notice's message fails.
@@ -802,12 +808,7 @@ fn ses_notices(fixture: &Fixture, stand_in: &StandIn) -> send_notices::State {
 async fn a_refused_address_is_not_retried_and_a_throttled_mail_is() {
     let scene = scene().await;
     scene.own_password_change("req-a").await;
-    let (admitted, _) = stream(&scene.fixture).await;
-    let events_dir = temp_dir("events");
-    let response =
-        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
-    assert!(response.batch_item_failures.is_empty());
-    let queue = queued(&entries(&events_dir));
+    let queue = queued(&published(&scene.fixture).await.1);
     assert_eq!(queue.records.len(), 1);
 
     let throttled = ses(
@@ -842,12 +843,7 @@ async fn a_refused_address_is_not_retried_and_a_throttled_mail_is() {
 async fn concurrent_deliveries_of_one_event_send_its_notice_once() {
     let scene = scene().await;
     scene.own_password_change("req-a").await;
-    let (admitted, _) = stream(&scene.fixture).await;
-    let events_dir = temp_dir("events");
-    let response =
-        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
-    assert!(response.batch_item_failures.is_empty());
-    let queue = queued(&entries(&events_dir));
+    let queue = queued(&published(&scene.fixture).await.1);
     let mail_dir = temp_dir("notices");
     let state = notices_state(&scene.fixture, &mail_dir);
     let deliveries = (0..8).map(|_| send_notices::handle(&state, queue.clone()));

@@ -297,16 +297,9 @@ async fn the_binaries_serve_every_route_over_http() {
         "account.email.change-requested",
         "account.email.changed",
     ];
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while watch.events().len() < expected.len() {
-        assert!(
-            Instant::now() < deadline,
-            "no events in time; the follower's log:\n{}\nthe functions' log:\n{}",
-            follower.logs(),
-            watch.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let waited = || format!("{}\nthe functions' log:\n{}", follower.logs(), watch.logs());
+    let enough = || watch.events().len() >= expected.len();
+    wait_until("the events", Duration::from_secs(600), enough, waited).await;
     let events = watch.events();
     let kinds: Vec<&str> = events
         .iter()
@@ -322,16 +315,9 @@ async fn the_binaries_serve_every_route_over_http() {
         "account.password.changed",
         "account.password.reset",
     ];
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while watch.revocations().len() < ending.len() {
-        assert!(
-            Instant::now() < deadline,
-            "no sign-outs in time; the bus follower's log:\n{}\nthe functions' log:\n{}",
-            bus.logs(),
-            watch.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let waited = || format!("{}\nthe functions' log:\n{}", bus.logs(), watch.logs());
+    let enough = || watch.revocations().len() >= ending.len();
+    wait_until("the sign-outs", Duration::from_secs(600), enough, waited).await;
     let revocations = watch.revocations();
     let signed_out: Vec<(String, String)> = revocations
         .iter()
@@ -365,11 +351,11 @@ async fn the_binaries_serve_every_route_over_http() {
         subjects.sort();
         subjects
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while testkit::messages(watch.mail_dir()).len() < 5 {
-        assert!(Instant::now() < deadline, "notices:\n{}", bus.logs());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let enough = || testkit::messages(watch.mail_dir()).len() >= 5;
+    wait_until("the notices", Duration::from_secs(60), enough, || {
+        bus.logs()
+    })
+    .await;
     // A late duplicate would come within a few of the followers' polls (0.5 s): wait, and
     // count again.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -427,6 +413,24 @@ async fn the_binaries_serve_every_route_over_http() {
         assert!(!logs.contains(digest), "a password hash reached the logs");
     }
     check_metrics(&logs, &[john.id, clerk.id, outsider.id]);
+}
+
+/// Polls `done` until it holds; after `within`, fails with what `logs` then says.
+async fn wait_until(
+    what: &str,
+    within: Duration,
+    done: impl Fn() -> bool,
+    logs: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} not in time; the log:\n{}",
+            logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The functions' CloudWatch metrics, as the EMF documents in their output: names, units and

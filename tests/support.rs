@@ -190,16 +190,7 @@ impl Watch {
 
     /// The sign-outs `revoke-sessions` recorded (its local stand-in for Cognito), in order.
     pub fn revocations(&self) -> Vec<serde_json::Value> {
-        let dir = self.dir.join("revocations");
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        names.sort();
-        names
-            .iter()
-            .filter_map(|path| std::fs::read_to_string(path).ok())
-            .filter_map(|text| serde_json::from_str(&text).ok())
-            .collect()
+        testkit::json_files(&self.dir.join("revocations"))
     }
 
     /// `devtool api-gateway` in front of these functions, as `infra/start-local.sh` runs it,

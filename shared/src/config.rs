@@ -368,6 +368,19 @@ pub fn local_dir(var: &'static str, dir: &Path) -> Result<PathBuf, ConfigError> 
     Ok(dir.to_path_buf())
 }
 
+/// Writes `name` in a local transport's directory whole: to a hidden partial file, then
+/// renamed, so that a reader (a test, a follower) never sees half of it, and a second write
+/// of the same name replaces the first.
+pub async fn write_whole(
+    dir: &Path,
+    name: &str,
+    contents: impl AsRef<[u8]>,
+) -> std::io::Result<()> {
+    let partial = dir.join(format!(".{name}.partial"));
+    tokio::fs::write(&partial, contents).await?;
+    tokio::fs::rename(&partial, dir.join(name)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,17 +118,11 @@ impl Mailer {
                     time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
                     uuid::Uuid::new_v4().simple()
                 );
-                let unavailable = |e: std::io::Error| ApiError::Unavailable {
-                    cause: format!("writing mail to {}: {e}", dir.display()),
-                };
-                // Write then rename, so a reader never sees half a message.
-                let partial = dir.join(format!(".{name}.partial"));
-                tokio::fs::write(&partial, rfc5322(sender, mail))
+                crate::config::write_whole(dir, &name, rfc5322(sender, mail))
                     .await
-                    .map_err(unavailable)?;
-                tokio::fs::rename(&partial, dir.join(&name))
-                    .await
-                    .map_err(unavailable)
+                    .map_err(|e| ApiError::Unavailable {
+                        cause: format!("writing mail to {}: {e}", dir.display()),
+                    })
             }
         }
     }

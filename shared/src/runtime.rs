@@ -161,6 +161,46 @@ pub async fn run<F: Function>(name: &'static str) -> Result<(), Error> {
     serve(function, metrics).await
 }
 
+/// The start of a function driven by events rather than HTTP requests (the table's stream,
+/// the bus, a queue, an authorizer's requests): logging, then its state from the
+/// environment and its metrics' collector, once per cold start. A failed start is logged,
+/// naming the variable.
+pub fn start_events<S>(
+    name: &'static str,
+    state: impl FnOnce(&Env<'_>) -> Result<S, ConfigError>,
+) -> Result<(S, &'static Collector), Error> {
+    init_tracing()?;
+    let env = Env::new(&ProcessEnv);
+    let started = state(&env).and_then(|state| Ok((state, metrics::collector(&env, name)?)));
+    Ok(started.inspect_err(|e| tracing::error!("{e}"))?)
+}
+
+/// The runtime loop of such a function: `handle` answers each event's payload with `state`,
+/// leaked once for the execution environment, and the metrics are flushed after each
+/// invocation. An `Err` fails the invocation, which Lambda then retries where it retries.
+pub async fn serve_events<S, T, R, F, Fut>(
+    state: S,
+    collector: &'static Collector,
+    handle: F,
+) -> Result<(), Error>
+where
+    S: Sync + 'static,
+    T: for<'de> serde::Deserialize<'de>,
+    R: serde::Serialize,
+    F: Fn(&'static S, T) -> Fut,
+    Fut: Future<Output = Result<R, Error>>,
+{
+    let state: &'static S = Box::leak(Box::new(state));
+    // Boxed: the runtime's layers nest deeper than the compiler's default limit allows in
+    // `main`'s future.
+    let runtime: Pin<Box<dyn Future<Output = Result<(), Error>>>> =
+        Box::pin(metrics_cloudwatch_embedded::lambda::handler::run(
+            collector,
+            move |event: lambda_http::lambda_runtime::LambdaEvent<T>| handle(state, event.payload),
+        ));
+    runtime.await
+}
+
 /// Runs the Lambda runtime loop, flushing the metrics after each invocation. The state lives
 /// as long as the execution environment, so it is leaked once instead of being
 /// reference-counted on every request.

@@ -195,13 +195,16 @@ pub struct AccessItem {
 }
 
 impl AccessItem {
-    /// The attributes to project, in a `ProjectionExpression`'s words.
-    pub const ATTRIBUTES: [&'static str; 4] = [
-        "enabled",
-        "credentials_changed_at",
-        "own_change_session",
-        "admin_revoked_at",
+    /// The attributes to project, each with the placeholder [`Self::PROJECTION`] names it
+    /// by (placeholders, so that no attribute can collide with a reserved word).
+    pub const ATTRIBUTES: [(&'static str, &'static str); 4] = [
+        ("#enabled", "enabled"),
+        ("#credentials", "credentials_changed_at"),
+        ("#own_session", "own_change_session"),
+        ("#admin_revoked", "admin_revoked_at"),
     ];
+    /// The `ProjectionExpression` of those placeholders: a constant, not built per request.
+    pub const PROJECTION: &'static str = "#enabled, #credentials, #own_session, #admin_revoked";
 
     pub fn access(&self) -> Access<'_> {
         Access {
@@ -267,5 +270,11 @@ mod tests {
         assert!(shown(999)["pending_email_change"].is_object());
         assert!(shown(1_000).get("pending_email_change").is_none());
         assert!(shown(999).get("credentials_changed_at").is_none());
+    }
+
+    #[test]
+    fn the_projection_names_every_attribute_of_access() {
+        let placeholders: Vec<&str> = AccessItem::ATTRIBUTES.iter().map(|(p, _)| *p).collect();
+        assert_eq!(AccessItem::PROJECTION, placeholders.join(", "));
     }
 }

@@ -119,6 +119,32 @@ impl Idp {
     }
 }
 
+/// An HTTP API's REQUEST authorizer event (payload 2.0), as API Gateway sends it, with
+/// `authorization` as its `Authorization` header and identity source (neither when `None`).
+pub fn authorizer_event(authorization: Option<&str>) -> Value {
+    let mut event = json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/$default/GET/users/x",
+        "routeKey": "GET /users/{user_id}",
+        "rawPath": "/users/x",
+        "rawQueryString": "",
+        "headers": {"host": "abcdef123.execute-api.eu-west-1.amazonaws.com"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abcdef123", "domainName": "example.com",
+            "domainPrefix": "abcdef123", "requestId": "r-1", "routeKey": "GET /users/{user_id}",
+            "stage": "$default", "time": "04/Dec/2026:10:00:00 +0000", "timeEpoch": 0,
+            "http": {"method": "GET", "path": "/users/x", "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.1", "userAgent": "test"}
+        }
+    });
+    if let Some(value) = authorization {
+        event["identitySource"] = json!([value]);
+        event["headers"]["authorization"] = json!(value);
+    }
+    event
+}
+
 fn sign(header: &Value, claims: &Value, signer: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
     let message = format!(
         "{}.{}",

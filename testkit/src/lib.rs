@@ -25,8 +25,8 @@ pub use events::{
 pub use fixtures::{Fixture, hash_password, new_user, put_tenant, put_user};
 pub use harness::{Answers, DELIVERIES, Harness, PAYLOADS, for_each_payload};
 pub use mail::{
-    Message, ReceivedMail, directory_mailer, email_config, event_entries, files, mail_dir,
-    messages, received_mails,
+    Message, ReceivedMail, directory_mailer, email_config, event_entries, files, json_files,
+    mail_dir, messages, received_mails,
 };
 pub use stand_in::{Reply, StandIn};
 pub use stream::{StreamFilter, StreamReader, stream_event};

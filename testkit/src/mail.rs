@@ -117,11 +117,17 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
 /// The `PutEvents` entries the local bus wrote into `dir`, in stream order (their names
 /// start with the record's sequence number).
 pub fn event_entries(dir: &Path) -> Vec<serde_json::Value> {
+    json_files(dir)
+}
+
+/// The JSON files of `dir`, parsed, in the order of their names (none if `dir` is missing):
+/// what the local stand-ins write, one file per call.
+pub fn json_files(dir: &Path) -> Vec<serde_json::Value> {
     files(dir, "json")
         .iter()
         .map(|path| {
-            serde_json::from_str(&std::fs::read_to_string(path).expect("an event file"))
-                .expect("a JSON entry")
+            serde_json::from_str(&std::fs::read_to_string(path).expect("a JSON file"))
+                .expect("JSON")
         })
         .collect()
 }

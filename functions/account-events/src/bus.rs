@@ -174,18 +174,12 @@ impl Bus {
                     file_safe(sequence.unwrap_or(&event.event_id)),
                     event.kind.name()
                 );
-                let unavailable = |e: std::io::Error| ApiError::Unavailable {
-                    cause: format!("writing an event to {}: {e}", dir.display()),
-                };
-                // Write then rename: a reader never sees half an entry, and a redelivered
-                // record replaces its file with the same content.
-                let partial = dir.join(format!(".{name}.partial"));
-                tokio::fs::write(&partial, entry)
+                // A redelivered record replaces its file with the same content.
+                shared::config::write_whole(dir, &name, entry)
                     .await
-                    .map_err(unavailable)?;
-                tokio::fs::rename(&partial, dir.join(&name))
-                    .await
-                    .map_err(unavailable)
+                    .map_err(|e| ApiError::Unavailable {
+                        cause: format!("writing an event to {}: {e}", dir.display()),
+                    })
             }
         }
     }

@@ -12,9 +12,9 @@ pub mod event;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::lambda_runtime;
 use shared::aws::Https;
-use shared::config::{ConfigError, Env, ProcessEnv};
+use shared::config::{ConfigError, Env};
 use shared::{ApiError, CoreConfig};
 
 pub use bus::{Bus, BusConfig};
@@ -51,23 +51,13 @@ impl State {
 /// runtime loop.
 /// `name` is the `function` dimension of its metrics, flushed after each invocation.
 pub async fn run(name: &'static str) -> Result<(), lambda_runtime::Error> {
-    shared::runtime::init_tracing()?;
-    let env = Env::new(&ProcessEnv);
-    let (state, metrics) = Config::load(&env)
-        .and_then(|config| State::connect(&config))
-        .and_then(|state| Ok((state, shared::metrics::collector(&env, name)?)))
-        .inspect_err(|e| tracing::error!("{e}"))?;
-    let state: &'static State = Box::leak(Box::new(state));
-    // Boxed: the runtime's layers nest deeper than the compiler's default limit allows in
-    // `main`'s future.
-    let runtime: std::pin::Pin<Box<dyn Future<Output = _>>> =
-        Box::pin(metrics_cloudwatch_embedded::lambda::handler::run(
-            metrics,
-            move |event: LambdaEvent<Event>| async move {
-                Ok::<_, lambda_runtime::Error>(handle(state, event.payload).await)
-            },
-        ));
-    runtime.await
+    let (state, metrics) = shared::runtime::start_events(name, |env| {
+        Config::load(env).and_then(|config| State::connect(&config))
+    })?;
+    shared::runtime::serve_events(state, metrics, |state, event: Event| async move {
+        Ok(handle(state, event).await)
+    })
+    .await
 }
 
 /// One batch of stream records.

@@ -94,12 +94,13 @@ impl KeySet {
                 Some(fetched) if now.duration_since(fetched) >= MAX_AGE => true,
                 Some(_) => !held.keys.contains_key(kid) && since(held.refetched, REFETCH_INTERVAL),
             };
+        let mut failed = false;
         if fetch {
             if held.fetched.is_some() && !held.keys.contains_key(kid) {
                 held.refetched = Some(now);
             }
             if let Err(error) = self.fetch_into(&mut held).await {
-                shared::metrics::count(shared::metrics::names::AUTHORIZER_FAILURES, 1);
+                failed = true;
                 tracing::error!(error, "the JWKS could not be fetched");
             }
         }
@@ -107,8 +108,12 @@ impl KeySet {
         let usable = held
             .fetched
             .is_some_and(|fetched| now.duration_since(fetched) < MAX_STALE);
-        if !usable {
+        // One count per token the JWKS failed: its fetch failed, or it was denied for want
+        // of keys (not both).
+        if failed || !usable {
             shared::metrics::count(shared::metrics::names::AUTHORIZER_FAILURES, 1);
+        }
+        if !usable {
             return Err(Missing::Unavailable);
         }
         held.keys.get(kid).cloned().ok_or(Missing::Unknown)

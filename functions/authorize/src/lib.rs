@@ -16,10 +16,10 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use jsonwebtoken::{Algorithm, Validation};
-use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::lambda_runtime;
 use serde_json::{Map, Value};
 use shared::aws::Https;
-use shared::config::{ConfigError, Env, ProcessEnv, var};
+use shared::config::{ConfigError, Env, var};
 use shared::{ApiError, Caller, CoreConfig, Principal, Store};
 
 pub use jwks::{Key, KeySet, Missing};
@@ -164,25 +164,19 @@ impl Decision {
 /// What `main.rs` runs: configuration, clients and the key set once per cold start (while
 /// init runs at full CPU), then the runtime loop.
 pub async fn run(name: &'static str) -> Result<(), lambda_runtime::Error> {
-    shared::runtime::init_tracing()?;
     shared::caller::install_jwt_provider();
-    let env = Env::new(&ProcessEnv);
-    let (state, metrics) = Config::load(&env)
-        .and_then(|config| State::connect(&config))
-        .and_then(|state| Ok((state, shared::metrics::collector(&env, name)?)))
-        .inspect_err(|e| tracing::error!("{e}"))?;
+    let (state, metrics) = shared::runtime::start_events(name, |env| {
+        Config::load(env).and_then(|config| State::connect(&config))
+    })?;
     tokio::join!(state.store.open_connection(), state.keys.load());
-    let state: &'static State = Box::leak(Box::new(state));
-    // Boxed: the runtime's layers nest deeper than the compiler's default limit allows in
-    // `main`'s future.
-    let runtime: std::pin::Pin<Box<dyn Future<Output = _>>> =
-        Box::pin(metrics_cloudwatch_embedded::lambda::handler::run(
-            metrics,
-            move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
-                Ok::<_, lambda_runtime::Error>(handle(state, &event.payload).await.response())
-            },
-        ));
-    runtime.await
+    shared::runtime::serve_events(
+        state,
+        metrics,
+        |state, request: ApiGatewayV2CustomAuthorizerV2Request| async move {
+            Ok(handle(state, &request).await.response())
+        },
+    )
+    .await
 }
 
 /// One request: the decision, counted and logged (the reason, never the token).

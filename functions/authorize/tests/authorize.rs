@@ -111,27 +111,8 @@ fn authorizer(store: Store, jwks_url: &str) -> State {
 
 /// An HTTP API's REQUEST authorizer event (payload 2.0), as API Gateway sends it.
 fn request(authorization: Option<&str>) -> ApiGatewayV2CustomAuthorizerV2Request {
-    let mut event = json!({
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/$default/GET/users/x",
-        "routeKey": "GET /users/{user_id}",
-        "rawPath": "/users/x",
-        "rawQueryString": "",
-        "headers": {"host": "abcdef123.execute-api.eu-west-1.amazonaws.com"},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "abcdef123", "domainName": "example.com",
-            "domainPrefix": "abcdef123", "requestId": "r-1", "routeKey": "GET /users/{user_id}",
-            "stage": "$default", "time": "04/Dec/2026:10:00:00 +0000", "timeEpoch": 0,
-            "http": {"method": "GET", "path": "/users/x", "protocol": "HTTP/1.1",
-                     "sourceIp": "192.0.2.1", "userAgent": "test"}
-        }
-    });
-    if let Some(value) = authorization {
-        event["identitySource"] = json!([value]);
-        event["headers"]["authorization"] = json!(value);
-    }
-    serde_json::from_value(event).expect("an authorizer event")
+    serde_json::from_value(testkit::idp::authorizer_event(authorization))
+        .expect("an authorizer event")
 }
 
 fn allowed(decision: Decision) -> serde_json::Map<String, Value> {

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, SdkError};
 use aws_sdk_cognitoidentityprovider::operation::admin_user_global_sign_out::AdminUserGlobalSignOutError;
-use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::lambda_runtime;
 use serde::{Deserialize, Serialize};
 use shared::aws::Https;
-use shared::config::{AwsRegion, ConfigError, Env, ProcessEnv, Transport, TrustRoots, var};
+use shared::config::{AwsRegion, ConfigError, Env, Transport, TrustRoots, var};
 use shared::metrics;
 use shared::{ApiError, UserId};
 
@@ -142,26 +142,20 @@ pub struct Recorded {
 
 /// What `main.rs` runs: configuration and client once per cold start, then the runtime loop.
 pub async fn run(name: &'static str) -> Result<(), lambda_runtime::Error> {
-    shared::runtime::init_tracing()?;
-    let env = Env::new(&ProcessEnv);
-    let (sign_out, collector) = Config::load(&env)
-        .and_then(|config| SignOut::connect(&config))
-        .and_then(|sign_out| Ok((sign_out, metrics::collector(&env, name)?)))
-        .inspect_err(|e| tracing::error!("{e}"))?;
-    let sign_out: &'static SignOut = Box::leak(Box::new(sign_out));
-    // Boxed: the runtime's layers nest deeper than the compiler's default limit allows in
-    // `main`'s future.
-    let runtime: std::pin::Pin<Box<dyn Future<Output = _>>> =
-        Box::pin(metrics_cloudwatch_embedded::lambda::handler::run(
-            collector,
-            move |event: LambdaEvent<EventBridgeEvent>| async move {
-                handle(sign_out, &event.payload)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| lambda_runtime::Error::from(e.to_string()))
-            },
-        ));
-    runtime.await
+    let (sign_out, metrics) = shared::runtime::start_events(name, |env| {
+        Config::load(env).and_then(|config| SignOut::connect(&config))
+    })?;
+    shared::runtime::serve_events(
+        sign_out,
+        metrics,
+        |sign_out, event: EventBridgeEvent| async move {
+            handle(sign_out, &event)
+                .await
+                .map(|_| ())
+                .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+        },
+    )
+    .await
 }
 
 /// One event: the user signed out, or an error for Lambda to retry (and, after the retries,
@@ -245,9 +239,11 @@ impl SignOut {
                 let text = serde_json::to_string_pretty(&record)
                     .map_err(|e| ApiError::internal(format!("encoding a sign-out: {e}")))?;
                 let name = format!("{}-{user_id}-{event}.json", now_nanos());
-                std::fs::write(dir.join(&name), text).map_err(|e| ApiError::Unavailable {
-                    cause: format!("writing {name}: {e}"),
-                })?;
+                shared::config::write_whole(dir, &name, text)
+                    .await
+                    .map_err(|e| ApiError::Unavailable {
+                        cause: format!("writing {name}: {e}"),
+                    })?;
                 Ok(Outcome::SignedOut(user_id))
             }
         }

@@ -36,26 +36,29 @@ fn sign_out(vars: &[(&str, &str)]) -> SignOut {
     SignOut::connect(&Config::load(&Env::new(&vars)).expect("config")).expect("sign-out")
 }
 
+/// The sign-outs the directory stand-in recorded, in order.
 fn files(dir: &std::path::Path) -> Vec<Recorded> {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .expect("the directory")
-        .map(|entry| entry.expect("entry").path())
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|path| serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
+    assert!(dir.is_dir(), "the stand-in's directory");
+    testkit::json_files(dir)
+        .into_iter()
+        .map(|recorded| serde_json::from_value(recorded).expect("a sign-out"))
         .collect()
 }
 
-#[tokio::test]
-async fn each_session_ending_event_signs_the_user_out_once_and_others_are_ignored() {
+/// A sign-out to the directory stand-in, in a directory of its own.
+fn directory_sign_out() -> (std::path::PathBuf, SignOut) {
     let dir = std::env::temp_dir().join(format!("revocations-{}", uuid::Uuid::new_v4()));
     let dir_text = dir.display().to_string();
     let sign_out = sign_out(&[
         ("SIGN_OUT_TRANSPORT", "directory"),
         ("REVOCATIONS_DIR", &dir_text),
     ]);
+    (dir, sign_out)
+}
+
+#[tokio::test]
+async fn each_session_ending_event_signs_the_user_out_once_and_others_are_ignored() {
+    let (dir, sign_out) = directory_sign_out();
     let user = UserId::new_random();
     for kind in KINDS {
         let outcome = revoke_sessions::handle(&sign_out, &event(kind, &user.to_string())).await;
@@ -75,12 +78,7 @@ async fn each_session_ending_event_signs_the_user_out_once_and_others_are_ignore
 
 #[tokio::test]
 async fn a_malformed_event_fails_so_that_it_is_retried_and_kept() {
-    let dir = std::env::temp_dir().join(format!("revocations-{}", uuid::Uuid::new_v4()));
-    let dir_text = dir.display().to_string();
-    let sign_out = sign_out(&[
-        ("SIGN_OUT_TRANSPORT", "directory"),
-        ("REVOCATIONS_DIR", &dir_text),
-    ]);
+    let (dir, sign_out) = directory_sign_out();
     for user in ["", "not-a-uuid"] {
         let outcome = revoke_sessions::handle(&sign_out, &event("account.disabled", user)).await;
         assert!(outcome.is_err(), "{user:?}");

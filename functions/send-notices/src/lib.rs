@@ -13,9 +13,9 @@
 pub mod notice;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::lambda_runtime;
 use shared::aws::Https;
-use shared::config::{ConfigError, Env, ProcessEnv, var};
+use shared::config::{ConfigError, Env, var};
 use shared::limit::{Release, SlidingLimit};
 use shared::mail::{MailConfig, Mailer};
 use shared::metrics::{self, names};
@@ -82,24 +82,14 @@ impl State {
 /// What `main.rs` runs: logging, configuration and clients once per cold start, then the
 /// runtime loop. `name` is the `function` dimension of its metrics.
 pub async fn run(name: &'static str) -> Result<(), lambda_runtime::Error> {
-    shared::runtime::init_tracing()?;
-    let env = Env::new(&ProcessEnv);
-    let (state, metrics) = Config::load(&env)
-        .and_then(|config| State::connect(&config))
-        .and_then(|state| Ok((state, shared::metrics::collector(&env, name)?)))
-        .inspect_err(|e| tracing::error!("{e}"))?;
+    let (state, metrics) = shared::runtime::start_events(name, |env| {
+        Config::load(env).and_then(|config| State::connect(&config))
+    })?;
     state.store.open_connection().await;
-    let state: &'static State = Box::leak(Box::new(state));
-    // Boxed: the runtime's layers nest deeper than the compiler's default limit allows in
-    // `main`'s future.
-    let runtime: std::pin::Pin<Box<dyn Future<Output = _>>> =
-        Box::pin(metrics_cloudwatch_embedded::lambda::handler::run(
-            metrics,
-            move |event: LambdaEvent<SqsEvent>| async move {
-                Ok::<_, lambda_runtime::Error>(handle(state, event.payload).await)
-            },
-        ));
-    runtime.await
+    shared::runtime::serve_events(state, metrics, |state, event: SqsEvent| async move {
+        Ok(handle(state, event).await)
+    })
+    .await
 }
 
 /// One batch of messages, each an event: those that failed are reported, the others are

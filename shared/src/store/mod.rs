@@ -124,19 +124,12 @@ impl Store {
             .get_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(UserItem::key(id)))
-            .consistent_read(true);
-        let mut projection = Vec::new();
-        for (i, attribute) in AccessItem::ATTRIBUTES.iter().enumerate() {
-            // Names, not the words themselves: no attribute can collide with a reserved word.
-            let name = format!("#a{i}");
-            get = get.expression_attribute_names(&name, *attribute);
-            projection.push(name);
+            .consistent_read(true)
+            .projection_expression(AccessItem::PROJECTION);
+        for (placeholder, attribute) in AccessItem::ATTRIBUTES {
+            get = get.expression_attribute_names(placeholder, attribute);
         }
-        let output = get
-            .projection_expression(projection.join(", "))
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetItem", e))?;
+        let output = get.send().await.map_err(|e| sdk_error("GetItem", e))?;
         output.item.map(decode_user).transpose()
     }
 

@@ -22,6 +22,21 @@ use proxy::CountingProxy;
 use tls::TlsTerminator;
 use workload::{Op, Workload};
 
+/// Runs `task` on a thread and a current-thread runtime of its own, until the benchmark
+/// ends: the benchmark blocks its own thread while it waits on a function, and what a
+/// function talks to (the TLS terminator, the stand-ins of its other services) must answer
+/// meanwhile, during init too.
+fn on_its_own_runtime(task: impl Future<Output = ()> + Send + 'static) {
+    std::thread::spawn(move || {
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+        {
+            runtime.block_on(task);
+        }
+    });
+}
+
 /// The baseline binary: a minimal `lambda_http` hello world (infra/baseline), started as
 /// the functions start (current-thread runtime, same profile and build script).
 pub const BASELINE: &str = "baseline";

@@ -33,34 +33,24 @@ impl TlsTerminator {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        // Its own thread and runtime: the benchmark blocks its own thread while it waits on a
-        // function, and the handshake must not wait for that.
-        std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .build()
-            else {
+        super::on_its_own_runtime(async move {
+            let Ok(listener) = TcpListener::from_std(listener) else {
                 return;
             };
-            runtime.block_on(async move {
-                let Ok(listener) = TcpListener::from_std(listener) else {
-                    return;
-                };
-                while let Ok((client, _)) = listener.accept().await {
-                    let acceptor = acceptor.clone();
-                    tokio::spawn(async move {
-                        let _ = client.set_nodelay(true);
-                        let Ok(mut tls) = acceptor.accept(client).await else {
-                            return;
-                        };
-                        let Ok(mut server) = TcpStream::connect(upstream).await else {
-                            return;
-                        };
-                        let _ = server.set_nodelay(true);
-                        let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
-                    });
-                }
-            });
+            while let Ok((client, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let _ = client.set_nodelay(true);
+                    let Ok(mut tls) = acceptor.accept(client).await else {
+                        return;
+                    };
+                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let _ = server.set_nodelay(true);
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
+                });
+            }
         });
         Ok(Self { address, ca_file })
     }

@@ -328,14 +328,16 @@ impl Workload {
                 claims["principal_type"] = json!("user");
                 claims["scope"] = json!("users:read users:write");
                 claims["sid"] = json!("bench-session");
-                return Ok(authorizer_event(&self.idp.token(Alg::Rs256, &claims)).to_string());
+                let bearer = format!("Bearer {}", self.idp.token(Alg::Rs256, &claims));
+                return Ok(testkit::idp::authorizer_event(Some(&bearer)).to_string());
             }
             Op::AuthorizeClient => {
                 let mut claims = self.idp.claims(CLIENT);
                 claims["tenant_id"] = json!(self.fixture.partner.tenant().to_string());
                 claims["principal_type"] = json!("client");
                 claims["scope"] = json!("users:read");
-                return Ok(authorizer_event(&self.idp.token(Alg::Rs256, &claims)).to_string());
+                let bearer = format!("Bearer {}", self.idp.token(Alg::Rs256, &claims));
+                return Ok(testkit::idp::authorizer_event(Some(&bearer)).to_string());
             }
             Op::SignOut => {
                 return Ok(json!({
@@ -488,57 +490,22 @@ impl Workload {
     }
 }
 
-/// An HTTP API's REQUEST authorizer event (payload 2.0) bearing `token`, as API Gateway
-/// sends it.
-fn authorizer_event(token: &str) -> Value {
-    let authorization = format!("Bearer {token}");
-    json!({
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/users/x",
-        "identitySource": [authorization],
-        "routeKey": "GET /users/{user_id}",
-        "rawPath": "/users/x",
-        "rawQueryString": "",
-        "headers": {
-            "host": "abcdef123.execute-api.us-east-1.amazonaws.com",
-            "authorization": authorization,
-        },
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "abcdef123", "domainName": "example.com",
-            "domainPrefix": "abcdef123", "requestId": "bench", "routeKey": "GET /users/{user_id}",
-            "stage": "$default", "time": "04/Dec/2026:10:00:00 +0000", "timeEpoch": 0,
-            "http": {"method": "GET", "path": "/users/x", "protocol": "HTTP/1.1",
-                     "sourceIp": "192.0.2.1", "userAgent": "benchmark"}
-        }
-    })
-}
-
-/// Serves `body` as `content_type` to every request, from a stand-in on its own thread and
-/// runtime, and returns its endpoint: the benchmark blocks its own thread while it waits on
-/// a function, and a function may call the stand-in during init (`authorize` fetches its
-/// keys there).
+/// Serves `body` as `content_type` to every request, from a stand-in on its own runtime
+/// (a function may call it during init: `authorize` fetches its keys there), and returns
+/// its endpoint.
 fn serve(content_type: &'static str, body: String) -> Result<String, String> {
     let (sender, endpoint) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-        else {
-            return;
-        };
-        runtime.block_on(async move {
-            let stand_in = StandIn::start(move |_| Reply {
-                status: "200 OK",
-                content_type,
-                body: body.clone(),
-            })
-            .await;
-            if sender.send(stand_in.endpoint.clone()).is_ok() {
-                // Serves until the benchmark ends.
-                std::future::pending::<()>().await;
-            }
-        });
+    super::on_its_own_runtime(async move {
+        let stand_in = StandIn::start(move |_| Reply {
+            status: "200 OK",
+            content_type,
+            body: body.clone(),
+        })
+        .await;
+        if sender.send(stand_in.endpoint.clone()).is_ok() {
+            // Serves until the benchmark ends.
+            std::future::pending::<()>().await;
+        }
     });
     endpoint
         .recv()
