@@ -1,7 +1,7 @@
 //! The build script of every function and of the benchmark's baseline (each `Cargo.toml`
 //! names it): release binaries for
-//! Linux are linked without `.eh_frame` and `.eh_frame_hdr`, the unwind tables, 0.57 MB of
-//! each arm64 `bootstrap` (docs/benchmarks.md).
+//! Linux are linked without `.eh_frame` and `.eh_frame_hdr`, the unwind tables (what
+//! that saves: docs/performance.md, "No unwind tables in release binaries").
 //!
 //! Nothing in them reads those tables: the release profile aborts on panic instead of
 //! unwinding, and it strips the symbols, so a backtrace would be a list of bare addresses.

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Drives the default local stack (infra/start-local.sh as a newcomer runs it: reload on, its
 # state inside the working tree, under infra/.local/check-stack) with a few hundred requests
-# that read, write, publish events and mail notices, while nobody edits a file. Fails when
-# `cargo lambda watch` restarted the functions (`ForceStop` in the stack's log: the requests
-# in flight are lost) or when a request took more than 5 s.
+# that read, write, publish events and mail notices, while files are written into the
+# working tree as tools write them (.hypothesis, __pycache__, .git, a log) but no source is
+# edited. Fails when `cargo lambda watch` restarted the functions then (`ForceStop` in the
+# stack's log: the requests in flight are lost) or when a request took more than 5 s; then
+# fails unless a new source file does restart them (the watch still watches).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_DIR"
@@ -40,8 +42,17 @@ warm "/users/$JOHN/status" "$TOKEN_PARTNER_CLIENT" -X PUT -d '{"enabled": true, 
 warm "/users/$CLERK/password" "$TOKEN_PARTNER_CLIENT" -X POST -d '{"password": "a temporary passphrase to start"}'
 warm "/users/$NEWHIRE/email" "$TOKEN_CUSTOMER_CLIENT" -X PUT -d '{"contact": {"email": "nina@contoso.example"}, "version": 1}'
 
+# What tools write beside the sources while the stack runs: Hypothesis' examples (a fresh
+# clone has no .hypothesis/.gitignore yet), Python's bytecode, git, a log of one's own.
+probes=(.hypothesis/check-stack infra/__pycache__/check-stack.pyc check-stack.log)
+[ -d .git ] && probes+=(.git/check-stack)
+cleanup_probes() { rm -f "${probes[@]}" shared/src/check_stack_probe.rs; rmdir .hypothesis 2>/dev/null || true; }
+trap 'cleanup_probes; stop_own_stack' EXIT
+mkdir -p .hypothesis infra/__pycache__
+
 log "$ROUNDS rounds of reads, no-op writes, resets (events and notices) and address changes"
 for round in $(seq 1 "$ROUNDS"); do
+    for probe in "${probes[@]}"; do echo "$round" >>"$probe"; done
     request 200 GET "/users/$JOHN" "$TOKEN_PARTNER_CLIENT"
     request 200 PUT "/users/$JOHN/status" "$TOKEN_PARTNER_CLIENT" '{"enabled": true, "version": 1}'
     request 204 POST "/users/$CLERK/password" "$TOKEN_PARTNER_CLIENT" \
@@ -65,3 +76,20 @@ if [ "$events" -eq 0 ]; then
     exit 1
 fi
 log "the default stack kept every request"
+
+# The other half: an edit of a source does restart the functions. A new file that no crate
+# includes, so that the restart's `cargo run` has nothing to rebuild.
+echo "// check-stack.sh: a source file that appears" >shared/src/check_stack_probe.rs
+for _ in $(seq 1 30); do
+    grep -q 'ForceStop' "$STACK_DIR/stack.log" && break
+    sleep 1
+done
+rm -f shared/src/check_stack_probe.rs
+if ! grep -q 'ForceStop' "$STACK_DIR/stack.log"; then
+    log "a new source file did not restart the functions: the watch ignores the sources"
+    exit 1
+fi
+warm "/users/$JOHN" "$TOKEN_PARTNER_CLIENT"
+request 200 GET "/users/$JOHN" "$TOKEN_PARTNER_CLIENT"
+[ "$slow" -eq 0 ] || { log "the stack did not answer after the restart"; exit 1; }
+log "a new source file restarted the functions, which answer again"

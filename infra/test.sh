@@ -37,4 +37,5 @@ fi
 "$INFRA_DIR/check-links.sh"
 "$INFRA_DIR/check-openapi.sh"
 "$INFRA_DIR/check-fuzz.sh"
+"$INFRA_DIR/check-stack.sh"
 "$INFRA_DIR/check-template.sh"

@@ -215,7 +215,7 @@ pub async fn serve<F: Function>(function: F, metrics: &'static Collector) -> Res
 
 /// A response as the runtime sends it. lambda_http's `IntoResponse` for a `Response<B>`
 /// decodes every text body again by its `charset`, through `encoding_rs` and its tables of
-/// every legacy encoding (about 0.18 MB of each bootstrap, docs/benchmarks.md); ours are
+/// every legacy encoding (docs/performance.md); ours are
 /// already UTF-8 text or empty, so this hands them over as that conversion leaves them.
 struct Ready(Response<Body>);
 
