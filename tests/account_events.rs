@@ -14,6 +14,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use serde_json::{Value, json};
 use shared::email::EmailAddress;
+use shared::language::Language;
 use shared::mail::Mailer;
 use shared::{User, UserItem};
 use support::{Functions, Route};
@@ -481,13 +482,16 @@ async fn every_change_becomes_one_event_and_its_notices_once() {
         to
     };
     assert_eq!(
-        recipients(send_notices::notice::PASSWORD_SUBJECT),
+        recipients(&Language::En.text("notice-password-subject", None)),
         [user.contact.email.clone(), user.contact.email.clone()],
         "a change and a reset"
     );
     let mut both = vec![user.contact.email.clone(), NEW_EMAIL.to_owned()];
     both.sort();
-    assert_eq!(recipients(send_notices::notice::EMAIL_SUBJECT), both);
+    assert_eq!(
+        recipients(&Language::En.text("notice-email-subject", None)),
+        both
+    );
     assert_eq!(notices.len(), 4);
     // The queue hands a message out again (a timeout, a retry): no second notice.
     let response = send_notices::handle(&notices_state, queue).await;
@@ -710,6 +714,60 @@ async fn notices_are_budgeted_and_none_go_to_an_account_that_is_not_activated() 
     assert!(again.batch_item_failures.is_empty());
     assert_eq!(messages(&mail_dir).len(), 10);
     assert_eq!(entries(&events_dir).len(), 18);
+}
+
+#[tokio::test]
+async fn a_notice_is_written_in_its_users_language() {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let partner = Claims::client("partner-app", fixture.partner.tenant(), "users:write");
+    let mut users = Vec::new();
+    for (tag, language) in [
+        ("de-CH", Language::De),
+        ("ja", Language::Ja),
+        ("pt", Language::En),
+    ] {
+        let user = fixture
+            .user_with_password_and(&fixture.customer, OLD_PASSWORD, |u| u.language = tag.into())
+            .await;
+        let reset = json!({"password": RESET_PASSWORD});
+        let event =
+            Route::Password.request(Payload::V2, &user.id.to_string(), Some(&partner), reset);
+        assert_eq!(functions.call(Route::Password, &event).await.status(), 204);
+        users.push((user, language));
+    }
+    let (admitted, _) = stream(&fixture).await;
+    let events_dir = temp_dir("events");
+    let mail_dir = temp_dir("notices");
+    let response =
+        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let queue = queued(&entries(&events_dir));
+    let response = send_notices::handle(&notices_state(&fixture, &mail_dir), queue).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let notices = messages(&mail_dir);
+    assert_eq!(notices.len(), 3);
+    for (user, language) in users {
+        let notice = notices
+            .iter()
+            .find(|m| m.to == user.contact.email)
+            .expect("the user's notice");
+        assert_eq!(notice.language, language.tag());
+        assert_eq!(
+            notice.subject,
+            language.text("notice-password-subject", None)
+        );
+        assert!(notice.text.contains(&user.login), "{}", notice.text);
+        // The reset's own words, not the self-service change's: the text's first line
+        // after the greeting differs between the two messages.
+        let mut args = shared::language::FluentArgs::new();
+        args.set("login", user.login.as_str());
+        args.set("at", "AT");
+        let reset = language.text("notice-password-reset-text", Some(&args));
+        let (before, _) = reset.split_once("AT").expect("the time in the text");
+        let body = notice.text.replace("\r\n", "\n");
+        assert!(body.starts_with(before), "{body}\n---\n{reset}");
+    }
 }
 
 /// Concurrent senders cannot both take the last notice of a budget.

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use shared::language::Language;
 use support::{Functions, Route, Watch, workspace_root};
 use testkit::{Claims, Fixture, Payload, received_mails};
 
@@ -66,9 +67,10 @@ impl Driver {
         }
     }
 
-    /// A headless Chromium session with a fresh profile, logging the network (so the test
-    /// sees the response headers as the browser received them).
-    async fn session(&self, profile: &Path) -> Session<'_> {
+    /// A headless Chromium session with a fresh profile whose reader prefers `languages`
+    /// (what it sends as Accept-Language), logging the network (so the test sees the
+    /// response headers as the browser received them).
+    async fn session(&self, profile: &Path, languages: &str) -> Session<'_> {
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -81,7 +83,9 @@ impl Driver {
                     "--disable-component-update", "--disable-sync",
                     "--window-size=800,500",
                     format!("--user-data-dir={}", profile.display()),
+                    format!("--accept-lang={languages}"),
                 ],
+                "prefs": {"intl": {"accept_languages": languages}},
             },
             "goog:loggingPrefs": {"performance": "ALL"},
         }}});
@@ -149,6 +153,18 @@ impl Session<'_> {
         let found = self.find("main").await;
         self.string(&format!("/session/{}/element/{found}/text", self.id))
             .await
+    }
+
+    /// The page's `<html lang>`.
+    async fn lang(&self) -> String {
+        let value = self
+            .driver
+            .post(
+                &format!("/session/{}/execute/sync", self.id),
+                json!({"script": "return document.documentElement.lang", "args": []}),
+            )
+            .await;
+        value.as_str().unwrap_or_default().to_owned()
     }
 
     async fn string(&self, path: &str) -> String {
@@ -296,13 +312,14 @@ async fn a_person_confirms_the_new_address_in_a_browser() {
 
     let driver = Driver::start().await;
     let profile = std::env::temp_dir().join(format!("chromium-{}", uuid::Uuid::new_v4().simple()));
-    let session = driver.session(&profile).await;
+    let session = driver.session(&profile, "en-GB,en").await;
     let shots: PathBuf = workspace_root().join("target/screenshots");
     std::fs::create_dir_all(&shots).expect("a screenshot directory");
 
     // The mailed link opens a page that asks, and changes nothing.
     session.open(&link).await;
     assert_eq!(session.title().await, "Confirm your new email address");
+    assert_eq!(session.lang().await, "en");
     assert!(session.text().await.contains("Press the button"));
     session
         .screenshot(&shots.join("confirmation-page.png"))
@@ -358,9 +375,60 @@ async fn a_person_confirms_the_new_address_in_a_browser() {
     // The link again: the token worked once.
     session.open(&link).await;
     session.click("button[type=submit]").await;
+    session.wait_for_title("This link is not valid").await;
+    session.close().await;
+    let _ = std::fs::remove_dir_all(&profile);
+
+    // A reader whose browser asks for German gets the pages in German, whatever the
+    // account's own language (the page reads nothing before the button is pressed).
+    let reader = fixture.user(&fixture.customer).await;
+    let change = Route::Email
+        .event(Payload::V2, &reader.id.to_string())
+        .claims(&Claims::of(&reader))
+        .json(json!({"contact": {"email": "leserin@new.example"}, "version": 1}));
+    assert_eq!(functions.call(Route::Email, &change).await.status(), 200);
+    let token = received_mails(&functions.mail_dir)
+        .into_iter()
+        .find(|mail| mail.to == reader.contact.email)
+        .expect("the reader's mail")
+        .token;
+    let link = format!(
+        "{}/users/{}/email/confirmation?token={token}",
+        watch.base_url, reader.id
+    );
+    let german = Language::De;
+    let profile = std::env::temp_dir().join(format!("chromium-{}", uuid::Uuid::new_v4().simple()));
+    let session = driver.session(&profile, "de-DE,de,en-US;q=0.5").await;
+    session.open(&link).await;
+    assert_eq!(
+        session.title().await,
+        german.text("page-confirm-title", None)
+    );
+    assert_eq!(session.lang().await, "de");
+    assert!(
+        session
+            .text()
+            .await
+            .contains(&german.text("page-confirm-text", None))
+    );
     session
-        .wait_for_title("The confirmation token is not valid")
+        .screenshot(&shots.join("confirmation-page-de.png"))
         .await;
+    session.click("button[type=submit]").await;
+    session
+        .wait_for_title(&german.text("page-confirmed-title", None))
+        .await;
+    assert_eq!(session.lang().await, "de");
+    assert_eq!(
+        fixture
+            .stored(reader.id)
+            .await
+            .expect("the reader")
+            .user
+            .contact
+            .email,
+        "leserin@new.example"
+    );
     session.close().await;
     let _ = std::fs::remove_dir_all(&profile);
 }

@@ -106,9 +106,6 @@ impl PendingEmail {
     }
 }
 
-/// The subject of the confirmation mail (ASCII: no header encoding needed).
-pub const MAIL_SUBJECT: &str = "Confirm the new email address of your account";
-
 /// The link of the confirmation mail: `base` is the API's public URL.
 pub fn link(base: &str, user_id: UserId, token: &ConfirmationToken) -> String {
     format!(
@@ -117,23 +114,28 @@ pub fn link(base: &str, user_id: UserId, token: &ConfirmationToken) -> String {
     )
 }
 
-/// The text of the confirmation mail, sent to the OLD address.
-pub fn mail_text(
+/// The confirmation mail, to the account's current address `to`, in the user's language.
+#[cfg(feature = "mail")]
+pub fn mail(
+    to: EmailAddress,
+    language: crate::language::Language,
     login: &str,
-    old_email: &EmailAddress,
     new_email: &EmailAddress,
     link: &str,
     ttl_secs: i64,
-) -> String {
-    let hours = ttl_secs as f64 / 3600.0;
-    format!(
-        "Hello {login},\n\n\
-         someone asked to change the email address of your account from\n\
-         {old_email} to {new_email}.\n\n\
-         To confirm the change, open this link within {hours} hours and press the button:\n\n\
-         {link}\n\n\
-         If you did not ask for this, ignore this message: nothing changes.\n"
-    )
+) -> crate::mail::Mail {
+    let mut args = fluent_bundle::FluentArgs::new();
+    args.set("login", login);
+    args.set("old_email", to.as_str());
+    args.set("new_email", new_email.as_str());
+    args.set("link", link);
+    args.set("hours", ttl_secs as f64 / 3600.0);
+    crate::mail::Mail {
+        subject: language.text("confirmation-mail-subject", None),
+        text: language.text("confirmation-mail-text", Some(&args)),
+        to,
+        language,
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+#[cfg(feature = "language")]
+pub mod language;
 pub mod limit;
 #[cfg(feature = "mail")]
 pub mod mail;

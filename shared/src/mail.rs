@@ -6,20 +6,21 @@ use std::path::PathBuf;
 
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
 
 use crate::aws::Https;
 use crate::config::CoreConfig;
 use crate::config::{ConfigError, Env, Transport, var};
 use crate::email::EmailAddress;
 use crate::error::ApiError;
+use crate::language::Language;
 
-/// One plain-text message.
+/// One plain-text message, in `language` (its `Content-Language`).
 #[derive(Clone, Debug)]
 pub struct Mail {
     pub to: EmailAddress,
-    /// ASCII, so that no header encoding is needed.
-    pub subject: &'static str,
+    pub language: Language,
+    pub subject: String,
     pub text: String,
 }
 
@@ -94,9 +95,15 @@ impl Mailer {
                         .build()
                         .map_err(|e| ApiError::internal(format!("SES content: {e}")))
                 };
+                let language = MessageHeader::builder()
+                    .name("Content-Language")
+                    .value(mail.language.tag())
+                    .build()
+                    .map_err(|e| ApiError::internal(format!("SES header: {e}")))?;
                 let message = Message::builder()
-                    .subject(content(mail.subject)?)
+                    .subject(content(&mail.subject)?)
                     .body(Body::builder().text(content(&mail.text)?).build())
+                    .headers(language)
                     .build();
                 client
                     .send_email()
@@ -173,11 +180,37 @@ fn rfc5322(sender: &EmailAddress, mail: &Mail) -> String {
     format!(
         "From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n\
          Message-ID: <{id}@accounts.invalid>\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\
+         Content-Language: {language}\r\n\r\n{body}\r\n",
         to = mail.to,
-        subject = mail.subject,
+        subject = encoded_words(&mail.subject),
+        language = mail.language.tag(),
         id = uuid::Uuid::new_v4(),
     )
+}
+
+/// A header text as RFC 2047 encoded words where it is not plain ASCII (a subject in
+/// German or Japanese): base64 of at most 45 bytes each, cut between characters, so that
+/// each word stays under the 75 characters RFC 2047 allows; folded one to a line.
+fn encoded_words(text: &str) -> String {
+    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return text.to_owned();
+    }
+    let mut words = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(45);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (chunk, tail) = rest.split_at(end);
+        words.push(format!(
+            "=?UTF-8?B?{}?=",
+            <base64ct::Base64 as base64ct::Encoding>::encode_string(chunk.as_bytes())
+        ));
+        rest = tail;
+    }
+    words.join("\r\n ")
 }
 
 #[cfg(test)]
@@ -191,6 +224,26 @@ mod tests {
     fn refusal(error: SendEmailError) -> ApiError {
         let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
         ses_failure(SdkError::service_error(error, raw))
+    }
+
+    #[test]
+    fn a_subject_that_is_not_ascii_is_sent_as_encoded_words() {
+        use base64ct::{Base64, Encoding};
+        assert_eq!(encoded_words("Confirm the address"), "Confirm the address");
+        let subject = "アカウントのメールアドレスが変更されました（お知らせ）";
+        let encoded = encoded_words(subject);
+        let mut decoded = Vec::new();
+        for line in encoded.split("\r\n") {
+            let word = line.trim_start();
+            assert!(word.len() <= 75, "{word}");
+            let payload = word
+                .strip_prefix("=?UTF-8?B?")
+                .and_then(|w| w.strip_suffix("?="))
+                .expect("an encoded word");
+            decoded.extend(Base64::decode_vec(payload).expect("base64"));
+        }
+        assert!(encoded.contains("\r\n "), "folded: {encoded}");
+        assert_eq!(String::from_utf8(decoded).expect("UTF-8"), subject);
     }
 
     #[test]

@@ -43,7 +43,14 @@ pub struct DemoUser {
     pub lastname: String,
     pub activated: bool,
     pub enabled: bool,
+    /// Its mails' language (BCP 47); English when not given.
+    #[serde(default = "english")]
+    pub language: String,
     pub scope: String,
+}
+
+fn english() -> String {
+    "en".to_owned()
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +103,7 @@ impl DemoSeed {
             record.contact.lastname = user.lastname.clone();
             record.activated = user.activated;
             record.enabled = user.enabled;
+            record.language = user.language.clone();
             let mut item = UserItem::new(record, path.clone());
             item.password_hash = Some(password_hash.clone());
             match put_user(store, &item).await {

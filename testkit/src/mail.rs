@@ -36,6 +36,8 @@ pub fn directory_mailer(dir: &Path) -> Mailer {
 #[derive(Clone, Debug)]
 pub struct ReceivedMail {
     pub to: String,
+    /// Its `Content-Language`.
+    pub language: String,
     pub subject: String,
     /// The body.
     pub text: String,
@@ -47,6 +49,8 @@ pub struct ReceivedMail {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     pub to: String,
+    /// Its `Content-Language`.
+    pub language: String,
     pub subject: String,
     pub text: String,
 }
@@ -56,23 +60,31 @@ pub struct Message {
 pub fn received_mails(dir: &Path) -> Vec<ReceivedMail> {
     messages(dir)
         .into_iter()
-        .map(|Message { to, subject, text }| {
-            let token = text
-                .split_whitespace()
-                .find_map(|word| {
-                    word.split_once("/email/confirmation?token=")
-                        .map(|(_, token)| token)
-                })
-                .expect("a confirmation link")
-                .to_owned();
-            crate::logs::register_token(&token);
-            ReceivedMail {
-                to,
-                subject,
-                text,
-                token,
-            }
-        })
+        .map(
+            |Message {
+                 to,
+                 language,
+                 subject,
+                 text,
+             }| {
+                let token = text
+                    .split_whitespace()
+                    .find_map(|word| {
+                        word.split_once("/email/confirmation?token=")
+                            .map(|(_, token)| token)
+                    })
+                    .expect("a confirmation link")
+                    .to_owned();
+                crate::logs::register_token(&token);
+                ReceivedMail {
+                    to,
+                    language,
+                    subject,
+                    text,
+                    token,
+                }
+            },
+        )
         .collect()
 }
 
@@ -82,18 +94,25 @@ pub fn messages(dir: &Path) -> Vec<Message> {
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path).expect("a mail");
-            let (head, body) = text
+            let (_, body) = text
                 .split_once("\r\n\r\n")
                 .expect("RFC 5322 header and body");
+            // The header as a mail program reads it (encoded words decoded), by a parser
+            // that is not ours.
+            let parsed = mail_parser::MessageParser::default()
+                .parse(text.as_bytes())
+                .expect("a MIME message");
             let header = |name: &str| {
-                head.split("\r\n")
-                    .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+                parsed
+                    .header_raw(name)
                     .unwrap_or_default()
+                    .trim()
                     .to_owned()
             };
             Message {
                 to: header("To"),
-                subject: header("Subject"),
+                language: header("Content-Language"),
+                subject: parsed.subject().unwrap_or_default().to_owned(),
                 text: body.to_owned(),
             }
         })

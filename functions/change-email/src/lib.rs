@@ -11,7 +11,8 @@ use shared::confirmation::{self, ConfirmationToken, PendingEmail};
 use shared::email::{EmailAddress, EmailConfig};
 use shared::http::{Precondition, json_body, not_null, user_response};
 use shared::idempotency::{self, NoSecrets};
-use shared::mail::{Mail, MailConfig, Mailer};
+use shared::language::Language;
+use shared::mail::{MailConfig, Mailer};
 use shared::runtime::Function;
 use shared::store::{DirectChange, EmailChange};
 use shared::{ApiError, Caller, Core, CoreConfig, Now, UserId, UserItem, Version};
@@ -157,19 +158,13 @@ async fn send_confirmation(
         ApiError::Forbidden("the account has no valid address to confirm the change with".into())
     })?;
     let link = confirmation::link(&state.email.confirmation_url_base, item.user.id, token);
-    let text = confirmation::mail_text(
+    let mail = confirmation::mail(
+        old_email,
+        Language::of_tag(&item.user.language),
         &item.user.login,
-        &old_email,
         new_email,
         &link,
         state.email.token_ttl_secs,
     );
-    state
-        .mailer
-        .send(&Mail {
-            to: old_email,
-            subject: confirmation::MAIL_SUBJECT,
-            text,
-        })
-        .await
+    state.mailer.send(&mail).await
 }

@@ -6,6 +6,9 @@
 //!   because mail scanners open links.
 //! - `POST /users/{user_id}/email/confirmation`: JSON `{"token"}` (answers the user object) or
 //!   the page's form (answers a page); applies the change once (`version` + 1).
+//!
+//! Pages are written in the language the browser asks for (`Accept-Language`): the `GET`
+//! reads nothing, so it cannot know the user's.
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -13,6 +16,7 @@ use serde::Deserialize;
 use shared::audit::{Actor, Origin};
 use shared::confirmation::ConfirmationToken;
 use shared::http::{body_bytes, json_body, media_type, path_user_id, user_response};
+use shared::language::Language;
 use shared::runtime::CoreFunction;
 use shared::{ApiError, Core, Now, UserId, UserItem};
 
@@ -39,7 +43,7 @@ impl CoreFunction for State {
 
     async fn handle(&self, request: &Request) -> Result<Response<Body>, ApiError> {
         match *request.method() {
-            Method::GET => confirmation_page(request),
+            Method::GET => confirmation_page(request, page_language(request)),
             Method::POST if is_page(request) => confirm_form(self, request).await,
             Method::POST => confirm_json(self, request).await,
             _ => Err(ApiError::NotFound),
@@ -48,11 +52,21 @@ impl CoreFunction for State {
 
     fn render_error(&self, request: &Request, error: &ApiError) -> Response<Body> {
         if is_page(request) {
-            error_page(error)
+            error_page(error, page_language(request))
         } else {
             error.to_response(request.uri().path())
         }
     }
+}
+
+/// The language the reader's browser asks for.
+fn page_language(request: &Request) -> Language {
+    Language::negotiate(
+        request
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok()),
+    )
 }
 
 fn query_token(request: &Request) -> Result<ConfirmationToken, ApiError> {
@@ -64,19 +78,21 @@ fn query_token(request: &Request) -> Result<ConfirmationToken, ApiError> {
 }
 
 /// The page the mailed link opens: a button that POSTs the token. Changes nothing.
-fn confirmation_page(request: &Request) -> Result<Response<Body>, ApiError> {
+fn confirmation_page(request: &Request, language: Language) -> Result<Response<Body>, ApiError> {
     path_user_id(request)?;
     let token = query_token(request)?;
     // Both the token (base64url) and the form action are fixed alphabets: nothing to escape.
     Ok(html(
         StatusCode::OK,
-        "Confirm your new email address",
+        language,
+        "page-confirm-title",
         &format!(
-            "<p>Press the button to confirm the new email address of your account.</p>\
-             <form method=\"post\" action=\"confirmation\">\
+            "<p>{}</p><form method=\"post\" action=\"confirmation\">\
              <input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <button type=\"submit\">Confirm the new address</button></form>",
-            token.as_str()
+             <button type=\"submit\">{}</button></form>",
+            escape(&language.text("page-confirm-text", None)),
+            token.as_str(),
+            escape(&language.text("page-confirm-button", None)),
         ),
     ))
 }
@@ -108,19 +124,35 @@ async fn confirm_form(state: &State, request: &Request) -> Result<Response<Body>
     let body: TokenRequest = serde_urlencoded::from_bytes(body_bytes(request)?)
         .map_err(|e| ApiError::invalid_field("token", "invalid", e.to_string()))?;
     confirm(state, request, user_id, &body.token).await?;
+    let language = page_language(request);
     Ok(html(
         StatusCode::OK,
-        "Email address confirmed",
-        "<p>Your new email address is confirmed. You can close this page.</p>",
+        language,
+        "page-confirmed-title",
+        &format!(
+            "<p>{}</p>",
+            escape(&language.text("page-confirmed-text", None))
+        ),
     ))
 }
 
-/// An error of the confirmation pages, as a page a person can read.
-fn error_page(error: &ApiError) -> Response<Body> {
+/// An error of the confirmation pages, as a page a person can read: the error's own
+/// words where the messages have them (`page-error-<slug>-…`), general ones otherwise.
+fn error_page(error: &ApiError, language: Language) -> Response<Body> {
+    let specific = format!("page-error-{}", error.slug());
+    let id = if language.has(&format!("{specific}-title")) {
+        specific.as_str()
+    } else {
+        "page-error"
+    };
     html(
         error.status(),
-        &escape(error.title()),
-        &format!("<p>{}.</p>", escape(&error.detail())),
+        language,
+        &format!("{id}-title"),
+        &format!(
+            "<p>{}</p>",
+            escape(&language.text(&format!("{id}-text"), None))
+        ),
     )
 }
 
@@ -131,9 +163,12 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html(status: StatusCode, title: &str, content: &str) -> Response<Body> {
+/// A page in `language`, headed by the message `title`, with `content` (HTML, escaped).
+fn html(status: StatusCode, language: Language, title: &str, content: &str) -> Response<Body> {
+    let title = escape(&language.text(title, None));
+    let lang = language.tag();
     let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title></head><body><main><h1>{title}</h1>{content}</main></body></html>"
     );
@@ -150,6 +185,9 @@ fn html(status: StatusCode, title: &str, content: &str) -> Response<Body> {
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
+        (header::CONTENT_LANGUAGE, lang),
+        // The page's language is the request's Accept-Language.
+        (header::VARY, "Accept-Language"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }

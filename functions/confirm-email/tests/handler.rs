@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use confirm_email::FORM;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::confirmation::MAIL_SUBJECT;
 use shared::email::EmailConfig;
+use shared::language::Language;
 use shared::limit::SlidingLimit;
 use shared::runtime::respond;
 use shared::store::StatusChange;
@@ -120,7 +120,11 @@ async fn an_activated_account_confirms_through_the_link_sent_to_the_old_address(
         assert_eq!(received.len(), 1);
         let mail = &received[0];
         assert_eq!(mail.to, old_email);
-        assert_eq!(mail.subject, MAIL_SUBJECT);
+        assert_eq!(
+            mail.subject,
+            Language::En.text("confirmation-mail-subject", None)
+        );
+        assert_eq!(mail.language, "en");
         assert!(mail.text.contains("https://accounts.example.test/users/"));
         let stored = fixture.stored(user.id).await.unwrap();
         let pending = stored.pending_email.clone().expect("pending change");
@@ -202,6 +206,76 @@ async fn the_page_form_confirms_and_answers_with_pages() {
         assert_eq!(response.status(), 400);
         assert!(!String::from_utf8_lossy(response.body().as_ref()).contains("<script>"));
     }
+}
+
+#[tokio::test]
+async fn mail_and_pages_are_in_the_readers_language() {
+    let (fixture, dir, state, _) = with_user().await;
+    let user = fixture
+        .user_with(&fixture.customer, |u| u.language = "de-AT".into())
+        .await;
+    // The mail: in the user's language, saying so.
+    let token = state.mailed_token(&user, &dir).await;
+    let mail = received_mails(&dir).remove(0);
+    assert_eq!(mail.language, "de");
+    assert_eq!(
+        mail.subject,
+        Language::De.text("confirmation-mail-subject", None)
+    );
+    assert_ne!(
+        mail.subject,
+        Language::En.text("confirmation-mail-subject", None)
+    );
+    assert!(mail.text.contains(&user.login) && mail.text.contains(NEW_EMAIL));
+
+    // The pages: in the language the browser asks for (the GET reads nothing).
+    let page = |accept: Option<&str>| {
+        let event = Event::new(Payload::V2, "GET", CONFIRM_ROUTE)
+            .user_id(user.id)
+            .query("token", &token);
+        match accept {
+            Some(value) => event.header("accept-language", value),
+            None => event,
+        }
+    };
+    for (accept, language) in [
+        (Some("ja-JP,ja;q=0.9,en;q=0.5"), Language::Ja),
+        (Some("pt-BR, fr;q=0.4, de;q=0"), Language::Fr),
+        (Some("de;q=0"), Language::En),
+        (None, Language::En),
+    ] {
+        let response = state.call(page(accept).request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-language"], language.tag());
+        assert_eq!(response.headers()["vary"], "Accept-Language");
+        let html = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert!(
+            html.contains(&format!("<html lang=\"{}\">", language.tag())),
+            "{accept:?}: {html}"
+        );
+        let title = Language::text(language, "page-confirm-title", None);
+        assert!(html.contains(&format!("<title>{title}</title>")), "{html}");
+        assert!(html.contains(&Language::text(language, "page-confirm-button", None)));
+    }
+
+    // An error page too: a token that does not work, read in Spanish.
+    let response = state
+        .call(
+            Event::new(Payload::V2, "POST", CONFIRM_ROUTE)
+                .user_id(user.id)
+                .header("accept-language", "es")
+                .body(
+                    "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                    Some(FORM),
+                )
+                .request(),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let html = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+    assert!(html.contains("<html lang=\"es\">"), "{html}");
+    let title = Language::Es.text("page-error-invalid-token-title", None);
+    assert!(html.contains(&format!("<h1>{title}</h1>")), "{html}");
 }
 
 #[tokio::test]

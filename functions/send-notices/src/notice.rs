@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use shared::audit::ChangeKind;
 use shared::email::EmailAddress;
+use shared::language::{FluentArgs, Language};
 use shared::mail::Mail;
 use shared::store::NoticeKey;
 use shared::{UserId, UserItem};
@@ -33,11 +34,6 @@ pub struct Detail {
     pub new_email: Option<String>,
 }
 
-pub const PASSWORD_SUBJECT: &str = "The password of your account was changed";
-pub const EMAIL_SUBJECT: &str = "The email address of your account was changed";
-
-const IF_NOT_YOU: &str = "If you did not make this change, contact your administrator at once.";
-
 /// A mail to send once.
 #[derive(Debug)]
 pub struct Notice {
@@ -58,65 +54,62 @@ pub fn notices(event: &NoticeEvent, user: &UserItem) -> Vec<Notice> {
         tracing::debug!(event_id = %event.event_id, "no notice: the account is not activated");
         return Vec::new();
     }
-    let login = &user.user.login;
-    let at = &event.occurred_at;
+    let language = Language::of_tag(&user.user.language);
+    let mut args = FluentArgs::new();
+    args.set("login", user.user.login.as_str());
+    args.set("at", event.occurred_at.as_str());
     let mut notices = Vec::new();
-    let mut add = |recipient: &'static str, address: &str, subject: &'static str, text: String| {
-        match EmailAddress::parse(address) {
-            Ok(to) => notices.push(Notice {
-                key: NoticeKey::new(&event.event_id, recipient),
-                user_id: user.user.id,
-                mail: Mail { to, subject, text },
-            }),
-            Err(_) => tracing::warn!(
-                event_id = %event.event_id,
-                recipient,
-                "no notice: the address cannot be mailed"
-            ),
-        }
-    };
+    let mut add =
+        |recipient: &'static str, address: &str, subject: &str, text: &str, args: &FluentArgs| {
+            match EmailAddress::parse(address) {
+                Ok(to) => notices.push(Notice {
+                    key: NoticeKey::new(&event.event_id, recipient),
+                    user_id: user.user.id,
+                    mail: Mail {
+                        to,
+                        language,
+                        subject: language.text(subject, None),
+                        text: language.text(text, Some(args)),
+                    },
+                }),
+                Err(_) => tracing::warn!(
+                    event_id = %event.event_id,
+                    recipient,
+                    "no notice: the address cannot be mailed"
+                ),
+            }
+        };
     match kind {
         ChangeKind::PasswordChanged | ChangeKind::PasswordReset => {
-            let by = if kind == ChangeKind::PasswordReset {
-                " by an administrator"
+            let text = if kind == ChangeKind::PasswordReset {
+                "notice-password-reset-text"
             } else {
-                ""
+                "notice-password-changed-text"
             };
             // The address at the change, not one set since: whoever changed the password
             // and then the address must not take the notice with it.
             let to = event.email.as_deref().unwrap_or(&user.user.contact.email);
-            add(
-                "user",
-                to,
-                PASSWORD_SUBJECT,
-                format!(
-                    "Hello,\n\nthe password of your account {login} was changed{by} at {at} \
-                     (UTC).\n\n{IF_NOT_YOU}\n"
-                ),
-            );
+            add("user", to, "notice-password-subject", text, &args);
         }
         ChangeKind::EmailChanged => {
             let (Some(old), Some(new)) = (&event.old_email, &event.new_email) else {
                 return notices;
             };
+            args.set("old_email", old.as_str());
+            args.set("new_email", new.as_str());
             add(
                 "old-address",
                 old,
-                EMAIL_SUBJECT,
-                format!(
-                    "Hello,\n\nthe email address of your account {login} was changed at {at} \
-                     (UTC) from this address to {new}. Mail about the account now goes there.\n\n\
-                     {IF_NOT_YOU}\n"
-                ),
+                "notice-email-subject",
+                "notice-email-old-text",
+                &args,
             );
             add(
                 "new-address",
                 new,
-                EMAIL_SUBJECT,
-                format!(
-                    "Hello,\n\nthis is now the email address of your account {login}, \
-                     since {at} (UTC); it was {old}.\n\n{IF_NOT_YOU}\n"
-                ),
+                "notice-email-subject",
+                "notice-email-new-text",
+                &args,
             );
         }
         ChangeKind::Disabled | ChangeKind::Enabled | ChangeKind::EmailChangeRequested => {}
