@@ -7,6 +7,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use account_events::{Bus, State};
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
@@ -627,6 +628,186 @@ async fn entries_eventbridge_fails_are_retried_and_a_record_it_keeps_failing_is_
     assert_eq!(reported(&response), [sequence(0)]);
 }
 
+/// EventBridge that answers each `PutEvents` entry by entry: an entry whose detail names a
+/// user of `failing` fails, every other one is accepted.
+async fn entry_by_entry_event_bridge(failing: Vec<String>) -> StandIn {
+    StandIn::answering(Duration::ZERO, move |call, body| {
+        let request: Value = serde_json::from_str(body).unwrap_or_default();
+        let results: Vec<Value> = request["Entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(n, entry)| {
+                let detail = entry["Detail"].as_str().unwrap_or_default();
+                if failing.iter().any(|user| detail.contains(user.as_str())) {
+                    json!({"ErrorCode": "InternalFailure", "ErrorMessage": "stand-in"})
+                } else {
+                    json!({"EventId": format!("id-{call}-{n}")})
+                }
+            })
+            .collect();
+        let failed = results
+            .iter()
+            .filter(|r| r.get("ErrorCode").is_some())
+            .count();
+        Reply {
+            status: "200 OK",
+            content_type: "application/x-amz-json-1.1",
+            body: json!({"FailedEntryCount": failed, "Entries": results}).to_string(),
+        }
+    })
+    .await
+}
+
+/// The `PutEvents` calls a stand-in received: for each, its entries' (user, version) pairs.
+fn calls(stand_in: &StandIn) -> Vec<Vec<(String, u64)>> {
+    stand_in
+        .bodies()
+        .iter()
+        .map(|body| {
+            let request: Value = serde_json::from_str(body).expect("a PutEvents request");
+            request["Entries"]
+                .as_array()
+                .expect("entries")
+                .iter()
+                .map(|entry| {
+                    let detail: Value =
+                        serde_json::from_str(entry["Detail"].as_str().expect("a detail"))
+                            .expect("JSON");
+                    (
+                        detail["user_id"].as_str().expect("a user").to_owned(),
+                        detail["version"].as_u64().expect("a version"),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `rounds` status changes of each of `users` new users, round by round, so that the
+/// stream interleaves them: the users and the admitted records.
+async fn interleaved_changes(users: usize, rounds: u64) -> (Fixture, Vec<User>, Vec<Value>) {
+    let fixture = Fixture::new().await;
+    let functions = Functions::new(fixture.store());
+    let partner = Claims::client("partner-app", fixture.partner.tenant(), "users:write");
+    let mut created = Vec::new();
+    for _ in 0..users {
+        created.push(fixture.user(&fixture.customer).await);
+    }
+    for version in 1..=rounds {
+        for user in &created {
+            let body = json!({"enabled": version % 2 == 0, "version": version});
+            let event =
+                Route::Status.request(Payload::V2, &user.id.to_string(), Some(&partner), body);
+            assert_eq!(functions.call(Route::Status, &event).await.status(), 200);
+        }
+    }
+    let (admitted, _) = stream(&fixture).await;
+    assert_eq!(admitted.len(), users * rounds as usize);
+    (fixture, created, admitted)
+}
+
+#[tokio::test]
+async fn a_batch_goes_out_ten_entries_a_call_users_side_by_side_each_in_its_order() {
+    let (_fixture, users, admitted) = interleaved_changes(12, 3).await;
+    let stand_in = entry_by_entry_event_bridge(Vec::new()).await;
+    let response = account_events::handle(
+        &State {
+            bus: bus(&stand_in),
+        },
+        lambda_event(&admitted),
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    // Three waves (each user's first, second, third change) of twelve entries: 10 + 2 a wave.
+    let calls = calls(&stand_in);
+    let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+    let mut sorted = sizes.clone();
+    sorted.sort();
+    assert_eq!(sorted, [2, 2, 2, 10, 10, 10], "{sizes:?}");
+    for call in &calls {
+        let mut in_call: Vec<&String> = call.iter().map(|(user, _)| user).collect();
+        in_call.sort();
+        in_call.dedup();
+        assert_eq!(
+            in_call.len(),
+            call.len(),
+            "two entries of one user in a call: {call:?}"
+        );
+    }
+    // Every event once, and each user's in its order: a wave's calls all come before the
+    // next wave's.
+    let received: Vec<(String, u64)> = calls.into_iter().flatten().collect();
+    assert_eq!(received.len(), 36);
+    for user in &users {
+        let versions: Vec<u64> = received
+            .iter()
+            .filter(|(id, _)| *id == user.id.to_string())
+            .map(|(_, version)| *version)
+            .collect();
+        assert_eq!(versions, [2, 3, 4], "user {}", user.id);
+    }
+}
+
+#[tokio::test]
+async fn an_entry_that_keeps_failing_holds_back_its_user_only_and_comes_again() {
+    let (_fixture, users, admitted) = interleaved_changes(5, 2).await;
+    let stuck = users[1].id.to_string();
+    let sequence = |index: usize| {
+        admitted[index]["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let failing = entry_by_entry_event_bridge(vec![stuck.clone()]).await;
+    let response =
+        account_events::handle(&State { bus: bus(&failing) }, lambda_event(&admitted)).await;
+    // The stuck user's first record (the second of the stream) is reported: Lambda delivers
+    // it and every record after it again.
+    assert_eq!(reported(&response), [sequence(1)]);
+    let sent = calls(&failing);
+    let tried: Vec<&(String, u64)> = sent
+        .iter()
+        .flatten()
+        .filter(|(user, _)| *user == stuck)
+        .collect();
+    assert_eq!(
+        tried,
+        [
+            &(stuck.clone(), 2),
+            &(stuck.clone(), 2),
+            &(stuck.clone(), 2)
+        ],
+        "its first event three times, its second never"
+    );
+    // Every other user's events went out, each user's in order.
+    for user in users.iter().filter(|u| u.id.to_string() != stuck) {
+        let versions: Vec<u64> = sent
+            .iter()
+            .flatten()
+            .filter(|(id, _)| *id == user.id.to_string())
+            .map(|(_, version)| *version)
+            .collect();
+        assert_eq!(versions, [2, 3], "user {}", user.id);
+    }
+
+    // The redelivery, from the reported record on, to a bus that works again: nothing is
+    // lost, and the stuck user's events go out in order.
+    let working = entry_by_entry_event_bridge(Vec::new()).await;
+    let response =
+        account_events::handle(&State { bus: bus(&working) }, lambda_event(&admitted[1..])).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let again: Vec<(String, u64)> = calls(&working).into_iter().flatten().collect();
+    let stuck_versions: Vec<u64> = again
+        .iter()
+        .filter(|(id, _)| *id == stuck)
+        .map(|(_, version)| *version)
+        .collect();
+    assert_eq!(stuck_versions, [2, 3]);
+    assert_eq!(again.len(), 9, "the nine records from the reported one on");
+}
+
 #[tokio::test]
 async fn a_poison_record_is_reported_not_dropped() {
     let scene = scene().await;
@@ -758,15 +939,18 @@ async fn a_notice_is_written_in_its_users_language() {
             language.text("notice-password-subject", None)
         );
         assert!(notice.text.contains(&user.login), "{}", notice.text);
-        // The reset's own words, not the self-service change's: the text's first line
-        // after the greeting differs between the two messages.
+        // The reset's own words, whole, not the self-service change's (which some languages
+        // word alike up to the time): the text around the time.
         let mut args = shared::language::FluentArgs::new();
         args.set("login", user.login.as_str());
         args.set("at", "AT");
         let reset = language.text("notice-password-reset-text", Some(&args));
-        let (before, _) = reset.split_once("AT").expect("the time in the text");
+        let (before, after) = reset.split_once("AT").expect("the time in the text");
         let body = notice.text.replace("\r\n", "\n");
-        assert!(body.starts_with(before), "{body}\n---\n{reset}");
+        assert!(
+            body.starts_with(before) && body.trim_end().ends_with(after.trim_end()),
+            "{body}\n---\n{reset}"
+        );
     }
 }
 
@@ -890,6 +1074,13 @@ async fn a_refused_address_is_not_retried_and_a_throttled_mail_is() {
         "done: no retry changes a refusal"
     );
     assert_eq!(refusing.calls(), 1);
+    // What SES was asked: the notice with its language as a message header.
+    let request: Value = serde_json::from_str(&refusing.bodies()[0]).expect("SendEmail's JSON");
+    assert_eq!(
+        request["Content"]["Simple"]["Headers"],
+        json!([{"Name": "Content-Language", "Value": "en"}]),
+        "{request}"
+    );
     let response = send_notices::handle(&state, queue).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(refusing.calls(), 1, "a redelivery does not ask SES again");

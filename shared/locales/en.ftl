@@ -10,7 +10,8 @@ if-not-you = If you did not make this change, contact your administrator at once
 
 ## The confirmation mail, sent to the account's current address when a new one is asked for.
 ## $login: the account's login name. $old_email, $new_email: addresses.
-## $link: the confirmation link. $hours: how long the link works (a whole number).
+## $link: the confirmation link. $hours: how long the link works (a number, a fraction where
+## the setting is not whole hours).
 
 confirmation-mail-subject = Confirm the new email address of your account
 confirmation-mail-text =

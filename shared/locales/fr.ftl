@@ -12,7 +12,8 @@ if-not-you =
 
 ## The confirmation mail, sent to the account's current address when a new one is asked for.
 ## $login: the account's login name. $old_email, $new_email: addresses.
-## $link: the confirmation link. $hours: how long the link works (a whole number).
+## $link: the confirmation link. $hours: how long the link works (a number, a fraction where
+## the setting is not whole hours).
 ## French plural rule: [one] covers 0 and 1.
 
 confirmation-mail-subject = Confirmez la nouvelle adresse e-mail de votre compte

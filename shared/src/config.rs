@@ -34,7 +34,8 @@ pub mod var {
         CONFIRMATION_URL_BASE, EMAIL_TOKEN_TTL_SECONDS, EMAIL_CHANGE_COOLDOWN_SECONDS,
         EMAIL_CHANGE_DAILY_LIMIT, MAIL_TRANSPORT, MAIL_SENDER, MAIL_DIR,
         // Account events (account-events' BusConfig).
-        EVENTS_TRANSPORT, EVENT_BUS_NAME, EVENTS_DIR, EVENT_SOURCE, NOTICE_DAILY_LIMIT,
+        EVENTS_TRANSPORT, EVENT_BUS_NAME, EVENTBRIDGE_ENDPOINT, EVENTS_DIR, EVENT_SOURCE,
+        NOTICE_DAILY_LIMIT,
         // The authorizer (authorize's Config): whose tokens, for whom, keys from where.
         JWT_ISSUER, JWT_AUDIENCE, JWKS_URL,
         // Ending sessions at the identity provider (revoke-sessions' Config).

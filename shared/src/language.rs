@@ -1,4 +1,4 @@
-//! Mails and pages in the reader's language (docs/contract.md, "Languages"): Project Fluent
+//! Mails and pages in the reader's language (docs/contract.md, "Events and notices"): Fluent
 //! messages, one file per language in `shared/locales` (`en.ftl` is the reference a
 //! translator starts from), compiled into the binary. A language's file is parsed the first
 //! time it is used in an execution environment, and kept.
@@ -10,6 +10,9 @@ use fluent_bundle::concurrent::FluentBundle;
 
 /// The values a message is filled in with, by name.
 pub use fluent_bundle::FluentArgs;
+
+/// The language ranges of an `Accept-Language` header that are read; browsers send a few.
+pub const MAX_LANGUAGE_RANGES: usize = 32;
 
 /// A language that mails and pages are written in. Any other is answered in English.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -56,17 +59,43 @@ impl Language {
     }
 
     /// The language to answer an `Accept-Language` header in (RFC 9110 §12.5.4): of the
-    /// supported ones, the one the reader weighs highest (`q=0` means "not this one");
-    /// English when none is, or without the header.
+    /// supported ones, the one the reader weighs highest, the first of equals (`q=0` means
+    /// "not this one"); English when none is, or without the header.
+    ///
+    /// Read here, in one pass over at most [`MAX_LANGUAGE_RANGES`] ranges: the header comes
+    /// from anyone (the pages have no authorizer), and a weight such as `q=NaN` must count as
+    /// no weight, not reach a sort (the `accept-language` crate sorts by a comparison that
+    /// NaN makes inconsistent, which the standard library's sort may answer with a panic).
     pub fn negotiate(accept_language: Option<&str>) -> Self {
-        accept_language
-            .and_then(|header| {
-                accept_language::parse_with_quality(header)
-                    .into_iter()
-                    .filter(|(_, quality)| *quality > 0.0)
-                    .find_map(|(tag, _)| Self::supported(&tag))
-            })
+        let mut best: Option<(Self, f32)> = None;
+        for range in accept_language
             .unwrap_or_default()
+            .split(',')
+            .take(MAX_LANGUAGE_RANGES)
+        {
+            let mut parts = range.split(';');
+            let Some(language) = parts.next().and_then(Self::supported) else {
+                continue;
+            };
+            let weight = parts
+                .find_map(|param| {
+                    let param = param.trim();
+                    param
+                        .strip_prefix("q=")
+                        .or_else(|| param.strip_prefix("Q="))
+                })
+                .map_or(Some(1.0), |q| {
+                    q.trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))
+                })
+                .unwrap_or(0.0);
+            if weight > 0.0 && best.is_none_or(|(_, highest)| weight > highest) {
+                best = Some((language, weight));
+            }
+        }
+        best.map(|(language, _)| language).unwrap_or_default()
     }
 
     /// The message `id` in this language, its `args` filled in; where this language lacks it,
@@ -185,7 +214,24 @@ mod tests {
         assert_eq!(pick("de;q=0"), Language::En);
         assert_eq!(pick("*"), Language::En);
         assert_eq!(pick(";;,,q=x"), Language::En);
+        assert_eq!(
+            pick("de;q=1.5, fr;q=0.5"),
+            Language::Fr,
+            "a weight above 1 is no weight"
+        );
+        assert_eq!(pick("de;q=NaN, ja;q=inf, es;q=0.1"), Language::Es);
+        assert_eq!(
+            pick("fr;q=0.5, de;q=0.5"),
+            Language::Fr,
+            "the first of equals"
+        );
         assert_eq!(Language::negotiate(None), Language::En);
+        // What made the accept-language crate's sort inconsistent: many NaN weights.
+        let hostile = "x;q=NaN,de;q=0.3,".repeat(200);
+        assert_eq!(pick(&hostile), Language::De);
+        // Only the first ranges are read.
+        let late = format!("{}ja", "xx,".repeat(MAX_LANGUAGE_RANGES));
+        assert_eq!(pick(&late), Language::En);
     }
 
     /// Every value a message may use, so that each renders whole.
@@ -275,7 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_message_falls_back_to_english_then_to_its_id() {
+    fn an_unknown_message_is_shown_as_its_id() {
         assert!(Language::De.has("page-confirm-title"));
         assert!(!Language::De.has("no-such-message"));
         assert_eq!(

@@ -1,5 +1,18 @@
-//! What the account functions have in common, one module per concern of the spec:
-//! configuration, callers (claims), tenants, users, the DynamoDB store, errors and HTTP.
+//! What the account functions have in common, one module per concern of the contract
+//! (docs/contract.md). In reading order:
+//!
+//! - The domain, plain values and rules that know nothing of AWS or HTTP: [`ids`], [`now`],
+//!   [`tenant`], [`user`], [`email`], [`password`], [`confirmation`], [`limit`], [`audit`]
+//!   (who changed what), [`session`] (a token's issue time and session, for revocation),
+//!   [`language`] (the reader's language and the Fluent messages).
+//! - Who calls and how a request is read: [`caller`] (claims, development tokens),
+//!   [`idempotency`] (`Idempotency-Key`), [`error`] (the one error type, problem+json),
+//!   [`http`] (bodies, path, responses).
+//! - The AWS adapters: [`config`] (every environment variable, validated once), [`aws`] (the
+//!   SDK's HTTPS client, timeouts and retries), [`store`] (DynamoDB: every write
+//!   conditional), [`mail`] (SES or `.eml` files), [`metrics`] (CloudWatch EMF).
+//! - The edge every `main.rs` calls: [`runtime`] (start once per cold start, serve, log one
+//!   line per request).
 
 pub mod audit;
 pub mod aws;

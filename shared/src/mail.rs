@@ -190,8 +190,9 @@ fn rfc5322(sender: &EmailAddress, mail: &Mail) -> String {
 }
 
 /// A header text as RFC 2047 encoded words where it is not plain ASCII (a subject in
-/// German or Japanese): base64 of at most 45 bytes each, cut between characters, so that
-/// each word stays under the 75 characters RFC 2047 allows; folded one to a line.
+/// German or Japanese): base64 of at most 39 bytes each (64 characters a word), cut between
+/// characters, folded one to a line, so that no line, `Subject: ` included, passes the 76
+/// characters RFC 2047 allows a line with encoded words.
 fn encoded_words(text: &str) -> String {
     if text.bytes().all(|b| (b' '..=b'~').contains(&b)) {
         return text.to_owned();
@@ -199,7 +200,7 @@ fn encoded_words(text: &str) -> String {
     let mut words = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
-        let mut end = rest.len().min(45);
+        let mut end = rest.len().min(39);
         while !rest.is_char_boundary(end) {
             end -= 1;
         }
@@ -233,9 +234,12 @@ mod tests {
         let subject = "アカウントのメールアドレスが変更されました（お知らせ）";
         let encoded = encoded_words(subject);
         let mut decoded = Vec::new();
+        let header = format!("Subject: {encoded}");
+        for line in header.split("\r\n") {
+            assert!(line.len() <= 76, "{line}");
+        }
         for line in encoded.split("\r\n") {
             let word = line.trim_start();
-            assert!(word.len() <= 75, "{word}");
             let payload = word
                 .strip_prefix("=?UTF-8?B?")
                 .and_then(|w| w.strip_suffix("?="))

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,6 +28,15 @@ impl StandIn {
     /// Answers the n-th request (from 0, over every connection, keep-alive included) with
     /// `reply(n)`, until the test's runtime ends.
     pub async fn start(reply: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Self {
+        Self::answering(Duration::ZERO, move |n, _| reply(n)).await
+    }
+
+    /// Answers the n-th request, whose body is `body`, with `reply(n, body)`, each after
+    /// `latency` (a network's and a service's time, as AWS takes it).
+    pub async fn answering(
+        latency: Duration,
+        reply: impl Fn(usize, &str) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("address"));
         let calls = Arc::new(AtomicUsize::new(0));
@@ -34,7 +44,8 @@ impl StandIn {
         let (counter, kept, reply) = (calls.clone(), bodies.clone(), Arc::new(reply));
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve(socket, counter.clone(), kept.clone(), reply.clone()));
+                let (counter, kept, reply) = (counter.clone(), kept.clone(), reply.clone());
+                tokio::spawn(serve(socket, counter, kept, reply, latency));
             }
         });
         Self {
@@ -59,7 +70,8 @@ async fn serve(
     mut socket: TcpStream,
     counter: Arc<AtomicUsize>,
     bodies: Arc<Mutex<Vec<String>>>,
-    reply: Arc<impl Fn(usize) -> Reply>,
+    reply: Arc<impl Fn(usize, &str) -> Reply>,
+    latency: Duration,
 ) {
     let mut buffer = Vec::new();
     loop {
@@ -82,14 +94,18 @@ async fn serve(
                 return;
             }
         }
-        let body = String::from_utf8_lossy(&buffer[head_end..head_end + length]).into_owned();
-        bodies.lock().expect("bodies").push(body);
+        let request = String::from_utf8_lossy(&buffer[head_end..head_end + length]).into_owned();
         buffer.drain(..head_end + length);
+        let n = counter.fetch_add(1, Ordering::SeqCst);
         let Reply {
             status,
             content_type,
             body,
-        } = reply(counter.fetch_add(1, Ordering::SeqCst));
+        } = reply(n, &request);
+        bodies.lock().expect("bodies").push(request);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         let response = format!(
             "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\nx-amzn-requestid: stand-in\r\n\
              content-length: {}\r\n\r\n{body}",

@@ -2,22 +2,23 @@
 //! on a user (see [`shared::audit`]), publishes one event to the bus. Nothing else: the
 //! notices are `send-notices`' (from the bus), so that no mail can hold back an event.
 //!
-//! Records are handled in stream order. The first that fails (the bus unreachable) is
-//! reported as the batch's item failure: Lambda redelivers it and every record after it, so
-//! nothing is dropped and order holds. Redelivery publishes an event again with the same
-//! `event_id` (consumers de-duplicate).
+//! A batch's events are published up to ten a call, users side by side and each user's in
+//! stream order ([`Bus::publish_all`]). The first record that fails (the bus unreachable)
+//! is reported as the batch's item failure: Lambda redelivers it and every record after it,
+//! so nothing is dropped and each user's order holds. Redelivery publishes an event again
+//! with the same `event_id` (consumers de-duplicate).
 
 pub mod bus;
 pub mod event;
 
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_http::lambda_runtime;
+use shared::CoreConfig;
 use shared::aws::Https;
 use shared::config::{ConfigError, Env};
-use shared::{ApiError, CoreConfig};
 
-pub use bus::{Bus, BusConfig};
+pub use bus::{Bus, BusConfig, Outgoing};
 pub use event::{AccountEvent, derive};
 
 pub struct Config {
@@ -60,40 +61,44 @@ pub async fn run(name: &'static str) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// One batch of stream records.
-pub async fn handle(state: &State, event: Event) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
-    for record in &event.records {
-        if let Err(error) = process(state, record).await {
-            tracing::error!(
-                event_id = %record.event_id,
-                error = %error,
-                "record failed; it and the records after it come again"
-            );
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-            break;
+/// One batch of stream records: every record's event derived, then published (see
+/// [`Bus::publish_all`]). The first record that cannot be derived or published is the
+/// batch's item failure: Lambda delivers it and every record after it again.
+pub async fn handle(state: &State, batch: Event) -> DynamoDbEventResponse {
+    let records = &batch.records;
+    let mut derived = Vec::new();
+    let mut cutoff = records.len();
+    for (index, record) in records.iter().enumerate() {
+        match derive(record) {
+            Ok(Some(event)) => derived.push((index, event)),
+            Ok(None) => tracing::debug!(event_id = %record.event_id, "not a change of a user"),
+            Err(error) => {
+                tracing::error!(
+                    event_id = %record.event_id,
+                    %error,
+                    "record cannot be read; it and the records after it come again"
+                );
+                cutoff = index;
+                break;
+            }
         }
     }
-    response
-}
-
-/// One record: its event published.
-pub async fn process(state: &State, record: &EventRecord) -> Result<(), ApiError> {
-    let Some(event) = derive(record).map_err(ApiError::internal)? else {
-        tracing::debug!(event_id = %record.event_id, "not a change of a user");
-        return Ok(());
+    let outgoing: Vec<Outgoing<'_>> = derived
+        .iter()
+        .map(|(index, event)| Outgoing {
+            event,
+            sequence: records[*index].change.sequence_number.as_deref(),
+        })
+        .collect();
+    let failed = match state.bus.publish_all(&outgoing).await {
+        Some(position) => derived[position].0.min(cutoff),
+        None => cutoff,
     };
-    state
-        .bus
-        .publish(&event, record.change.sequence_number.as_deref())
-        .await?;
-    tracing::info!(
-        event = %event.kind,
-        event_id = %event.event_id,
-        user_id = %event.user_id,
-        "event published"
-    );
-    Ok(())
+    let mut response = DynamoDbEventResponse::default();
+    if let Some(record) = records.get(failed) {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = record.change.sequence_number.clone();
+        response.batch_item_failures.push(failure);
+    }
+    response
 }

@@ -30,6 +30,8 @@ fn on_its_own_runtime(task: impl Future<Output = ()> + Send + 'static) {
     std::thread::spawn(move || {
         if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
             .enable_io()
+            // The stand-ins wait out their latency.
+            .enable_time()
             .build()
         {
             runtime.block_on(task);
@@ -162,6 +164,20 @@ pub struct WarmRun {
     pub peak_rss_kib: u64,
 }
 
+/// The stream at scale: one batch of [`BATCH_RECORDS`] records over as many users, through
+/// a warm account-events whose every `PutEvents` call takes [`BATCH_LATENCY`].
+pub struct StreamBatch {
+    pub records: usize,
+    pub latency: Duration,
+    /// Each round's time from the invocation to the answer.
+    pub durations: Vec<Duration>,
+}
+
+/// A bulk change (an administrator disabling many users at once), as Lambda batches it.
+const BATCH_RECORDS: usize = 100;
+/// What a `PutEvents` call takes in AWS, about: the stand-in answers each after this.
+const BATCH_LATENCY: Duration = Duration::from_millis(10);
+
 struct Bench<'a> {
     options: &'a Options,
     workload: Workload,
@@ -170,6 +186,9 @@ struct Bench<'a> {
     tls: TlsTerminator,
     mail_dir: PathBuf,
     clock_ticks_per_second: u64,
+    /// account-events' `EVENTBRIDGE_ENDPOINT`: a stand-in of EventBridge (as deployed, the
+    /// function publishes with its EventBridge client).
+    events_endpoint: String,
 }
 
 pub async fn run(options: &Options) -> Result<(), String> {
@@ -186,6 +205,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         tls,
         mail_dir,
         clock_ticks_per_second: clock_ticks_per_second(),
+        events_endpoint: workload::event_bridge(Duration::ZERO)?,
     };
     for name in FUNCTIONS.iter().chain([&BASELINE, &BASELINE_DEFAULT]) {
         let path = bench.binary(name);
@@ -221,6 +241,8 @@ pub async fn run(options: &Options) -> Result<(), String> {
         warm.push((op, runs));
     }
     let baseline_warm = bench.warm(BASELINE, Op::Get).await?;
+    eprintln!("the stream at scale: {BATCH_RECORDS} records over as many users");
+    let stream_batch = bench.stream_batch().await?;
     eprintln!("argon2: {} rounds", options.argon2_rounds);
     let argon2 = argon2::compare(options.argon2_rounds, options.argon2_per_round)?;
     let _ = std::fs::remove_dir_all(&bench.mail_dir);
@@ -233,6 +255,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         init_instructions,
         warm,
         baseline_warm,
+        stream_batch,
         argon2,
         sizes: report::sizes(options, &FUNCTIONS),
         memory: template
@@ -294,16 +317,17 @@ impl Bench<'_> {
             ("MAIL_SENDER", "no-reply@accounts.example.com"),
             ("MAIL_DIR", mail_dir.as_str()),
         ];
-        let events_dir = self.mail_dir.join("events").display().to_string();
         let extra: Vec<(&str, &str)> = match function {
             "change-email" => [("CONFIRMATION_URL_BASE", "http://127.0.0.1:9000")]
                 .into_iter()
                 .chain(mail)
                 .collect(),
+            // As deployed (the EventBridge client built at cold start), EventBridge a stand-in.
             "account-events" => vec![
-                ("EVENTS_TRANSPORT", "directory"),
-                ("EVENT_SOURCE", "platform.accounts"),
-                ("EVENTS_DIR", events_dir.as_str()),
+                (var::EVENTS_TRANSPORT, "eventbridge"),
+                (var::EVENT_SOURCE, "platform.accounts"),
+                (var::EVENT_BUS_NAME, "accounts-bench"),
+                (var::EVENTBRIDGE_ENDPOINT, self.events_endpoint.as_str()),
             ],
             "send-notices" => [
                 // Every notice of the run is mailed: the path measured is the send, not the
@@ -498,6 +522,37 @@ impl Bench<'_> {
             runs.push(self.warm_run(name, op, invocations).await?);
         }
         Ok(runs)
+    }
+
+    /// Each round, a warm account-events (its connection to the stand-in opened by a
+    /// one-record batch) is handed a batch of [`BATCH_RECORDS`] records, one per user, with
+    /// EventBridge answering each call after [`BATCH_LATENCY`].
+    async fn stream_batch(&mut self) -> Result<StreamBatch, String> {
+        let kept = std::mem::replace(
+            &mut self.events_endpoint,
+            workload::event_bridge(BATCH_LATENCY)?,
+        );
+        let mut durations = Vec::new();
+        for _ in 0..self.options.warm_rounds {
+            let api = RuntimeApi::start()?;
+            let _process = self.spawn("account-events", &api, Reach::Plain)?;
+            api.next_poll(TIMEOUT)?;
+            let warm_up = self.workload.event(Op::Events).await?;
+            let answer = api.invoke(warm_up, TIMEOUT)?;
+            self.workload.observe(Op::Events, &answer)?;
+            api.next_poll(TIMEOUT)?;
+            let batch = self.workload.stream_batch(BATCH_RECORDS).await?;
+            let sent = Instant::now();
+            let answer = api.invoke(batch, TIMEOUT)?;
+            durations.push(answer.at - sent);
+            self.workload.observe(Op::Events, &answer)?;
+        }
+        self.events_endpoint = kept;
+        Ok(StreamBatch {
+            records: BATCH_RECORDS,
+            latency: BATCH_LATENCY,
+            durations,
+        })
     }
 
     async fn warm_run(

@@ -431,27 +431,8 @@ impl Workload {
     /// Resets the stream user's password through the store (outside the timing), and
     /// returns the stream record of that write as Lambda's DynamoDB event.
     async fn stream_record(&mut self, request_id: &str) -> Result<String, String> {
+        self.reset(self.stream.user, request_id).await?;
         let source = &mut self.stream;
-        let origin = shared::audit::Origin {
-            actor: Actor {
-                kind: ActorType::Client,
-                id: CLIENT.into(),
-                tenant_id: Some(self.fixture.partner.tenant()),
-            },
-            request_id: shared::audit::RequestId::parse(request_id).ok_or("a request id")?,
-        };
-        self.fixture
-            .store()
-            .set_password_hash(
-                source.user,
-                TenantRule::SubTenantsOf(self.fixture.partner.tenant()),
-                shared::store::Setter::Administrator,
-                &source.hash,
-                &shared::Now::current(),
-                &origin,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
         let key = format!("USER#{}", source.user);
         for _ in 0..500 {
             let record = source
@@ -467,6 +448,63 @@ impl Workload {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         Err("the reset's stream record did not appear".into())
+    }
+
+    /// A stream batch of `users` records, one per user (new users, each reset once by an
+    /// administrator), as the Runtime API hands account-events a batch: the bulk change of
+    /// many users at once.
+    pub async fn stream_batch(&mut self, users: usize) -> Result<String, String> {
+        let mut keys = std::collections::HashSet::new();
+        for n in 0..users {
+            let user = self.fixture.user(&self.customer).await.id;
+            self.reset(user, &format!("bench-batch-{}-{n}", self.count))
+                .await?;
+            keys.insert(format!("USER#{user}"));
+        }
+        self.count += 1;
+        let source = &mut self.stream;
+        let mut records = Vec::new();
+        for _ in 0..500 {
+            records.extend(source.reader.read().await?.into_iter().filter(|r| {
+                source.filter.admits(r)
+                    && r["dynamodb"]["Keys"]["pk"]["S"]
+                        .as_str()
+                        .is_some_and(|key| keys.contains(key))
+            }));
+            if records.len() >= users {
+                return Ok(stream_event(&records).to_string());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        Err(format!(
+            "{} of {users} stream records appeared",
+            records.len()
+        ))
+    }
+
+    /// `user`'s password reset by the partner's client: one stream record.
+    async fn reset(&self, user: UserId, request_id: &str) -> Result<(), String> {
+        let origin = shared::audit::Origin {
+            actor: Actor {
+                kind: ActorType::Client,
+                id: CLIENT.into(),
+                tenant_id: Some(self.fixture.partner.tenant()),
+            },
+            request_id: shared::audit::RequestId::parse(request_id).ok_or("a request id")?,
+        };
+        self.fixture
+            .store()
+            .set_password_hash(
+                user,
+                TenantRule::SubTenantsOf(self.fixture.partner.tenant()),
+                shared::store::Setter::Administrator,
+                &self.stream.hash,
+                &shared::Now::current(),
+                &origin,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// A new activated user with a pending email change, and its token (written before the
@@ -494,14 +532,39 @@ impl Workload {
 /// (a function may call it during init: `authorize` fetches its keys there), and returns
 /// its endpoint.
 fn serve(content_type: &'static str, body: String) -> Result<String, String> {
+    serve_answering(std::time::Duration::ZERO, move |_| Reply {
+        status: "200 OK",
+        content_type,
+        body: body.clone(),
+    })
+}
+
+/// A stand-in of EventBridge's endpoint that accepts every `PutEvents` entry, each call
+/// after `latency` (the network's and the service's time, as in AWS).
+pub fn event_bridge(latency: std::time::Duration) -> Result<String, String> {
+    serve_answering(latency, |body| {
+        let request: Value = serde_json::from_str(body).unwrap_or_default();
+        let entries = request["Entries"].as_array().map_or(0, Vec::len);
+        let results: Vec<Value> = (0..entries)
+            .map(|n| json!({"EventId": format!("bench-{n}")}))
+            .collect();
+        Reply {
+            status: "200 OK",
+            content_type: "application/x-amz-json-1.1",
+            body: json!({"FailedEntryCount": 0, "Entries": results}).to_string(),
+        }
+    })
+}
+
+/// Answers each request's body with `reply`, after `latency`, from a stand-in on its own
+/// runtime; returns its endpoint.
+fn serve_answering(
+    latency: std::time::Duration,
+    reply: impl Fn(&str) -> Reply + Send + Sync + 'static,
+) -> Result<String, String> {
     let (sender, endpoint) = std::sync::mpsc::channel();
     super::on_its_own_runtime(async move {
-        let stand_in = StandIn::start(move |_| Reply {
-            status: "200 OK",
-            content_type,
-            body: body.clone(),
-        })
-        .await;
+        let stand_in = StandIn::answering(latency, move |_, body| reply(body)).await;
         if sender.send(stand_in.endpoint.clone()).is_ok() {
             // Serves until the benchmark ends.
             std::future::pending::<()>().await;
