@@ -826,6 +826,35 @@ async fn a_poison_record_is_reported_not_dropped() {
     assert!(entries(&events_dir).is_empty());
 }
 
+#[tokio::test]
+async fn a_poison_record_mid_batch_publishes_the_records_before_it_only() {
+    let scene = scene().await;
+    scene.own_password_change("req-a").await;
+    scene.set_enabled("req-b", false, 1).await;
+    scene.set_enabled("req-c", true, 2).await;
+    let (mut admitted, _) = stream(&scene.fixture).await;
+    assert_eq!(admitted.len(), 3);
+    admitted[1]["dynamodb"]["NewImage"]["version"] = json!({"S": "not a number"});
+    let events_dir = temp_dir("events");
+    let response =
+        account_events::handle(&events_state(&events_dir), lambda_event(&admitted)).await;
+    let sequence = admitted[1]["dynamodb"]["SequenceNumber"]
+        .as_str()
+        .map(str::to_owned);
+    assert_eq!(
+        reported(&response),
+        [sequence],
+        "from the poison record on, again"
+    );
+    let published = entries(&events_dir);
+    assert_eq!(
+        published.len(),
+        1,
+        "the first record's event only: {published:?}"
+    );
+    assert_eq!(published[0]["DetailType"], "account.password.changed");
+}
+
 /// The direct path cannot flood: an account that is not activated gets no notice however
 /// often its address changes, and one activated user gets at most the daily budget of
 /// notices however often an administrator resets its password. Every event is published.

@@ -254,12 +254,16 @@ impl Bus {
                             break;
                         }
                     };
-                    // Results come in the order of the entries sent; one that names no error
-                    // is on the bus.
+                    // Results come in the order of the entries sent; one with an event id and
+                    // no error is on the bus.
                     let mut still = Vec::new();
                     for (position, &k) in pending.iter().enumerate() {
                         match output.entries().get(position) {
-                            Some(result) if result.error_code().is_none() => results[k] = Ok(()),
+                            Some(result)
+                                if result.error_code().is_none() && result.event_id().is_some() =>
+                            {
+                                results[k] = Ok(())
+                            }
                             result => {
                                 // The code only: messages are not needed to retry and could
                                 // echo data.

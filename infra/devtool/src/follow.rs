@@ -1,7 +1,7 @@
 //! `devtool follow-stream`: Lambda's DynamoDB event source, locally. Reads the table's
 //! stream on DynamoDB Local, keeps what the template's filter criteria keep, and invokes
 //! `account-events` through `cargo lambda watch` with Lambda's DynamoDB event, in batches of
-//! up to 10 (the template's `BatchSize`). A reported item failure is retried from that
+//! up to 100 (the template's `BatchSize`). A reported item failure is retried from that
 //! record on, as Lambda does.
 
 use std::collections::VecDeque;
@@ -14,7 +14,7 @@ use testkit::{
 };
 
 /// The template's `BatchSize`.
-const BATCH_SIZE: usize = 10;
+const BATCH_SIZE: usize = 100;
 const POLL: Duration = Duration::from_millis(500);
 const MOST_BACKOFF: Duration = Duration::from_secs(30);
 

@@ -173,7 +173,8 @@ pub struct StreamBatch {
     pub durations: Vec<Duration>,
 }
 
-/// A bulk change (an administrator disabling many users at once), as Lambda batches it.
+/// A bulk change (an administrator disabling many users at once), as Lambda batches it: the
+/// template's `BatchSize` for account-events.
 const BATCH_RECORDS: usize = 100;
 /// What a `PutEvents` call takes in AWS, about: the stand-in answers each after this.
 const BATCH_LATENCY: Duration = Duration::from_millis(10);
