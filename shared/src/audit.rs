@@ -113,7 +113,7 @@ impl Actor {
 pub struct RequestId(String);
 
 impl RequestId {
-    pub const MAX_LEN: usize = 128;
+    pub(crate) const MAX_LEN: usize = 128;
 
     /// A request id as it arrived, if it looks like one: 1 to 128 printable ASCII characters
     /// without spaces (API Gateway's are UUIDs or base64-like strings).

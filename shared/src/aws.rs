@@ -44,12 +44,12 @@ const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("../certs/amazon-trust-se
 const BUILT_IN_ROOTS: &str = "(built-in Amazon Trust Services roots)";
 
 /// Attempts per AWS call (the first try and two retries with backoff).
-pub const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 /// Budget of one call, retries included: well inside the function timeout, so a dead or
 /// throttled service becomes a 503 rather than a Lambda timeout.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
-pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The HTTPS client of an AWS client: rustls, trusting only `roots`.
 pub fn http_client(roots: &TrustRoots) -> Result<SharedHttpClient, ConfigError> {
@@ -129,7 +129,7 @@ impl HttpClient for Https {
 
 /// DynamoDB's regional endpoint, as the SDK resolves it for a region without an endpoint
 /// override (the `aws` and `aws-cn` partitions).
-pub fn dynamodb_endpoint(region: &AwsRegion) -> String {
+pub(crate) fn dynamodb_endpoint(region: &AwsRegion) -> String {
     let region = region.as_str();
     let domain = if region.starts_with("cn-") {
         "amazonaws.com.cn"

@@ -49,7 +49,7 @@ pub trait Source {
 }
 
 /// The process environment.
-pub struct ProcessEnv;
+pub(crate) struct ProcessEnv;
 
 impl Source for ProcessEnv {
     fn get(&self, name: &str) -> Option<String> {
@@ -98,7 +98,7 @@ impl<'a> Env<'a> {
         Self { source }
     }
 
-    pub fn optional(&self, name: &'static str) -> Option<String> {
+    pub(crate) fn optional(&self, name: &'static str) -> Option<String> {
         self.source
             .get(name)
             .filter(|value| !value.trim().is_empty())
@@ -266,7 +266,7 @@ impl fmt::Debug for AuthMode {
 pub struct DevSecret(String);
 
 impl DevSecret {
-    pub const MIN_LEN: usize = 32;
+    pub(crate) const MIN_LEN: usize = 32;
 
     pub fn new(secret: String) -> Result<Self, String> {
         if secret.len() < Self::MIN_LEN {
@@ -279,7 +279,7 @@ impl DevSecret {
         Ok(Self(secret))
     }
 
-    pub fn expose(&self) -> &[u8] {
+    pub(crate) fn expose(&self) -> &[u8] {
         self.0.as_bytes()
     }
 }

@@ -14,9 +14,9 @@ use crate::ids::UserId;
 use crate::now::Now;
 
 /// Random bytes in a token.
-pub const TOKEN_BYTES: usize = 32;
+pub(crate) const TOKEN_BYTES: usize = 32;
 /// Length of a token in unpadded base64url.
-pub const TOKEN_CHARS: usize = 43;
+pub(crate) const TOKEN_CHARS: usize = 43;
 
 /// A confirmation token as it travels in the link. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]

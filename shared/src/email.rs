@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::limit::{Release, SlidingLimit};
 
 /// Longest address (RFC 5321's path limit less the angle brackets).
-pub const MAX_EMAIL_LEN: usize = 254;
+pub(crate) const MAX_EMAIL_LEN: usize = 254;
 
 /// A validated, normalised address that Amazon SES can deliver to: trimmed, an ASCII local
 /// part, the domain lower-cased in its ASCII (IDNA) form.
@@ -79,7 +79,7 @@ pub struct EmailConfig {
 }
 
 impl EmailConfig {
-    pub const DEFAULT_TTL_SECS: u64 = 24 * 60 * 60;
+    pub(crate) const DEFAULT_TTL_SECS: u64 = 24 * 60 * 60;
 
     /// The defaults of docs/contract.md §4: one mail a minute, five a day.
     pub fn mail_limit(cooldown_secs: i64, daily: usize) -> SlidingLimit {

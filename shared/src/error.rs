@@ -15,10 +15,10 @@ use crate::ids::Version;
 pub const PROBLEM_TYPE_BASE: &str = "https://accounts.example.com/problems/";
 
 /// Seconds a client should wait after a 503.
-pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+pub(crate) const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
 /// `Retry-After` of a 409 idempotency-key-in-use: the functions answer within seconds.
-pub const IN_USE_RETRY_AFTER_SECS: u64 = 1;
+pub(crate) const IN_USE_RETRY_AFTER_SECS: u64 = 1;
 
 /// What a handler answers: a response, or the error that `runtime::respond` renders.
 pub type Answer = Result<Response<Body>, ApiError>;
@@ -247,7 +247,7 @@ impl ApiError {
         }
     }
 
-    pub fn retry_after_secs(&self) -> Option<u64> {
+    pub(crate) fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::TooManyAttempts {
                 retry_after_secs, ..

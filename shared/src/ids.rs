@@ -38,10 +38,6 @@ macro_rules! uuid_id {
             pub fn parse_canonical(raw: &str) -> Result<Self, NotCanonicalUuid> {
                 parse_canonical_uuid(raw).map(Self)
             }
-
-            pub fn as_uuid(&self) -> &Uuid {
-                &self.0
-            }
         }
 
         impl From<Uuid> for $name {
@@ -79,7 +75,7 @@ uuid_id!(
 pub struct ClientId(String);
 
 impl ClientId {
-    pub const MAX_LEN: usize = 256;
+    pub(crate) const MAX_LEN: usize = 256;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.is_empty() || raw.len() > Self::MAX_LEN {
@@ -112,7 +108,7 @@ impl Version {
 
     /// The largest version a request may carry: 2^53 - 1, the largest integer every JSON
     /// parser reads exactly (RFC 7493, I-JSON); the OpenAPI document says the same.
-    pub const MAX_JSON: u64 = (1 << 53) - 1;
+    pub(crate) const MAX_JSON: u64 = (1 << 53) - 1;
 
     pub fn new(value: u64) -> Option<Self> {
         NonZeroU64::new(value).map(Self)

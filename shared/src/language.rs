@@ -12,7 +12,7 @@ use fluent_bundle::concurrent::FluentBundle;
 pub use fluent_bundle::FluentArgs;
 
 /// The language ranges of an `Accept-Language` header that are read; browsers send a few.
-pub const MAX_LANGUAGE_RANGES: usize = 32;
+pub(crate) const MAX_LANGUAGE_RANGES: usize = 32;
 
 /// A language that mails and pages are written in. Any other is answered in English.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

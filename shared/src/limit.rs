@@ -28,7 +28,7 @@ pub struct SlidingLimit {
 /// docs/contract.md §4: after the 5th wrong current password within 15 minutes the self-service change
 /// is locked for 15 minutes from that attempt. Attempts are logged before verification, so
 /// the log counts guesses under way as well as wrong ones; a right password clears it.
-pub const PASSWORD_ATTEMPTS: SlidingLimit = SlidingLimit {
+pub(crate) const PASSWORD_ATTEMPTS: SlidingLimit = SlidingLimit {
     max: 5,
     window_secs: 15 * 60,
     cooldown_secs: 0,
@@ -38,7 +38,7 @@ pub const PASSWORD_ATTEMPTS: SlidingLimit = SlidingLimit {
 impl SlidingLimit {
     /// Admits an event at `now` to the log `times`: the log to store (events that left the
     /// window dropped, `now` added), or the seconds to wait before asking again.
-    pub fn admit(&self, times: &[i64], now: i64) -> Result<Vec<i64>, u64> {
+    pub(crate) fn admit(&self, times: &[i64], now: i64) -> Result<Vec<i64>, u64> {
         // A lockout may have begun with an event up to a window before the one that filled
         // the log, so such a log keeps two windows.
         let kept = match self.release {

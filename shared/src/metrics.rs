@@ -17,7 +17,7 @@ use crate::aws::Watch;
 use crate::config::{ConfigError, Env, var};
 
 /// Where the metrics go when `METRICS_NAMESPACE` is unset.
-pub const DEFAULT_NAMESPACE: &str = "AccountFunctions";
+pub(crate) const DEFAULT_NAMESPACE: &str = "AccountFunctions";
 
 /// The names, so that the template's dashboard and alarms and the code agree.
 pub mod names {
@@ -145,7 +145,7 @@ const THROTTLING_CODES: [&str; 3] = [
 
 /// The interceptor of the store's client: counts DynamoDB attempts (each retry is one) and
 /// the attempts DynamoDB throttled.
-pub fn dynamodb_watch() -> impl Intercept {
+pub(crate) fn dynamodb_watch() -> impl Intercept {
     Watch::new(
         "DynamoDbMetrics",
         |_| count(names::DYNAMODB_ATTEMPTS, 1),

@@ -22,12 +22,12 @@ use crate::store::Store;
 /// the Lambda runtime logs whole events (bodies with passwords, `Authorization` headers,
 /// query strings with confirmation tokens) and the AWS SDK whole DynamoDB bodies (hashes).
 /// The workspace also compiles TRACE out (`tracing`'s `max_level_debug`).
-pub const MOST_VERBOSE: LevelFilter = LevelFilter::DEBUG;
+pub(crate) const MOST_VERBOSE: LevelFilter = LevelFilter::DEBUG;
 
 /// The level of `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO: Lambda's names
 /// (`TRACE` … `FATAL`, any case) and `OFF`. `TRACE` is capped at [`MOST_VERBOSE`], `FATAL`
 /// is `ERROR` (tracing has nothing above it); anything else stops the cold start.
-pub fn log_level(env: &Env<'_>) -> Result<LevelFilter, ConfigError> {
+pub(crate) fn log_level(env: &Env<'_>) -> Result<LevelFilter, ConfigError> {
     for name in [var::AWS_LAMBDA_LOG_LEVEL, var::RUST_LOG] {
         if let Some(raw) = env.optional(name) {
             let level = match raw.trim().to_ascii_uppercase().as_str() {
@@ -56,7 +56,7 @@ pub fn log_level(env: &Env<'_>) -> Result<LevelFilter, ConfigError> {
 /// `lambda_http::tracing::init_default_subscriber` does, but with a checked, capped level
 /// instead of an `EnvFilter`, whose per-module directives nobody sets on a Lambda and whose
 /// regex engine made every binary larger.
-pub fn init_tracing() -> Result<(), ConfigError> {
+pub(crate) fn init_tracing() -> Result<(), ConfigError> {
     let env = Env::new(&ProcessEnv);
     let level = log_level(&env)?;
     let json = env

@@ -23,7 +23,7 @@ pub struct OwnToken {
 pub struct SessionId(String);
 
 impl SessionId {
-    pub const MAX_LEN: usize = 128;
+    pub(crate) const MAX_LEN: usize = 128;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let visible = raw.bytes().all(|b| b.is_ascii_graphic());
@@ -42,7 +42,7 @@ impl SessionId {
 }
 
 /// The most a token's `iat` may lie ahead of this function's clock.
-pub const IAT_LEEWAY_SECS: i64 = 60;
+pub(crate) const IAT_LEEWAY_SECS: i64 = 60;
 
 impl OwnToken {
     /// `iat` (Unix seconds) and `sid`, checked: an `iat` before 1970 or more than

@@ -34,12 +34,12 @@ impl TenantPath {
 
     /// True when `tenant` is this tenant or one of its ancestors: the subtree of `tenant`
     /// holds this tenant.
-    pub fn in_subtree_of(&self, tenant: TenantId) -> bool {
+    pub(crate) fn in_subtree_of(&self, tenant: TenantId) -> bool {
         self.0.contains(&tenant)
     }
 
     /// True when this tenant is a strict descendant of `tenant` (a sub-tenant).
-    pub fn strictly_below(&self, tenant: TenantId) -> bool {
+    pub(crate) fn strictly_below(&self, tenant: TenantId) -> bool {
         self.in_subtree_of(tenant) && self.tenant() != tenant
     }
 

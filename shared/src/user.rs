@@ -197,14 +197,15 @@ pub struct AccessItem {
 impl AccessItem {
     /// The attributes to project, each with the placeholder [`Self::PROJECTION`] names it
     /// by (placeholders, so that no attribute can collide with a reserved word).
-    pub const ATTRIBUTES: [(&'static str, &'static str); 4] = [
+    pub(crate) const ATTRIBUTES: [(&'static str, &'static str); 4] = [
         ("#enabled", "enabled"),
         ("#credentials", "credentials_changed_at"),
         ("#own_session", "own_change_session"),
         ("#admin_revoked", "admin_revoked_at"),
     ];
     /// The `ProjectionExpression` of those placeholders: a constant, not built per request.
-    pub const PROJECTION: &'static str = "#enabled, #credentials, #own_session, #admin_revoked";
+    pub(crate) const PROJECTION: &'static str =
+        "#enabled, #credentials, #own_session, #admin_revoked";
 
     pub fn access(&self) -> Access<'_> {
         Access {

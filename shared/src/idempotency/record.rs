@@ -9,16 +9,16 @@ use crate::caller::{Caller, Principal};
 use crate::error::ApiError;
 use crate::ids::UserId;
 
-pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
+pub(crate) const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 
 /// Set on a replayed answer, as Stripe's API does, so a client can tell a replay.
-pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+pub(crate) const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// The longest key, in characters (the bound; the draft sets none).
-pub const MAX_KEY_CHARS: usize = 255;
+pub(crate) const MAX_KEY_CHARS: usize = 255;
 
 /// How long a key is remembered: the draft's suggestion of 24 hours.
-pub const KEEP_SECS: i64 = 24 * 60 * 60;
+pub(crate) const KEEP_SECS: i64 = 24 * 60 * 60;
 
 /// How long a first request holds its key before a retry may take it over: three times the
 /// functions' 10-second timeout, so a request that died does not block its key for a day.

@@ -18,8 +18,8 @@ pub struct Argon2Config {
 }
 
 /// The most passes and lanes configured or accepted from a stored hash.
-pub const MAX_ITERATIONS: u32 = 16;
-pub const MAX_PARALLELISM: u32 = 8;
+pub(crate) const MAX_ITERATIONS: u32 = 16;
+pub(crate) const MAX_PARALLELISM: u32 = 8;
 
 /// The default ceiling of a stored hash's memory: 64 MiB, room for stronger parameters
 /// later, and with the headroom exactly the smallest Lambda (128 MB).
@@ -46,7 +46,7 @@ pub struct PasswordConfig {
 impl PasswordConfig {
     /// What the function needs besides the Argon2 memory (binary, runtime, buffers), with a
     /// wide margin over the measured peak (docs/benchmarks.md).
-    pub const HEADROOM_MIB: u64 = 64;
+    pub(crate) const HEADROOM_MIB: u64 = 64;
 
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         let defaults = Self::default();

@@ -110,7 +110,7 @@ impl Hasher {
     /// True when `password` matches `hash`, as the crate's `verify_password` decides it
     /// (constant-time comparison of the outputs), but in kept memory. The parameters come
     /// from the PHC string, so hashes made with older parameters still verify.
-    pub fn verify_blocking(
+    pub(crate) fn verify_blocking(
         &self,
         password: &Password,
         hash: &PasswordHashString,

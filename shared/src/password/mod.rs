@@ -18,14 +18,14 @@ pub use policy::{PasswordPolicy, PolicyContext};
 pub use secret::{Password, PasswordHashString};
 
 /// Longest password, in code points after NFKC.
-pub const MAX_CHARS: usize = 256;
+pub(crate) const MAX_CHARS: usize = 256;
 /// Most UTF-8 bytes hashed: nobody makes us hash a megabyte.
 pub const MAX_BYTES: usize = 1024;
 /// The lowest `PASSWORD_MIN_LENGTH` allowed: no configuration accepts a shorter password.
-pub const SHORTEST_MIN_CHARS: usize = 8;
+pub(crate) const SHORTEST_MIN_CHARS: usize = 8;
 /// Shortest login or email local part that the "contains" rules look for: a one- or
 /// two-letter login inside a password says nothing about the password.
-pub const MIN_IDENTIFIER_CHARS: usize = 3;
+pub(crate) const MIN_IDENTIFIER_CHARS: usize = 3;
 
 /// The NFKC form of `text`, by ICU4X's normaliser: `idna` links it into every function
 /// already (for `url`), so NFKC costs its own tables only (what that bought:

@@ -73,7 +73,7 @@ impl Store {
     }
 
     /// Stores the answer of the request that holds `claim` on `key`.
-    pub async fn complete_key(
+    pub(crate) async fn complete_key(
         &self,
         key: &RecordKey,
         claim: &ClaimId,
@@ -117,7 +117,7 @@ impl Store {
     /// Marks `key` so that no replay is ever verified again: a replay presented a secret that
     /// did not verify against the record's verifier. One guess per key, so that replays are
     /// no way around the current-password limit.
-    pub async fn burn_key(&self, key: &RecordKey) -> Result<(), ApiError> {
+    pub(crate) async fn burn_key(&self, key: &RecordKey) -> Result<(), ApiError> {
         let result = self
             .client
             .update_item()
@@ -132,7 +132,11 @@ impl Store {
     }
 
     /// Frees `key` held by `claim`: the request failed and changed nothing, so a retry runs.
-    pub async fn release_key(&self, key: &RecordKey, claim: &ClaimId) -> Result<(), ApiError> {
+    pub(crate) async fn release_key(
+        &self,
+        key: &RecordKey,
+        claim: &ClaimId,
+    ) -> Result<(), ApiError> {
         let claim = AttributeValue::S(claim.0.clone());
         self.release_claim(key.as_str(), "claim", claim).await
     }

@@ -70,7 +70,7 @@ impl UserWrite {
     }
 
     /// A change of the user object that the caller asks for against the version it read.
-    pub fn versioned(
+    pub(crate) fn versioned(
         update: &'static str,
         change: &Change,
         rule: TenantRule,
@@ -81,7 +81,7 @@ impl UserWrite {
 
     /// A write that only needs the item to exist: the confirmation, whose token is the
     /// credential.
-    pub fn unscoped(update: &'static str, record: Record<'_>) -> Result<Self, ApiError> {
+    pub(crate) fn unscoped(update: &'static str, record: Record<'_>) -> Result<Self, ApiError> {
         let mut write = Self {
             update: vec![Cow::Borrowed(update)],
             conditions: vec![Cow::Borrowed("attribute_exists(#pk)")],
@@ -142,7 +142,7 @@ impl UserWrite {
 
     /// Stores `log` as the event log `attribute`, only while the stored log is still `seen`:
     /// the one a limit was checked against (see [`crate::limit`]).
-    pub fn replace_log(&mut self, attribute: &LogAttribute, seen: &[i64], log: &[i64]) {
+    pub(crate) fn replace_log(&mut self, attribute: &LogAttribute, seen: &[i64], log: &[i64]) {
         let key = attribute.key;
         if seen.is_empty() {
             self.conditions
