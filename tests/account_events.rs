@@ -171,6 +171,17 @@ struct Scene {
     partner: Claims,
 }
 
+/// The admitted stream records of one user's own password change, disable and enable.
+async fn three_records_of_one_user() -> Vec<Value> {
+    let scene = scene().await;
+    scene.own_password_change("req-a").await;
+    scene.set_enabled("req-b", false, 1).await;
+    scene.set_enabled("req-c", true, 2).await;
+    let (admitted, _) = stream(&scene.fixture).await;
+    assert_eq!(admitted.len(), 3);
+    admitted
+}
+
 /// The records a response reports as failed (their sequence numbers).
 fn reported(response: &DynamoDbEventResponse) -> Vec<Option<String>> {
     let failures = response.batch_item_failures.iter();
@@ -596,12 +607,7 @@ fn bus(stand_in: &StandIn) -> Bus {
 
 #[tokio::test]
 async fn entries_eventbridge_fails_are_retried_and_a_record_it_keeps_failing_is_reported() {
-    let scene = scene().await;
-    scene.own_password_change("req-a").await;
-    scene.set_enabled("req-b", false, 1).await;
-    scene.set_enabled("req-c", true, 2).await;
-    let (admitted, _) = stream(&scene.fixture).await;
-    assert_eq!(admitted.len(), 3);
+    let admitted = three_records_of_one_user().await;
     let state = |bus: Bus| State { bus };
     let sequence = |index: usize| {
         admitted[index]["dynamodb"]["SequenceNumber"]
@@ -828,12 +834,7 @@ async fn a_poison_record_is_reported_not_dropped() {
 
 #[tokio::test]
 async fn a_poison_record_mid_batch_publishes_the_records_before_it_only() {
-    let scene = scene().await;
-    scene.own_password_change("req-a").await;
-    scene.set_enabled("req-b", false, 1).await;
-    scene.set_enabled("req-c", true, 2).await;
-    let (mut admitted, _) = stream(&scene.fixture).await;
-    assert_eq!(admitted.len(), 3);
+    let mut admitted = three_records_of_one_user().await;
     admitted[1]["dynamodb"]["NewImage"]["version"] = json!({"S": "not a number"});
     let events_dir = temp_dir("events");
     let response =
