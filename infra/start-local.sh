@@ -74,6 +74,10 @@ EVENTS_DIR=$STATE_DIR/events
 SIGN_OUT_TRANSPORT=directory
 REVOCATIONS_DIR=$STATE_DIR/revocations
 ENV
+# Limits a caller of this script may set (infra/check-fuzz.sh sets a cool-down of 0).
+for name in EMAIL_CHANGE_COOLDOWN_SECONDS EMAIL_CHANGE_DAILY_LIMIT; do
+    if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$STATE_DIR/functions.env"; fi
+done
 
 cargo run --quiet -p devtool -- tokens "$INFRA_DIR/seed.json" "http://127.0.0.1:$API_PORT" | tee "$STATE_DIR/tokens.sh"
 echo

@@ -56,11 +56,16 @@ impl Driver {
                 .get(format!("{}/status", driver.url))
                 .send()
                 .await;
-            if let Ok(response) = ready {
-                let status: Value = response.json().await.unwrap_or_default();
-                if status["value"]["ready"] == true {
-                    return driver;
+            // Not listening yet, or listening and not ready yet: asked again. Any other
+            // error is a failure.
+            match ready {
+                Ok(response) => {
+                    let status: Value = response.json().await.expect("chromedriver's status");
+                    if status["value"]["ready"] == true {
+                        return driver;
+                    }
                 }
+                Err(error) => assert!(error.is_connect(), "chromedriver: {error}"),
             }
             assert!(Instant::now() < deadline, "chromedriver did not get ready");
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -49,25 +49,19 @@ impl Api {
     /// Waits for the emulator to route a first request to a started function (the first
     /// call may wait for `cargo run`).
     async fn wait_ready(&self, watch: &Watch, path: &str, token: &str) {
-        let deadline = Instant::now() + Duration::from_secs(600);
-        loop {
-            let attempt = self
-                .http
-                .get(format!("{}{path}", self.base_url))
-                .bearer_auth(token)
-                .timeout(Duration::from_secs(300))
-                .send()
-                .await;
-            if attempt.is_ok_and(|response| response.status() == StatusCode::OK) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch did not serve {path} in time; its log:\n{}",
-                watch.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(300));
+        let answer = support::send_when_listening(request).await;
+        assert!(
+            answer
+                .as_ref()
+                .is_ok_and(|response| response.status() == StatusCode::OK),
+            "cargo lambda watch answered {path} with {answer:?}; its log:\n{}",
+            watch.logs()
+        );
     }
 }
 

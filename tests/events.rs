@@ -73,29 +73,19 @@ async fn every_event_file_drives_its_function_to_the_expected_status() {
         );
         // The first call to a function may wait for `cargo run`; the emulator may also not
         // be listening yet.
-        let mut attempts = 0;
-        let response: Value = loop {
-            attempts += 1;
-            match http
-                .post(&url)
-                .body(event.clone())
-                .timeout(Duration::from_secs(300))
-                .send()
-                .await
-            {
-                Ok(response) if response.status().is_success() => {
-                    break response.json().await.expect("a Lambda response");
-                }
-                outcome if attempts < 240 => {
-                    let _ = outcome;
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                outcome => panic!(
-                    "{} did not answer: {outcome:?}\n{}",
-                    case.function,
-                    watch.logs()
-                ),
+        let request = http
+            .post(&url)
+            .body(event)
+            .timeout(Duration::from_secs(300));
+        let response: Value = match support::send_when_listening(request).await {
+            Ok(response) if response.status().is_success() => {
+                response.json().await.expect("a Lambda response")
             }
+            outcome => panic!(
+                "{} did not answer: {outcome:?}\n{}",
+                case.function,
+                watch.logs()
+            ),
         };
         let (ok, got) = case.verdict(&response);
         assert!(

@@ -224,24 +224,17 @@ impl Watch {
     /// Waits until `url` answers 200 (the first request to a function may wait for
     /// `cargo run`).
     pub async fn wait_for(&self, url: &str) {
-        let http = reqwest::Client::new();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
-        loop {
-            let answer = http
-                .get(url)
-                .timeout(std::time::Duration::from_secs(300))
-                .send()
-                .await;
-            if answer.is_ok_and(|response| response.status() == 200) {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{url} did not answer in time; the functions' log:\n{}",
-                self.logs()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
+        let request = reqwest::Client::new()
+            .get(url)
+            .timeout(std::time::Duration::from_secs(300));
+        let answer = send_when_listening(request).await;
+        assert!(
+            answer
+                .as_ref()
+                .is_ok_and(|response| response.status() == 200),
+            "{url} answered {answer:?}; the functions' log:\n{}",
+            self.logs()
+        );
     }
 
     /// The confirmation token of the only mail in the mail directory, and its recipient.
@@ -363,6 +356,28 @@ impl Functions {
             Route::Password => respond(&self.password, request).await,
             Route::Email => respond(&self.email, request).await,
             Route::ConfirmPage | Route::Confirm => respond(&self.confirm, request).await,
+        }
+    }
+}
+
+/// Sends `request` once something listens: a refused connection (the emulator is still
+/// starting) is tried again for up to 10 minutes; any answer, and any other error (a
+/// timeout, a reset), is the outcome, so that a failure is never retried into a pass.
+pub async fn send_when_listening(
+    request: reqwest::RequestBuilder,
+) -> reqwest::Result<reqwest::Response> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let attempt = request
+            .try_clone()
+            .expect("a request with a body in memory")
+            .send()
+            .await;
+        match attempt {
+            Err(error) if error.is_connect() && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            outcome => return outcome,
         }
     }
 }

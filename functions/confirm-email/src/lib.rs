@@ -149,8 +149,10 @@ fn error_page(error: &ApiError, language: Language) -> Response<Body> {
         error.status(),
         language,
         &format!("{id}-title"),
+        // The problem type's slug, for programs that read the page (as problem+json's type).
         &format!(
-            "<p>{}</p>",
+            "<p data-problem=\"{}\">{}</p>",
+            error.slug(),
             escape(&language.text(&format!("{id}-text"), None))
         ),
     )

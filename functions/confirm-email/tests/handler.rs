@@ -290,6 +290,11 @@ async fn mail_and_pages_are_in_the_readers_language() {
     assert!(html.contains("<html lang=\"es\">"), "{html}");
     let title = Language::Es.text("page-error-invalid-token-title", None);
     assert!(html.contains(&format!("<h1>{title}</h1>")), "{html}");
+    // The problem type, for a program that reads the page, in every language.
+    assert!(
+        html.contains("<p data-problem=\"invalid-token\">"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
