@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks template.yaml offline: `sam validate --lint` and `cfn-lint`; then `cfn-lint` on the
+# Checks template.yaml offline: `sam validate --lint`, SAM's translator (which the lint never
+# runs) for each value of ApiAuthorizer, and `cfn-lint`; then `cfn-lint` on the
 # standalone templates in docs/snippets/. Installs both (PyPI) when missing.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,6 +16,10 @@ hash -r
 export SAM_CLI_TELEMETRY=0
 log "sam validate --lint"
 sam validate --lint --template template.yaml
+log "sam validate --language-extensions (SAM's translator, with the default parameters)"
+sam validate --language-extensions --region eu-central-1 --template template.yaml
+log "each route's authorizer, for each value of ApiAuthorizer"
+"$VENV_DIR/bin/python3" "$INFRA_DIR/check_template_auth.py" template.yaml
 log "cfn-lint"
 cfn-lint template.yaml
 log "cfn-lint-serverless"
