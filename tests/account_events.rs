@@ -561,7 +561,7 @@ async fn a_notice_that_cannot_be_sent_comes_back_and_holds_back_no_event() {
         [queue.records[0].message_id.clone().unwrap()]
     );
 
-    // Handed out again once the mail works: the notice is sent (its claim was released).
+    // Handed out again once the mail works: the notice is sent (its lease was released).
     let mail_dir = temp_dir("notices");
     let working = notices_state(&scene.fixture, &mail_dir);
     let response = send_notices::handle(&working, queue).await;
@@ -1022,34 +1022,34 @@ async fn a_notice_budget_is_spent_race_free() {
     );
 }
 
-/// A notice's claim whose sender died (no mark, no release) is taken over after its lease,
-/// and a notice marked sent is never claimed again.
+/// A notice's lease whose sender died (no mark, no release) is taken over after its lease,
+/// and a notice marked sent is never leased again.
 #[tokio::test]
-async fn a_notice_claim_whose_sender_died_is_taken_over_after_its_lease() {
-    use shared::store::{Claim, NOTICE_LEASE_SECS, NoticeKey};
+async fn a_notice_lease_whose_sender_died_is_taken_over_after_its_lease() {
+    use shared::store::{Lease, NOTICE_LEASE_SECS, NoticeKey};
     let fixture = Fixture::new().await;
     let store = fixture.store();
     let key = NoticeKey::new("event-of-a-dead-sender", "user");
     let now = shared::Now::current();
     assert_eq!(
-        store.claim_notice(&key, &now).await.unwrap(),
-        Claim::Granted
+        store.lease_notice(&key, &now).await.unwrap(),
+        Lease::Granted
     );
     let within = now.later(NOTICE_LEASE_SECS - 1);
     assert_eq!(
-        store.claim_notice(&key, &within).await.unwrap(),
-        Claim::Taken
+        store.lease_notice(&key, &within).await.unwrap(),
+        Lease::Taken
     );
     let after = now.later(NOTICE_LEASE_SECS + 1);
     assert_eq!(
-        store.claim_notice(&key, &after).await.unwrap(),
-        Claim::Granted
+        store.lease_notice(&key, &after).await.unwrap(),
+        Lease::Granted
     );
     store.notice_sent(&key, &after).await.unwrap();
     let much_later = now.later(10 * NOTICE_LEASE_SECS);
     assert_eq!(
-        store.claim_notice(&key, &much_later).await.unwrap(),
-        Claim::Taken
+        store.lease_notice(&key, &much_later).await.unwrap(),
+        Lease::Taken
     );
 }
 
@@ -1127,7 +1127,7 @@ async fn concurrent_deliveries_of_one_event_send_its_notice_once() {
     let state = notices_state(&scene.fixture, &mail_dir);
     let deliveries = (0..8).map(|_| send_notices::handle(&state, queue.clone()));
     let responses = futures::future::join_all(deliveries).await;
-    // A delivery that found the claim taken is done too: none is reported.
+    // A delivery that found the lease taken is done too: none is reported.
     assert!(responses.iter().all(|r| r.batch_item_failures.is_empty()));
     assert_eq!(
         messages(&mail_dir).len(),

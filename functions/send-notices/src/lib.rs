@@ -19,7 +19,7 @@ use shared::config::{ConfigError, Env, var};
 use shared::limit::{Release, SlidingLimit};
 use shared::mail::{MailConfig, Mailer};
 use shared::metrics::{self, names};
-use shared::store::{BudgetKey, Claim};
+use shared::store::{BudgetKey, Lease};
 use shared::{ApiError, CoreConfig, Now, Store};
 
 pub use notice::{Notice, NoticeEvent, notices};
@@ -130,7 +130,7 @@ pub async fn process(state: &State, message: &SqsMessage) -> Result<(), ApiError
 /// address SES will not take) is logged and counted as sent: retrying would not change it.
 async fn send_once(state: &State, notice: &Notice) -> Result<(), ApiError> {
     let now = Now::current();
-    if state.store.claim_notice(&notice.key, &now).await? == Claim::Taken {
+    if state.store.lease_notice(&notice.key, &now).await? == Lease::Taken {
         tracing::info!(notice = notice.key.as_str(), "notice sent already");
         return Ok(());
     }

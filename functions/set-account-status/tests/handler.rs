@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use set_account_status::State;
 use shared::idempotency::{Fingerprint, IdempotencyKey, LEASE_SECS, RecordKey};
 use shared::runtime::respond;
-use shared::store::Claimed;
+use shared::store::KeyLease;
 use shared::{AuthMode, Authenticator, Core, Now, Store, UserId};
 use testkit::{
     Claims, ClaimsShape, Event, Fixture, Harness, PAYLOADS, Payload, RequestCounter,
@@ -488,11 +488,11 @@ async fn a_retried_status_change_with_the_same_key_gets_its_first_200_not_a_409(
         assert_eq!(
             fixture.table.counter.get(),
             3,
-            "claim the key, the change, store the answer"
+            "lease the key, the change, store the answer"
         );
         assert!(first.headers().get("idempotent-replayed").is_none());
 
-        // The retry: the first answer, nothing done again (one request: the claim).
+        // The retry: the first answer, nothing done again (one request: the lease).
         fixture.table.counter.reset();
         let retry = respond(&state, keyed(disable.clone(), "\"retry-1\"").request()).await;
         assert_eq!(retry.status(), 200);
@@ -560,7 +560,7 @@ async fn a_refused_request_releases_its_key_so_a_retry_runs_again() {
     let admin = fixture.admin();
     let keyed =
         |body: Value| put(Payload::V2, user.id, &admin, body).header("idempotency-key", "\"k\"");
-    // An error is not remembered: the key is released (claim, refused write, release).
+    // An error is not remembered: the key is released (lease, refused write, release).
     let stale = respond(
         &state,
         keyed(json!({"enabled": false, "version": 7})).request(),
@@ -624,7 +624,7 @@ async fn a_key_whose_first_request_runs_is_409_until_its_lease_ends() {
     let admin = fixture.admin();
     let store = &state.0.store;
     // Claims `key` for the request as a first request would have, at `at`.
-    let claim_as_first = |key: &'static str, at: Now| {
+    let lease_as_first = |key: &'static str, at: Now| {
         let event = put(
             Payload::V2,
             user.id,
@@ -641,21 +641,21 @@ async fn a_key_whose_first_request_runs_is_409_until_its_lease_ends() {
         );
         let fingerprint = Fingerprint::of(&request, &[]);
         async move {
-            let claimed = store.claim_key(&record, &fingerprint, &at).await.unwrap();
-            assert!(matches!(claimed, Claimed::Granted(_)));
+            let lease = store.lease_key(&record, &fingerprint, &at).await.unwrap();
+            assert!(matches!(lease, KeyLease::Granted(_)));
             event
         }
     };
 
-    // A first request that is still running (its claim is fresh): 409, nothing changed.
-    let event = claim_as_first("\"running\"", Now::current()).await;
+    // A first request that is still running (its lease is fresh): 409, nothing changed.
+    let event = lease_as_first("\"running\"", Now::current()).await;
     let busy = respond(&state, event.request()).await;
     assert_problem(&busy, 409, "idempotency-key-in-use");
     assert_eq!(retry_after(&busy), 1);
     fixture.assert_unchanged(&user).await;
 
     // A first request that died: once its lease is over, the retry takes the key over.
-    let event = claim_as_first("\"died\"", Now::current().later(-(LEASE_SECS + 1))).await;
+    let event = lease_as_first("\"died\"", Now::current().later(-(LEASE_SECS + 1))).await;
     let taken_over = respond(&state, event.request()).await;
     assert_eq!(taken_over.status(), 200);
     assert_eq!(body_json(&taken_over)["version"], 2);

@@ -25,7 +25,7 @@ use crate::caller::Caller;
 use crate::error::{Answer, ApiError};
 use crate::ids::UserId;
 use crate::now::Now;
-use crate::store::{Claimed, Store};
+use crate::store::{KeyLease, Store};
 
 /// What a route's body holds that the fingerprint must leave out, and how a replay proves
 /// that it presents the same secret as the request whose answer it would get.
@@ -80,12 +80,12 @@ pub async fn once(
     let record = RecordKey::new(caller, user_id, &key);
     let fingerprint = Fingerprint::of(request, secrets.fields());
     let now = Now::current();
-    let claim = match store.claim_key(&record, &fingerprint, &now).await? {
-        Claimed::Granted(claim) => claim,
-        Claimed::Held {
+    let lease = match store.lease_key(&record, &fingerprint, &now).await? {
+        KeyLease::Granted(lease) => lease,
+        KeyLease::Held {
             fingerprint: first, ..
         } if first != fingerprint => return Err(ApiError::IdempotencyKeyReuse),
-        Claimed::Held {
+        KeyLease::Held {
             answer: Some(answer),
             burned,
             ..
@@ -105,14 +105,14 @@ pub async fn once(
             store.burn_key(&record).await?;
             return Err(ApiError::IdempotencyKeyReuse);
         }
-        Claimed::Held { answer: None, .. } => return Err(ApiError::IdempotencyKeyInUse),
+        KeyLease::Held { answer: None, .. } => return Err(ApiError::IdempotencyKeyInUse),
     };
     let answer = work.await;
     // The answer stands whatever happens to the record: the work is done (or refused). A
     // record left running only makes a retry wait for the lease, then run again.
     let settled = match answer.as_ref().ok().and_then(StoredAnswer::of) {
-        Some(stored) => store.complete_key(&record, &claim, &stored).await,
-        None => store.release_key(&record, &claim).await,
+        Some(stored) => store.complete_key(&record, &lease, &stored).await,
+        None => store.release_key(&record, &lease).await,
     };
     if let Err(error) = settled {
         tracing::error!(error = %error, "could not record the outcome of an idempotent request");

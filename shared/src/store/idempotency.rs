@@ -1,5 +1,5 @@
-//! Records of `Idempotency-Key`s (see [`crate::idempotency`]): claimed with a conditional
-//! `PutItem`, then completed with the answer or released, each conditional on the claim, so
+//! Records of `Idempotency-Key`s (see [`crate::idempotency`]): leased with a conditional
+//! `PutItem`, then completed with the answer or released, each conditional on the lease, so
 //! that a request slower than its lease cannot overwrite the one that took its key over.
 //! Records live under `IDEMPOTENCY#…` keys (never a user's, so the account-events stream
 //! filter drops them) and expire by the table's TTL.
@@ -18,15 +18,19 @@ use crate::idempotency::record::{
 };
 use crate::now::Now;
 
+/// The stored attribute of a key's lease. Stored names stay as first deployed ("claim"), so
+/// that records written by an earlier version still match.
+const LEASE: &str = "claim";
+
 /// One request's hold on a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClaimId(String);
+pub struct LeaseId(String);
 
-/// What [`Store::claim_key`] found.
+/// What [`Store::lease_key`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Claimed {
+pub enum KeyLease {
     /// This request runs, then completes or releases the key.
-    Granted(ClaimId),
+    Granted(LeaseId),
     /// Another request holds the key: with its answer once it is done; `burned` once a
     /// replay presented a secret that did not verify (see [`Store::burn_key`]).
     Held {
@@ -39,17 +43,17 @@ pub enum Claimed {
 impl Store {
     /// Claims `key` for a request with `fingerprint`: free keys, expired records (the TTL
     /// deletes them within days, not at once) and running claims past their lease.
-    pub async fn claim_key(
+    pub async fn lease_key(
         &self,
         key: &RecordKey,
         fingerprint: &Fingerprint,
         now: &Now,
-    ) -> Result<Claimed, ApiError> {
-        let claim = ClaimId(Uuid::new_v4().to_string());
+    ) -> Result<KeyLease, ApiError> {
+        let lease = LeaseId(Uuid::new_v4().to_string());
         let number = |n: i64| AttributeValue::N(n.to_string());
         let result = self
-            .put_claim(key.as_str(), "running")
-            .item("claim", AttributeValue::S(claim.0.clone()))
+            .put_lease(key.as_str(), "running")
+            .item(LEASE, AttributeValue::S(lease.0.clone()))
             .item(
                 "fingerprint",
                 AttributeValue::S(fingerprint.as_str().to_owned()),
@@ -65,18 +69,18 @@ impl Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Claimed::Granted(claim)),
+            Ok(_) => Ok(KeyLease::Granted(lease)),
             Err(error) => put_refusal(error)?
-                .ok_or_else(|| ApiError::internal("a refused claim returned no record"))
+                .ok_or_else(|| ApiError::internal("a refused lease returned no record"))
                 .and_then(held),
         }
     }
 
-    /// Stores the answer of the request that holds `claim` on `key`.
+    /// Stores the answer of the request that holds `lease` on `key`.
     pub(crate) async fn complete_key(
         &self,
         key: &RecordKey,
-        claim: &ClaimId,
+        lease: &LeaseId,
         answer: &StoredAnswer,
     ) -> Result<(), ApiError> {
         let mut update = self
@@ -84,11 +88,12 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.as_str().to_owned()))
-            .condition_expression("claim = :claim")
+            .condition_expression("#lease = :lease")
+            .expression_attribute_names("#lease", LEASE)
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#body", "body")
-            .expression_attribute_values(":claim", AttributeValue::S(claim.0.clone()))
+            .expression_attribute_values(":lease", AttributeValue::S(lease.0.clone()))
             .expression_attribute_values(":done", AttributeValue::S("done".into()))
             .expression_attribute_values(":status", AttributeValue::N(answer.status.to_string()))
             .expression_attribute_values(":body", AttributeValue::S(answer.body.clone()));
@@ -131,19 +136,19 @@ impl Store {
         unless_taken_over("UpdateItem", result)
     }
 
-    /// Frees `key` held by `claim`: the request failed and changed nothing, so a retry runs.
+    /// Frees `key` held by `lease`: the request failed and changed nothing, so a retry runs.
     pub(crate) async fn release_key(
         &self,
         key: &RecordKey,
-        claim: &ClaimId,
+        lease: &LeaseId,
     ) -> Result<(), ApiError> {
-        let claim = AttributeValue::S(claim.0.clone());
-        self.release_claim(key.as_str(), "claim", claim).await
+        let lease = AttributeValue::S(lease.0.clone());
+        self.release_lease(key.as_str(), LEASE, lease).await
     }
 }
 
 /// The record another request holds.
-fn held(item: HashMap<String, AttributeValue>) -> Result<Claimed, ApiError> {
+fn held(item: HashMap<String, AttributeValue>) -> Result<KeyLease, ApiError> {
     let text = |name: &str| match item.get(name) {
         Some(AttributeValue::S(value)) => Some(value.clone()),
         _ => None,
@@ -168,7 +173,7 @@ fn held(item: HashMap<String, AttributeValue>) -> Result<Claimed, ApiError> {
         _ => return Err(malformed()),
     };
     let burned = matches!(item.get("burned"), Some(AttributeValue::Bool(true)));
-    Ok(Claimed::Held {
+    Ok(KeyLease::Held {
         fingerprint,
         answer,
         burned,

@@ -32,8 +32,8 @@ use crate::user::{AccessItem, UserItem};
 
 pub use email::{DirectChange, EmailChange};
 pub use errors::sdk_error;
-pub use idempotency::{ClaimId, Claimed};
-pub use notices::{BudgetKey, Claim, NOTICE_LEASE_SECS, NOTICE_RECORD_SECS, NoticeKey};
+pub use idempotency::{KeyLease, LeaseId};
+pub use notices::{BudgetKey, Lease, NOTICE_LEASE_SECS, NOTICE_RECORD_SECS, NoticeKey};
 pub use password::Setter;
 pub use status::StatusChange;
 use write::{LogAttribute, UserWrite};

@@ -1,7 +1,7 @@
 //! Records of notice mails, so that a stream record delivered twice mails once.
 //!
-//! A notice is claimed before it is sent and marked sent after: a redelivery finds it sent
-//! (or being sent) and sends nothing. A claim whose sender died before marking it may be
+//! A notice is leased before it is sent and marked sent after: a redelivery finds it sent
+//! (or being sent) and sends nothing. A lease whose sender died before marking it may be
 //! taken over once it is [`NOTICE_LEASE_SECS`] old, so a crash delays a notice but does not
 //! lose it. Records live under `NOTICE#…` keys (never a user's), and expire by the table's
 //! TTL after [`NOTICE_RECORD_SECS`], well after the stream's 24-hour retention, beyond which
@@ -21,8 +21,12 @@ use crate::ids::UserId;
 use crate::limit::SlidingLimit;
 use crate::now::Now;
 
-/// How long a claim holds before another delivery may take it over: longer than a send.
+/// How long a lease holds before another delivery may take it over: longer than a send.
 pub const NOTICE_LEASE_SECS: i64 = 120;
+
+/// The stored attribute of a notice's lease: its time. Stored names stay as first deployed
+/// ("claimed"), so that records written by an earlier version still match.
+const LEASED_EPOCH: &str = "claimed_epoch";
 
 /// How long a record is kept: two days, twice the stream's retention.
 pub const NOTICE_RECORD_SECS: i64 = 2 * 24 * 60 * 60;
@@ -64,9 +68,9 @@ impl BudgetKey {
     }
 }
 
-/// What [`Store::claim_notice`] found.
+/// What [`Store::lease_notice`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Claim {
+pub enum Lease {
     /// This delivery sends the notice, then calls [`Store::notice_sent`] (or
     /// [`Store::release_notice`] if it could not).
     Granted,
@@ -75,18 +79,19 @@ pub enum Claim {
 }
 
 impl Store {
-    /// Claims the sending of `key` at `now`: one conditional `PutItem`.
-    pub async fn claim_notice(&self, key: &NoticeKey, now: &Now) -> Result<Claim, ApiError> {
+    /// Leases the sending of `key` at `now`: one conditional `PutItem`.
+    pub async fn lease_notice(&self, key: &NoticeKey, now: &Now) -> Result<Lease, ApiError> {
         let result = self
-            .put_claim(key.as_str(), "sending")
-            .item("claimed_epoch", AttributeValue::N(now.epoch.to_string()))
+            .put_lease(key.as_str(), "sending")
+            .item(LEASED_EPOCH, AttributeValue::N(now.epoch.to_string()))
             .item(
                 "expires_epoch",
                 AttributeValue::N((now.epoch + NOTICE_RECORD_SECS).to_string()),
             )
             .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :state AND claimed_epoch < :stale)",
+                "attribute_not_exists(pk) OR (#state = :state AND #leased < :stale)",
             )
+            .expression_attribute_names("#leased", LEASED_EPOCH)
             .expression_attribute_values(
                 ":stale",
                 AttributeValue::N((now.epoch - NOTICE_LEASE_SECS).to_string()),
@@ -94,8 +99,8 @@ impl Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Claim::Granted),
-            Err(error) => put_refusal(error).map(|_| Claim::Taken),
+            Ok(_) => Ok(Lease::Granted),
+            Err(error) => put_refusal(error).map(|_| Lease::Taken),
         }
     }
 
@@ -166,7 +171,7 @@ impl Store {
         })
     }
 
-    /// Marks `key`, claimed at `now`, as sent.
+    /// Marks `key`, leased at `now`, as sent.
     pub async fn notice_sent(&self, key: &NoticeKey, now: &Now) -> Result<(), ApiError> {
         let result = self
             .client
@@ -174,28 +179,28 @@ impl Store {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.as_str().to_owned()))
             .update_expression("SET #state = :sent")
-            .condition_expression("claimed_epoch = :claimed")
+            .condition_expression("#leased = :leased")
+            .expression_attribute_names("#leased", LEASED_EPOCH)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
-            .expression_attribute_values(":claimed", AttributeValue::N(now.epoch.to_string()))
+            .expression_attribute_values(":leased", AttributeValue::N(now.epoch.to_string()))
             .send()
             .await;
         unless_taken_over("UpdateItem", result)
     }
 
-    /// Gives up the claim on `key` made at `now` (the mail could not be sent), so that the
+    /// Gives up the lease on `key` taken at `now` (the mail could not be sent), so that the
     /// record's next delivery sends it.
     pub async fn release_notice(&self, key: &NoticeKey, now: &Now) -> Result<(), ApiError> {
-        let claimed = AttributeValue::N(now.epoch.to_string());
-        self.release_claim(key.as_str(), "claimed_epoch", claimed)
-            .await
+        let leased = AttributeValue::N(now.epoch.to_string());
+        self.release_lease(key.as_str(), LEASED_EPOCH, leased).await
     }
 
-    /// The `PutItem` that claims the record `pk` in `state` (notices and idempotency keys
-    /// are claimed alike). The caller adds the rest of the record and a condition that
+    /// The `PutItem` that leases the record `pk` in `state` (notices and idempotency keys
+    /// are leased alike). The caller adds the rest of the record and a condition that
     /// compares `#state` with `:state` (DynamoDB refuses names and values a request leaves
     /// unused).
-    pub(super) fn put_claim(&self, pk: &str, state: &'static str) -> PutItemFluentBuilder {
+    pub(super) fn put_lease(&self, pk: &str, state: &'static str) -> PutItemFluentBuilder {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -206,21 +211,21 @@ impl Store {
     }
 
     /// Deletes the record `pk` if its `attribute` still holds this delivery's or request's
-    /// `claim` (notices and idempotency keys are claimed alike).
-    pub(super) async fn release_claim(
+    /// `lease` (notices and idempotency keys are leased alike).
+    pub(super) async fn release_lease(
         &self,
         pk: &str,
         attribute: &str,
-        claim: AttributeValue,
+        lease: AttributeValue,
     ) -> Result<(), ApiError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk.to_owned()))
-            .condition_expression("#claim = :claim")
-            .expression_attribute_names("#claim", attribute)
-            .expression_attribute_values(":claim", claim)
+            .condition_expression("#lease = :lease")
+            .expression_attribute_names("#lease", attribute)
+            .expression_attribute_values(":lease", lease)
             .send()
             .await;
         unless_taken_over("DeleteItem", result)
@@ -242,8 +247,8 @@ fn times_of(item: Option<&Item>) -> Vec<i64> {
         .collect()
 }
 
-/// A write conditional on a claim, whose condition failed because another delivery or
-/// request took the claim over (this one was slower than the lease): that one finishes the
+/// A write conditional on a lease, whose condition failed because another delivery or
+/// request took the lease over (this one was slower than the lease): that one finishes the
 /// work, so it is no error here.
 pub(super) fn unless_taken_over<O, E, R>(
     operation: &'static str,
