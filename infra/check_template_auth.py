@@ -40,8 +40,15 @@ def routes(template_path, value):
             yield method.upper(), path, operation.get("security")
 
 
+# AWS::LanguageExtensions must resolve the !If before SAM's transform reads it.
+TRANSFORMS = ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
+
+
 def main(template_path):
     failures = []
+    transforms = yaml_parse(open(template_path).read()).get("Transform")
+    if transforms != TRANSFORMS:
+        failures.append(f"Transform is {transforms}, not {TRANSFORMS} (in that order)")
     for value, authorizer in EXPECTED.items():
         seen = 0
         for method, path, security in routes(template_path, value):
@@ -51,9 +58,10 @@ def main(template_path):
                 failures.append(f"ApiAuthorizer={value}: {method} {path} has {security}, not {want}")
         if seen < 6:
             failures.append(f"ApiAuthorizer={value}: {seen} routes, expected 6")
-        print(f"ApiAuthorizer={value}: {seen} routes, each behind {authorizer} or none (confirmation)")
     if failures:
         raise SystemExit("\n".join(failures))
+    for value, authorizer in EXPECTED.items():
+        print(f"ApiAuthorizer={value}: 6 routes, each behind {authorizer} or none (confirmation)")
 
 
 if __name__ == "__main__":

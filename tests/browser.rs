@@ -54,6 +54,7 @@ impl Driver {
             let ready = driver
                 .http
                 .get(format!("{}/status", driver.url))
+                .timeout(Duration::from_secs(5))
                 .send()
                 .await;
             // Not listening yet, or listening and not ready yet: asked again. Any other

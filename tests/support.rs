@@ -224,9 +224,10 @@ impl Watch {
     /// Waits until `url` answers 200 (the first request to a function may wait for
     /// `cargo run`).
     pub async fn wait_for(&self, url: &str) {
+        // The first request may wait for `cargo run` to build the function.
         let request = reqwest::Client::new()
             .get(url)
-            .timeout(std::time::Duration::from_secs(300));
+            .timeout(std::time::Duration::from_secs(600));
         let answer = send_when_listening(request).await;
         assert!(
             answer

@@ -623,7 +623,7 @@ async fn a_key_whose_first_request_runs_is_409_until_its_lease_ends() {
     let (fixture, state, user) = Fixture::with_user(state).await;
     let admin = fixture.admin();
     let store = &state.0.store;
-    // Claims `key` for the request as a first request would have, at `at`.
+    // Leases `key` for the request as a first request would have, at `at`.
     let lease_as_first = |key: &'static str, at: Now| {
         let event = put(
             Payload::V2,

@@ -1,6 +1,6 @@
 //! `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header) on the authenticated writes,
 //! as AWS Lambda Powertools' idempotency utility does it, on our own table: the first request
-//! with a key claims it with a conditional `PutItem` (a record "running" until a lease ends),
+//! with a key leases it with a conditional `PutItem` (a record "running" until a lease ends),
 //! runs, and stores its answer; a retry with the same key and request gets that answer back
 //! without anything being done again. Keys belong to one caller and one user, and are
 //! remembered [`KEEP_SECS`]. Without the header nothing here sends a request.

@@ -18,9 +18,9 @@ use crate::idempotency::record::{
 };
 use crate::now::Now;
 
-/// The stored attribute of a key's lease. Stored names stay as first deployed ("claim"), so
+/// The stored attribute of the id of a key's lease. Stored names stay as first deployed ("claim"), so
 /// that records written by an earlier version still match.
-const LEASE: &str = "claim";
+const LEASE_ID: &str = "claim";
 
 /// One request's hold on a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,8 +41,8 @@ pub enum KeyLease {
 }
 
 impl Store {
-    /// Claims `key` for a request with `fingerprint`: free keys, expired records (the TTL
-    /// deletes them within days, not at once) and running claims past their lease.
+    /// Leases `key` for a request with `fingerprint`: free keys, expired records (the TTL
+    /// deletes them within days, not at once) and running leases past their end.
     pub async fn lease_key(
         &self,
         key: &RecordKey,
@@ -53,7 +53,7 @@ impl Store {
         let number = |n: i64| AttributeValue::N(n.to_string());
         let result = self
             .put_lease(key.as_str(), "running")
-            .item(LEASE, AttributeValue::S(lease.0.clone()))
+            .item(LEASE_ID, AttributeValue::S(lease.0.clone()))
             .item(
                 "fingerprint",
                 AttributeValue::S(fingerprint.as_str().to_owned()),
@@ -89,7 +89,7 @@ impl Store {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.as_str().to_owned()))
             .condition_expression("#lease = :lease")
-            .expression_attribute_names("#lease", LEASE)
+            .expression_attribute_names("#lease", LEASE_ID)
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#body", "body")
@@ -143,7 +143,7 @@ impl Store {
         lease: &LeaseId,
     ) -> Result<(), ApiError> {
         let lease = AttributeValue::S(lease.0.clone());
-        self.release_lease(key.as_str(), LEASE, lease).await
+        self.release_lease(key.as_str(), LEASE_ID, lease).await
     }
 }
 

@@ -24,9 +24,9 @@ use crate::now::Now;
 /// How long a lease holds before another delivery may take it over: longer than a send.
 pub const NOTICE_LEASE_SECS: i64 = 120;
 
-/// The stored attribute of a notice's lease: its time. Stored names stay as first deployed
+/// The stored attribute of when a notice was leased. Stored names stay as first deployed
 /// ("claimed"), so that records written by an earlier version still match.
-const LEASED_EPOCH: &str = "claimed_epoch";
+const LEASE_START: &str = "claimed_epoch";
 
 /// How long a record is kept: two days, twice the stream's retention.
 pub const NOTICE_RECORD_SECS: i64 = 2 * 24 * 60 * 60;
@@ -83,7 +83,7 @@ impl Store {
     pub async fn lease_notice(&self, key: &NoticeKey, now: &Now) -> Result<Lease, ApiError> {
         let result = self
             .put_lease(key.as_str(), "sending")
-            .item(LEASED_EPOCH, AttributeValue::N(now.epoch.to_string()))
+            .item(LEASE_START, AttributeValue::N(now.epoch.to_string()))
             .item(
                 "expires_epoch",
                 AttributeValue::N((now.epoch + NOTICE_RECORD_SECS).to_string()),
@@ -91,7 +91,7 @@ impl Store {
             .condition_expression(
                 "attribute_not_exists(pk) OR (#state = :state AND #leased < :stale)",
             )
-            .expression_attribute_names("#leased", LEASED_EPOCH)
+            .expression_attribute_names("#leased", LEASE_START)
             .expression_attribute_values(
                 ":stale",
                 AttributeValue::N((now.epoch - NOTICE_LEASE_SECS).to_string()),
@@ -180,7 +180,7 @@ impl Store {
             .key("pk", AttributeValue::S(key.as_str().to_owned()))
             .update_expression("SET #state = :sent")
             .condition_expression("#leased = :leased")
-            .expression_attribute_names("#leased", LEASED_EPOCH)
+            .expression_attribute_names("#leased", LEASE_START)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
             .expression_attribute_values(":leased", AttributeValue::N(now.epoch.to_string()))
@@ -193,7 +193,7 @@ impl Store {
     /// record's next delivery sends it.
     pub async fn release_notice(&self, key: &NoticeKey, now: &Now) -> Result<(), ApiError> {
         let leased = AttributeValue::N(now.epoch.to_string());
-        self.release_lease(key.as_str(), LEASED_EPOCH, leased).await
+        self.release_lease(key.as_str(), LEASE_START, leased).await
     }
 
     /// The `PutItem` that leases the record `pk` in `state` (notices and idempotency keys
