@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmarks (issue #7): cold start, warm latency and DynamoDB requests per operation,
-# Argon2 against libsodium and libargon2, binary size, memory and Lambda cost. Installs what
+# Argon2 as shipped against C (the reference built here natively, libsodium, libargon2), binary size, memory and Lambda cost. Installs what
 # is missing, builds the release binaries (and, for their sizes, the arm64 bootstraps that
 # SAM deploys), starts DynamoDB Local, runs `benchmark run` (infra/benchmark) and writes the report.
 #
@@ -21,6 +21,24 @@ if ! "$VENV_DIR/bin/python3" -c 'import nacl, argon2' 2>/dev/null; then
     log "installing pynacl and argon2-cffi (pip, infra/.venv)"
     venv_pip_install "pynacl==1.6.2" "argon2-cffi==25.1.0"
 fi
+
+# The reference C implementation, built here with its optimised code path (AVX2 or AVX-512
+# where this CPU has them): the C that ours must match. Its source is phc-winner-argon2 as
+# argon2-cffi-bindings ships it on PyPI; infra/argon2_native.c drives it.
+native_dir="target/argon2-native"
+if [ ! -x "$native_dir/argon2-native" ] || [ infra/argon2_native.c -nt "$native_dir/argon2-native" ]; then
+    command -v cc >/dev/null 2>&1 || apt_install gcc
+    log "building the reference Argon2 (C, -O3 -march=native)"
+    rm -rf "$native_dir" && mkdir -p "$native_dir"
+    "$VENV_DIR/bin/python3" -m pip download --quiet --no-deps \
+        --no-binary argon2-cffi-bindings "argon2-cffi-bindings==25.1.0" -d "$native_dir"
+    tar -xzf "$native_dir"/argon2_cffi_bindings-25.1.0.tar.gz -C "$native_dir"
+    lib="$native_dir/argon2_cffi_bindings-25.1.0/extras/libargon2"
+    cc -O3 -march=native -pthread -I"$lib/include" -I"$lib/src" \
+        "$lib"/src/{argon2,core,encoding,opt,thread}.c "$lib/src/blake2/blake2b.c" \
+        infra/argon2_native.c -o "$native_dir/argon2-native"
+fi
+export ARGON2_NATIVE="$REPO_DIR/$native_dir/argon2-native"
 
 # callgrind counts the instructions of each initialisation.
 command -v valgrind >/dev/null 2>&1 || apt_install valgrind

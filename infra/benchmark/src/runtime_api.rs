@@ -205,7 +205,7 @@ impl FunctionProcess {
         memory_mb: u32,
         api: &RuntimeApi,
     ) -> Result<Self, String> {
-        let mut command = Self::command(
+        let command = Self::command(
             program,
             runner,
             env,
@@ -213,6 +213,12 @@ impl FunctionProcess {
             memory_mb,
             &api.address(),
         );
+        Self::run(command, program)
+    }
+
+    /// Starts `command`, made by [`command`](Self::command) (and perhaps changed), which runs
+    /// `program`.
+    pub fn run(mut command: Command, program: &Path) -> Result<Self, String> {
         let started = Instant::now();
         let child = command
             .spawn()

@@ -11,7 +11,7 @@ use argon2::{Algorithm, Argon2, Block, Params};
 use super::config::{MAX_ITERATIONS, MAX_PARALLELISM};
 use super::{Argon2Config, Password, PasswordHashString};
 use crate::error::ApiError;
-use crate::metrics::{self, names};
+use crate::metrics::{self, ThreadCpuClock, names};
 
 /// Argon2id hashing and verification off the async runtime.
 ///
@@ -163,10 +163,15 @@ impl Hasher {
     pub async fn hash(&self, password: Password) -> Result<PasswordHashString, ApiError> {
         let hasher = self.clone();
         let started = Instant::now();
-        let hash = tokio::task::spawn_blocking(move || hasher.hash_blocking(&password))
-            .await
-            .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?;
+        let (hash, cpu) = tokio::task::spawn_blocking(move || {
+            let cpu = ThreadCpuClock::start();
+            let hash = hasher.hash_blocking(&password);
+            (hash, cpu.elapsed())
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?;
         metrics::timed(names::PASSWORD_HASHES, names::PASSWORD_HASH_TIME, started);
+        metrics::cpu_time(names::PASSWORD_HASH_CPU_TIME, cpu);
         hash
     }
 

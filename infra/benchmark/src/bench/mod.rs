@@ -245,7 +245,8 @@ pub async fn run(options: &Options) -> Result<(), String> {
     eprintln!("the stream at scale: {BATCH_RECORDS} records over as many users");
     let stream_batch = bench.stream_batch().await?;
     eprintln!("argon2: {} rounds", options.argon2_rounds);
-    let argon2 = argon2::compare(options.argon2_rounds, options.argon2_per_round)?;
+    let argon2 =
+        argon2::compare(&mut bench, options.argon2_rounds, options.argon2_per_round).await?;
     let _ = std::fs::remove_dir_all(&bench.mail_dir);
 
     let figures = report::Figures {
@@ -373,6 +374,27 @@ impl Bench<'_> {
             128,
             api,
         )
+    }
+
+    /// As [`Self::spawn`], plain, with the function's output (its logs and EMF documents)
+    /// written to `log`.
+    fn spawn_logging(
+        &self,
+        name: &str,
+        api: &RuntimeApi,
+        log: std::fs::File,
+    ) -> Result<FunctionProcess, String> {
+        let program = self.binary(name);
+        let mut command = FunctionProcess::command(
+            &program,
+            &[],
+            &self.env(name, Reach::Plain),
+            name,
+            128,
+            &api.address(),
+        );
+        command.stdout(log);
+        FunctionProcess::run(command, &program)
     }
 
     /// Instructions from exec until `name` gives up its first poll, counted by callgrind:

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use shared::password::Argon2Config;
 
-use super::argon2::{Argon2Figures, OURS, REFERENCES};
+use super::argon2::{Argon2Figures, REFERENCES, SHIPPED};
 use super::workload::Op;
 use super::{
     BASELINE, ColdStart, ColdStarts, Options, StreamBatch, WarmRun, file_size, median, ms,
@@ -40,7 +40,8 @@ pub struct Size {
 
 /// Targets of issue #7, sizes and cold starts as issue #15 raised them.
 const COLD_START_RATIO: f64 = 1.25;
-const ARGON2_RATIO: f64 = 1.1;
+/// Argon2 as shipped against the fastest C built on this machine (issue #29).
+const ARGON2_RATIO: f64 = 1.0;
 const SIZE_BYTES: u64 = 4_000_000;
 /// The stream batch's records per second must be at least this many times
 /// [`SERIAL_RECORDS_PER_SECOND`].
@@ -507,9 +508,14 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
     let _ = writeln!(
         out,
         "\n## 3. Argon2id, one hash\n\nThe functions' defaults, m = {} KiB, t = {}, p = {}, \
-         32-byte output. {} alternating rounds of {} hashes each ({count} per implementation); \
-         only the hash call is timed. Target: ours ≤ {ARGON2_RATIO} × the fastest C \
-         implementation (no C figure: missed).\n",
+         32-byte output. {} alternating rounds of {} hashes each ({count} per implementation), \
+         after one of each as a warm-up. Each figure is the CPU time of one hash call on its \
+         thread (`CLOCK_THREAD_CPUTIME_ID`, to the nanosecond), so that waits for a core do \
+         not count. Ours as shipped is the `password_hash_cpu_time` metric that the release \
+         `change-password` writes for each administrative reset it answers here; the C \
+         reference is phc-winner-argon2 (the source in argon2-cffi-bindings) compiled by \
+         infra/bench.sh with its optimised code path, `-O3 -march=native`. Target: ours as \
+         shipped ≤ {ARGON2_RATIO} × the fastest C implementation (no C figure: missed).\n",
         argon2.memory_kib,
         argon2.iterations,
         argon2.parallelism,
@@ -523,7 +529,7 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
     for (name, m, p10, p90) in &medians {
         let ratio = fastest_reference.map(|fastest| m / fastest);
         let shown = ratio.map_or_else(|| "—".to_owned(), |r| format!("{r:.2}"));
-        let target = if *name == OURS {
+        let target = if *name == SHIPPED {
             let judged = Verdict::timing(options, argon2_met(*m, fastest_reference));
             summary.push((
                 format!("Argon2 hash ≤ {ARGON2_RATIO} × fastest C ({shown} ×)"),
@@ -825,8 +831,8 @@ mod tests {
         );
         assert!(!argon2_met(14.0, fastest(&[f64::NAN])));
         assert!(!argon2_met(f64::NAN, Some(14.0)));
-        assert!(argon2_met(15.0, Some(14.0)));
-        assert!(!argon2_met(16.0, Some(14.0)));
+        assert!(argon2_met(14.0, Some(14.0)));
+        assert!(!argon2_met(14.1, Some(14.0)));
     }
 
     #[test]
