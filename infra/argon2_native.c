@@ -9,6 +9,10 @@
  * (CLOCK_THREAD_CPUTIME_ID, nanoseconds), as the functions report theirs. Parameters: the
  * functions' defaults unless ARGON2_MEMORY_KIB and ARGON2_ITERATIONS say otherwise; p = 1,
  * 32-byte output, 16-byte salt.
+ *
+ * Like for like with ours, which hashes in blocks it keeps and does not wipe: the library's
+ * allocation callbacks hand out one kept buffer (the first hash, a warm-up, allocates it),
+ * and its wiping of the blocks after each hash is switched off.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +23,25 @@
 #include "argon2.h"
 
 static const char PASSWORD[] = "benchmark passphrase number 1 of a chain";
+
+static uint8_t *kept = NULL;
+static size_t kept_bytes = 0;
+
+static int keep_allocate(uint8_t **memory, size_t bytes) {
+    if (kept_bytes < bytes) {
+        free(kept);
+        kept = malloc(bytes);
+        kept_bytes = kept ? bytes : 0;
+        if (!kept) return ARGON2_MEMORY_ALLOCATION_ERROR;
+    }
+    *memory = kept;
+    return ARGON2_OK;
+}
+
+static void keep_free(uint8_t *memory, size_t bytes) {
+    (void)memory;
+    (void)bytes;
+}
 
 static double thread_cpu_ms(void) {
     struct timespec now;
@@ -39,6 +62,7 @@ int main(void) {
     uint64_t counter = 0;
     char line[64];
 
+    FLAG_clear_internal_memory = 0;
     printf("{\"ready\": true}\n");
     fflush(stdout);
     while (fgets(line, sizeof line, stdin)) {
@@ -48,9 +72,23 @@ int main(void) {
             counter++;
             memcpy(salt, &counter, sizeof counter);
             double start = thread_cpu_ms();
-            int status = argon2id_hash_raw(iterations, memory_kib, 1, PASSWORD,
-                                           strlen(PASSWORD), salt, sizeof salt, hash,
-                                           sizeof hash);
+            argon2_context context = {
+                .out = hash,
+                .outlen = sizeof hash,
+                .pwd = (uint8_t *)PASSWORD,
+                .pwdlen = sizeof PASSWORD - 1,
+                .salt = salt,
+                .saltlen = sizeof salt,
+                .t_cost = iterations,
+                .m_cost = memory_kib,
+                .lanes = 1,
+                .threads = 1,
+                .version = ARGON2_VERSION_13,
+                .allocate_cbk = keep_allocate,
+                .free_cbk = keep_free,
+                .flags = ARGON2_DEFAULT_FLAGS,
+            };
+            int status = argon2_ctx(&context, Argon2_id);
             double cpu = thread_cpu_ms() - start;
             if (status != ARGON2_OK) {
                 fprintf(stderr, "argon2: %s\n", argon2_error_message(status));

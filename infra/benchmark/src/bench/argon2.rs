@@ -29,10 +29,13 @@ pub const OURS: &str = "ours in this process: Hasher::hash (argon2 crate, PHC st
 pub const RAW: &str = "argon2 crate, hash_password_into (new blocks each call)";
 pub const KEPT: &str = "argon2 crate, hash_password_into_with_memory (kept blocks)";
 pub const NATIVE: &str = "reference C (phc-winner-argon2), built here -O3 -march=native";
+pub const NATIVE_AVX2: &str = "reference C, built here -O3 -march=native -mno-avx512f";
 pub const LIBSODIUM: &str = "libsodium (pynacl wheel)";
 pub const LIBARGON2: &str = "libargon2 (argon2-cffi wheel)";
-/// The C implementations the target is measured against: the fastest of them.
-pub const REFERENCES: [&str; 3] = [NATIVE, LIBSODIUM, LIBARGON2];
+/// The C implementations the target is measured against: the fastest of them, provided
+/// one built here has a figure (the wheels alone are not the reference).
+pub const REFERENCES: [&str; 4] = [NATIVE, NATIVE_AVX2, LIBSODIUM, LIBARGON2];
+pub const BUILT_HERE: [&str; 2] = [NATIVE, NATIVE_AVX2];
 
 const PASSWORD: &str = "benchmark passphrase number 1 of a chain";
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../argon2_reference.py");
@@ -73,10 +76,25 @@ impl Reference {
         serde_json::from_str(&line).map_err(|_| format!("{} failed: {line:?}", self.what))
     }
 
-    /// `count` hashes: each implementation's CPU milliseconds, by its key in the answer.
-    fn hash(&mut self, count: usize) -> Result<serde_json::Value, String> {
+    /// `count` hashes by each implementation the process has: their CPU milliseconds, by
+    /// the implementation's key in the answer (`count` of each, or an error).
+    fn hash(&mut self, count: usize, keys: &[&str]) -> Result<Vec<Vec<f64>>, String> {
         writeln!(self.to, "{count}").map_err(|e| e.to_string())?;
-        self.answer()
+        let answer = self.answer()?;
+        keys.iter()
+            .map(|key| {
+                let times = numbers(&answer[*key]);
+                if times.len() == count {
+                    Ok(times)
+                } else {
+                    Err(format!(
+                        "{}: {} times of {key} for {count}",
+                        self.what,
+                        times.len()
+                    ))
+                }
+            })
+            .collect()
     }
 }
 
@@ -131,11 +149,15 @@ pub async fn compare(
         },
         format!("python3 {SCRIPT} (are pynacl and argon2-cffi installed?)"),
     )?;
-    // infra/bench.sh builds it; without it, its row has no figures and the target is missed.
-    let mut native = match std::env::var("ARGON2_NATIVE") {
-        Ok(path) => Some(Reference::start(Command::new(&path), path)?),
-        Err(_) => None,
-    };
+    // infra/bench.sh builds them; without either, their rows have no figures, and the
+    // report judges the target missed (the wheels alone are not the reference).
+    let mut native = Vec::new();
+    for variable in ["ARGON2_NATIVE", "ARGON2_NATIVE_AVX2"] {
+        native.push(match std::env::var(variable) {
+            Ok(path) => Some(Reference::start(Command::new(&path), path)?),
+            Err(_) => None,
+        });
+    }
 
     // change-password as deployed, its output (the EMF documents) kept in a file.
     let log_path = std::env::temp_dir().join(format!("bench-argon2-{}.log", std::process::id()));
@@ -144,11 +166,19 @@ pub async fn compare(
     let process = bench.spawn_logging("change-password", &api, log)?;
     api.next_poll(TIMEOUT)?;
 
-    let mut rows: Vec<(&'static str, Vec<f64>)> =
-        [SHIPPED, OURS, RAW, KEPT, NATIVE, LIBSODIUM, LIBARGON2]
-            .into_iter()
-            .map(|name| (name, Vec::new()))
-            .collect();
+    let mut rows: Vec<(&'static str, Vec<f64>)> = [
+        SHIPPED,
+        OURS,
+        RAW,
+        KEPT,
+        NATIVE,
+        NATIVE_AVX2,
+        LIBSODIUM,
+        LIBARGON2,
+    ]
+    .into_iter()
+    .map(|name| (name, Vec::new()))
+    .collect();
     let salt = *b"0123456789abcdef";
     let mut resets = 0;
     // Round 0 is a warm-up (page faults, lazy initialisation) and is not reported.
@@ -185,19 +215,25 @@ pub async fn compare(
                 .map_err(|e| e.to_string())
             })?);
         }
-        let built_here = match native.as_mut() {
-            Some(native) => numbers(&native.hash(count)?["cpu_ms"]),
-            None => Vec::new(),
-        };
-        let wheels = python.hash(count)?;
+        let mut built_here = Vec::new();
+        for reference in native.iter_mut() {
+            built_here.push(match reference {
+                Some(reference) => reference.hash(count, &["cpu_ms"])?.remove(0),
+                None => Vec::new(),
+            });
+        }
+        let mut wheels = python.hash(count, &["libsodium", "argon2-cffi"])?;
+        let (libargon2, libsodium) = (wheels.remove(1), wheels.remove(0));
         if round > 0 {
+            let mut built_here = built_here.into_iter();
             for (row, times) in rows.iter_mut().skip(1).zip([
                 ours,
                 fresh,
                 kept,
-                built_here,
-                numbers(&wheels["libsodium"]),
-                numbers(&wheels["argon2-cffi"]),
+                built_here.next().unwrap_or_default(),
+                built_here.next().unwrap_or_default(),
+                libsodium,
+                libargon2,
             ]) {
                 row.1.extend(times);
             }
@@ -223,7 +259,10 @@ pub async fn compare(
 fn cpu_ms(f: impl FnOnce() -> Result<(), String>) -> Result<f64, String> {
     let clock = ThreadCpuClock::start();
     f()?;
-    Ok(clock.elapsed().as_secs_f64() * 1000.0)
+    let cpu = clock
+        .elapsed()
+        .ok_or("the thread's CPU clock cannot be read")?;
+    Ok(cpu.as_secs_f64() * 1000.0)
 }
 
 #[cfg(test)]
