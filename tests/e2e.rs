@@ -445,11 +445,7 @@ async fn wait_until(
 fn check_metrics(logs: &str, user_ids: &[shared::UserId]) {
     use shared::metrics::names::*;
     use std::collections::{BTreeMap, BTreeSet};
-    let documents: Vec<Value> = logs
-        .lines()
-        .filter_map(|line| line.find("{\"_aws\"").map(|start| &line[start..]))
-        .map(|text| serde_json::from_str(text).expect("an EMF document is JSON"))
-        .collect();
+    let documents = testkit::logs::emf_documents(logs).expect("EMF documents are JSON");
     let units: BTreeMap<&str, &str> = [
         (RESPONSES, "Count"),
         (COLD_START, "Count"),

@@ -117,3 +117,14 @@ pub fn leaks() -> usize {
         .filter(|secret| logs.contains(secret.as_str()))
         .count()
 }
+
+/// The CloudWatch EMF documents in a function's output, in order: each line's JSON from its
+/// `{"_aws"` on (a line may carry a prefix, such as `cargo lambda watch`'s). An error names
+/// the first such text that is not JSON.
+pub fn emf_documents(output: &str) -> Result<Vec<serde_json::Value>, String> {
+    output
+        .lines()
+        .filter_map(|line| line.find("{\"_aws\"").map(|start| &line[start..]))
+        .map(|text| serde_json::from_str(text).map_err(|e| format!("an EMF document: {e}: {text}")))
+        .collect()
+}

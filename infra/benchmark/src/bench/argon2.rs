@@ -113,13 +113,11 @@ fn numbers(value: &serde_json::Value) -> Vec<f64> {
 }
 
 /// The hash times that change-password wrote as its metric, in order, from its output.
-fn shipped_hash_times(output: &str) -> Vec<f64> {
-    output
-        .lines()
-        .filter_map(|line| line.find("{\"_aws\"").map(|start| &line[start..]))
-        .filter_map(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+fn shipped_hash_times(output: &str) -> Result<Vec<f64>, String> {
+    Ok(testkit::logs::emf_documents(output)?
+        .iter()
         .flat_map(|document| numbers(&document[PASSWORD_HASH_CPU_TIME]))
-        .collect()
+        .collect())
 }
 
 pub async fn compare(
@@ -243,7 +241,7 @@ pub async fn compare(
     let output =
         std::fs::read_to_string(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     let _ = std::fs::remove_file(&log_path);
-    let shipped = shipped_hash_times(&output);
+    let shipped = shipped_hash_times(&output)?;
     if shipped.len() != resets {
         return Err(format!(
             "change-password wrote {} hash times for {resets} resets",
@@ -277,6 +275,6 @@ mod tests {
              {{\"_aws\":{{}},\"function\":\"change-password\",\"responses\":1}}\n\
              {{\"_aws\":{{}},\"{PASSWORD_HASH_CPU_TIME}\":[15.25]}}\n"
         );
-        assert_eq!(shipped_hash_times(&output), vec![14.5, 15.25]);
+        assert_eq!(shipped_hash_times(&output), Ok(vec![14.5, 15.25]));
     }
 }
