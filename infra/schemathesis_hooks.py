@@ -165,12 +165,15 @@ class valid_data_accepted:
 
         # What the server keeps, as the server decides it (shared/src/idempotency): an
         # answer is stored for a 2xx that was no replay; the fingerprint is the method,
-        # path, Content-Type and body (passwords are verified, not compared: a different
-        # password differs here too).
+        # path, If-Match, Content-Type and body (passwords are verified, not compared: a
+        # different password differs here too).
         key = headers.get("Idempotency-Key")
+        # The body as sent, byte for byte, as the server fingerprints it: two JSON bodies
+        # with their keys in another order are two requests.
+        raw = response.request.body
+        raw = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         request = json.dumps(
-            [method, path, headers.get("Content-Type"), headers.get("If-Match"), body],
-            sort_keys=True,
+            [method, path, headers.get("Content-Type"), headers.get("If-Match"), raw]
         )
         stored_for_others = burned = False
         if key is not None:
