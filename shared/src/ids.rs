@@ -197,6 +197,9 @@ mod tests {
         assert_eq!(parse("10812.0"), Some(10812));
         assert_eq!(parse("1e3"), Some(1000));
         assert_eq!(parse("9007199254740991"), Some(Version::MAX_JSON));
+        // Read exactly, not within one unit in the last place (a fuzzer sent this one).
+        assert_eq!(parse("2251799813685247.0"), Some(2_251_799_813_685_247));
+        assert_eq!(parse("9007199254740991.0"), Some(Version::MAX_JSON));
         for bad in [
             "0",
             "-1",
