@@ -26,8 +26,15 @@ pub struct Mail {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailConfig {
-    Ses { sender: EmailAddress },
-    Directory { sender: EmailAddress, dir: PathBuf },
+    /// `endpoint`: `SES_ENDPOINT`, an endpoint instead of SES's (a stand-in).
+    Ses {
+        sender: EmailAddress,
+        endpoint: Option<String>,
+    },
+    Directory {
+        sender: EmailAddress,
+        dir: PathBuf,
+    },
 }
 
 impl MailConfig {
@@ -36,7 +43,10 @@ impl MailConfig {
             .map_err(|_| ConfigError::new(var::MAIL_SENDER, "is not an email address"))?;
         Ok(
             match env.transport(var::MAIL_TRANSPORT, "ses", var::MAIL_DIR)? {
-                Transport::Service => Self::Ses { sender },
+                Transport::Service => Self::Ses {
+                    sender,
+                    endpoint: env.endpoint(var::SES_ENDPOINT)?,
+                },
                 Transport::Directory(dir) => Self::Directory { sender, dir },
             },
         )
@@ -64,8 +74,12 @@ impl Mailer {
         https: &Https,
     ) -> Result<Self, ConfigError> {
         match config {
-            MailConfig::Ses { sender } => Ok(Self::Ses {
-                client: aws_sdk_sesv2::Client::new(&crate::aws::sdk_config(&core.region, https)),
+            MailConfig::Ses { sender, endpoint } => Ok(Self::Ses {
+                client: aws_sdk_sesv2::Client::new(&crate::aws::sdk_config(
+                    &core.region,
+                    https,
+                    endpoint.as_deref(),
+                )),
                 sender: sender.clone(),
             }),
             MailConfig::Directory { sender, dir } => Ok(Self::Directory {
@@ -225,6 +239,36 @@ mod tests {
     fn refusal(error: SendEmailError) -> ApiError {
         let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
         ses_failure(SdkError::service_error(error, raw))
+    }
+
+    #[test]
+    fn ses_takes_an_endpoint_of_its_own_when_one_is_named() {
+        let load = |vars: &[(&str, &str)]| {
+            let mut all = vec![
+                (var::MAIL_TRANSPORT, "ses"),
+                (var::MAIL_SENDER, "no-reply@example.com"),
+            ];
+            all.extend_from_slice(vars);
+            let all: &[(&str, &str)] = &all;
+            MailConfig::load(&Env::new(&all))
+        };
+        let sender = EmailAddress::parse("no-reply@example.com").unwrap();
+        assert_eq!(
+            load(&[]).unwrap(),
+            MailConfig::Ses {
+                sender: sender.clone(),
+                endpoint: None
+            }
+        );
+        assert_eq!(
+            load(&[(var::SES_ENDPOINT, "http://127.0.0.1:4566")]).unwrap(),
+            MailConfig::Ses {
+                sender,
+                endpoint: Some("http://127.0.0.1:4566".to_owned())
+            }
+        );
+        let refused = load(&[(var::SES_ENDPOINT, "ftp://x")]).unwrap_err();
+        assert_eq!(refused.name, var::SES_ENDPOINT);
     }
 
     #[test]

@@ -8,13 +8,14 @@ use lambda_http::{Body, Error, IntoResponse, Request, Response};
 use metrics_cloudwatch_embedded::Collector;
 
 use crate::aws::Https;
+use crate::aws::partition::OwnPartition;
 use crate::error::ApiError;
 
 use crate::caller::{Authenticator, Caller};
 use crate::ids::UserId;
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 
-use crate::config::{ConfigError, CoreConfig, Env, ProcessEnv, var};
+use crate::config::{AwsRegion, ConfigError, CoreConfig, Env, ProcessEnv, var};
 use crate::metrics;
 use crate::store::Store;
 
@@ -87,8 +88,8 @@ pub trait Function: Sized + Send + Sync + 'static {
     fn config(env: &Env<'_>) -> Result<Self::Config, ConfigError>;
 
     /// The state of an execution environment around `core`, which [`run`] built from
-    /// `settings` and whose connection it opened: the other clients, built synchronously
-    /// over `https`, the store's.
+    /// `settings` (and whose connection it opens next): the other clients, built
+    /// synchronously over `https`, the store's.
     fn connect(
         core: Core,
         settings: &CoreConfig,
@@ -152,9 +153,14 @@ pub async fn run<F: Function>(name: &'static str) -> Result<(), Error> {
     let started = async {
         let (settings, config) = (CoreConfig::load(&env)?, F::config(&env)?);
         let https = Https::new(&settings.trust)?;
+        // SAFETY: the process's only thread (a current-thread runtime, nothing yet on its
+        // blocking pool) until the guard is dropped, before the connection's DNS lookup.
+        let partition = unsafe { OwnPartition::install(&settings.region) };
         let core = Core::connect(&settings, &https)?;
-        core.store.open_connection().await;
+        let store = core.store.clone();
         let function = F::connect(core, &settings, &config, &https)?;
+        drop(partition);
+        store.open_connection().await;
         Ok::<_, ConfigError>((function, metrics::collector(&env, name)?))
     };
     let (function, metrics) = started.await.inspect_err(|e| tracing::error!("{e}"))?;
@@ -171,7 +177,14 @@ pub fn start_events<S>(
 ) -> Result<(S, &'static Collector), Error> {
     init_tracing()?;
     let env = Env::new(&ProcessEnv);
-    let started = state(&env).and_then(|state| Ok((state, metrics::collector(&env, name)?)));
+    // SAFETY: the process's only thread (a current-thread runtime, nothing yet on its
+    // blocking pool); `state` builds its clients synchronously, before the guard's drop.
+    let partition = AwsRegion::load(&env)
+        .ok()
+        .map(|region| unsafe { OwnPartition::install(&region) });
+    let started = state(&env);
+    drop(partition);
+    let started = started.and_then(|state| Ok((state, metrics::collector(&env, name)?)));
     Ok(started.inspect_err(|e| tracing::error!("{e}"))?)
 }
 

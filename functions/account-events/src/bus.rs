@@ -115,13 +115,9 @@ impl Bus {
                 source,
                 endpoint,
             } => {
-                let sdk = shared::aws::sdk_config(&core.region, https);
-                let mut config = aws_sdk_eventbridge::config::Builder::from(&sdk);
-                if let Some(endpoint) = endpoint {
-                    config = config.endpoint_url(endpoint);
-                }
+                let sdk = shared::aws::sdk_config(&core.region, https, endpoint.as_deref());
                 Ok(Self::EventBridge {
-                    client: aws_sdk_eventbridge::Client::from_conf(config.build()),
+                    client: aws_sdk_eventbridge::Client::new(&sdk),
                     bus_name: bus_name.clone(),
                     source: source.clone(),
                 })

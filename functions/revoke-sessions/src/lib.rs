@@ -97,13 +97,9 @@ impl SignOut {
                 endpoint,
             } => {
                 let https = Https::new(&config.trust)?;
-                let sdk = shared::aws::sdk_config(&config.region, &https);
-                let mut cognito = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk);
-                if let Some(endpoint) = endpoint {
-                    cognito = cognito.endpoint_url(endpoint);
-                }
+                let sdk = shared::aws::sdk_config(&config.region, &https, endpoint.as_deref());
                 Ok(Self::Cognito {
-                    client: aws_sdk_cognitoidentityprovider::Client::from_conf(cognito.build()),
+                    client: aws_sdk_cognitoidentityprovider::Client::new(&sdk),
                     user_pool_id: user_pool_id.clone(),
                 })
             }

@@ -66,12 +66,10 @@ impl Store {
 
     /// The store of a function: one client per cold start.
     pub fn connect(config: &CoreConfig, https: &Https) -> Result<Self, ConfigError> {
-        let sdk = crate::aws::sdk_config(&config.region, https);
-        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        let sdk =
+            crate::aws::sdk_config(&config.region, https, config.dynamodb_endpoint.as_deref());
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(crate::metrics::dynamodb_watch());
-        if let Some(endpoint) = &config.dynamodb_endpoint {
-            dynamodb = dynamodb.endpoint_url(endpoint);
-        }
         let endpoint = match &config.dynamodb_endpoint {
             Some(endpoint) => endpoint.clone(),
             None => crate::aws::dynamodb_endpoint(&config.region),

@@ -185,7 +185,8 @@ struct Bench<'a> {
     proxy: CountingProxy,
     /// TLS in front of `proxy`, for the cold starts over TLS.
     tls: TlsTerminator,
-    mail_dir: PathBuf,
+    /// The run's files (the terminator's certificate authority).
+    work_dir: PathBuf,
     clock_ticks_per_second: u64,
     /// account-events' `EVENTBRIDGE_ENDPOINT`: a stand-in of EventBridge (as deployed, the
     /// function publishes with its EventBridge client).
@@ -196,15 +197,15 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let template = crate::template::functions(&crate::template::repository_template()?)?;
     let workload = Workload::new().await?;
     let proxy = CountingProxy::start(&local_endpoint())?;
-    let mail_dir = std::env::temp_dir().join(format!("bench-mail-{}", std::process::id()));
-    std::fs::create_dir_all(&mail_dir).map_err(|e| format!("{}: {e}", mail_dir.display()))?;
-    let tls = TlsTerminator::start(proxy.address(), &mail_dir)?;
+    let work_dir = std::env::temp_dir().join(format!("bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
+    let tls = TlsTerminator::start(proxy.address(), &work_dir)?;
     let mut bench = Bench {
         options,
         workload,
         proxy,
         tls,
-        mail_dir,
+        work_dir,
         clock_ticks_per_second: clock_ticks_per_second(),
         events_endpoint: workload::event_bridge(Duration::ZERO)?,
     };
@@ -247,7 +248,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     eprintln!("argon2: {} rounds", options.argon2_rounds);
     let argon2 =
         argon2::compare(&mut bench, options.argon2_rounds, options.argon2_per_round).await?;
-    let _ = std::fs::remove_dir_all(&bench.mail_dir);
+    let _ = std::fs::remove_dir_all(&bench.work_dir);
 
     let figures = report::Figures {
         cold,
@@ -293,7 +294,8 @@ impl Bench<'_> {
 
     /// The environment each function gets in the template (apigateway auth, JSON logs), with
     /// DynamoDB behind the counting proxy (over TLS, with or without opening the connection
-    /// during init, as `reach` says), mail going to a directory, and for `authorize` the
+    /// during init, as `reach` says), and the other services' clients built as deployed,
+    /// each talking to a stand-in: SES (mail), EventBridge, Cognito, and for `authorize` the
     /// workload's identity provider.
     fn env(&self, function: &str, reach: Reach) -> Vec<(String, String)> {
         let endpoint = match reach {
@@ -313,11 +315,11 @@ impl Bench<'_> {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-        let mail_dir = self.mail_dir.display().to_string();
+        // As deployed (the SES client built at cold start), SES a stand-in.
         let mail = [
-            ("MAIL_TRANSPORT", "directory"),
-            ("MAIL_SENDER", "no-reply@accounts.example.com"),
-            ("MAIL_DIR", mail_dir.as_str()),
+            (var::MAIL_TRANSPORT, "ses"),
+            (var::MAIL_SENDER, "no-reply@accounts.example.com"),
+            (var::SES_ENDPOINT, self.workload.ses_url()),
         ];
         let extra: Vec<(&str, &str)> = match function {
             "change-email" => [("CONFIRMATION_URL_BASE", "http://127.0.0.1:9000")]

@@ -264,7 +264,7 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
          of a ratio (the medians of the columns, divided, move with whatever else ran). \
          *To first response*: until it posts the answer to its first event (get user; set \
          status; email change of a user not activated; confirmation of a pending change; \
-         administrative password set, which hashes once; for account-events a one-record batch of the stream, a password reset, published to a stand-in of EventBridge's endpoint; for send-notices one queued event, a reset whose notice is mailed; for authorize a user's RS256 token, its keys fetched during init from a JWKS served on loopback; for revoke-sessions an account.disabled event, signed out at a stand-in of Cognito's endpoint) — the baseline answers without DynamoDB, so only the first column has \
+         administrative password set, which hashes once; for account-events a one-record batch of the stream, a password reset, published to a stand-in of EventBridge's endpoint; for send-notices one queued event, a reset whose notice is mailed through a stand-in of SES's endpoint; for authorize a user's RS256 token, its keys fetched during init from a JWKS served on loopback; for revoke-sessions an account.disabled event, signed out at a stand-in of Cognito's endpoint) — the baseline answers without DynamoDB, so only the first column has \
          a target (≤ {COLD_START_RATIO} × baseline). The functions reach DynamoDB over plain \
          HTTP here and do not open their connection during init \
          (`DYNAMODB_PRECONNECT=false`), so that the first column compares their own \

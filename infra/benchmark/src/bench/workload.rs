@@ -142,6 +142,8 @@ pub struct Workload {
     jwks_url: String,
     /// A stand-in of Cognito's endpoint (`COGNITO_ENDPOINT`), answering every sign-out.
     cognito_url: String,
+    /// A stand-in of SES's endpoint (`SES_ENDPOINT`), accepting every mail.
+    ses_url: String,
     status: Tracked,
     email_now: Tracked,
     password_admin: (UserId, u64),
@@ -187,6 +189,8 @@ impl Workload {
         );
         // Cognito's JSON protocol: `{}` is AdminUserGlobalSignOut's success.
         let cognito_url = serve("application/x-amz-json-1.1", "{}".to_owned())?;
+        // SES v2's SendEmail answer.
+        let ses_url = serve("application/json", r#"{"MessageId":"bench"}"#.to_owned())?;
         let status = fixture.user(&customer).await.id;
         let email_now = fixture
             .user_with(&customer, |u| u.activated = false)
@@ -219,6 +223,7 @@ impl Workload {
             idp,
             jwks_url,
             cognito_url,
+            ses_url,
             status: Tracked {
                 id: status,
                 version: first,
@@ -257,6 +262,11 @@ impl Workload {
     /// `revoke-sessions`' `COGNITO_ENDPOINT`.
     pub fn cognito_url(&self) -> &str {
         &self.cognito_url
+    }
+
+    /// `change-email`'s and `send-notices`' `SES_ENDPOINT`.
+    pub fn ses_url(&self) -> &str {
+        &self.ses_url
     }
 
     /// The next valid event of `op`, as the Runtime API hands it over.

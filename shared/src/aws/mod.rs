@@ -8,6 +8,8 @@
 //! roots, which are compiled in here. Trusting five roots instead of ~150 is also the
 //! narrower trust.
 
+pub mod partition;
+
 use std::fmt;
 use std::time::Duration;
 
@@ -38,7 +40,7 @@ use crate::config::{AwsRegion, ConfigError, TrustRoots, var};
 
 /// Amazon Root CA 1–4 and Starfield Services Root CA G2, as published at
 /// <https://www.amazontrust.com/repository/> (copied from Debian's ca-certificates).
-const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
+const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("../../certs/amazon-trust-services.pem");
 
 /// What a [`ConfigError`] of the compiled-in trust store names.
 const BUILT_IN_ROOTS: &str = "(built-in Amazon Trust Services roots)";
@@ -154,9 +156,12 @@ pub fn retries() -> RetryConfig {
 /// What every client of a function shares: region, credentials from the environment (read
 /// at the first request, as Lambda rotates none within an execution environment), the HTTPS
 /// client (one per function: one reading of the trust roots, one pool of connections, kept
-/// per host), timeouts and bounded retries.
-pub fn sdk_config(region: &AwsRegion, https: &Https) -> SdkConfig {
-    SdkConfig::builder()
+/// per host), timeouts and bounded retries; and the client's `endpoint`, where a variable
+/// such as `DYNAMODB_ENDPOINT` names one instead of the service's.
+pub fn sdk_config(region: &AwsRegion, https: &Https, endpoint: Option<&str>) -> SdkConfig {
+    let mut config = SdkConfig::builder();
+    config.set_endpoint_url(endpoint.map(str::to_owned));
+    config
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.as_str().to_owned()))
         .credentials_provider(SharedCredentialsProvider::new(
