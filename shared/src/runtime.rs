@@ -153,9 +153,8 @@ pub async fn run<F: Function>(name: &'static str) -> Result<(), Error> {
     let started = async {
         let (settings, config) = (CoreConfig::load(&env)?, F::config(&env)?);
         let https = Https::new(&settings.trust)?;
-        // SAFETY: the process's only thread (a current-thread runtime, nothing yet on its
-        // blocking pool) until the guard is dropped, before the connection's DNS lookup.
-        let partition = unsafe { OwnPartition::install(&settings.region) };
+        // Dropped before the connection's DNS lookup, which runs on Tokio's blocking pool.
+        let partition = OwnPartition::install(&settings.region);
         let core = Core::connect(&settings, &https)?;
         let store = core.store.clone();
         let function = F::connect(core, &settings, &config, &https)?;
@@ -177,11 +176,10 @@ pub fn start_events<S>(
 ) -> Result<(S, &'static Collector), Error> {
     init_tracing()?;
     let env = Env::new(&ProcessEnv);
-    // SAFETY: the process's only thread (a current-thread runtime, nothing yet on its
-    // blocking pool); `state` builds its clients synchronously, before the guard's drop.
+    // `state` builds its clients synchronously, within the guard's life.
     let partition = AwsRegion::load(&env)
         .ok()
-        .map(|region| unsafe { OwnPartition::install(&region) });
+        .map(|region| OwnPartition::install(&region));
     let started = state(&env);
     drop(partition);
     let started = started.and_then(|state| Ok((state, metrics::collector(&env, name)?)));

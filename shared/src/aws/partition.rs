@@ -3,15 +3,14 @@
 //! Every AWS SDK crate parses its own copy of the partition table (a JSON document that
 //! names every region, and eight regular expressions) when its first client is built: about
 //! 0.6 M instructions per crate, a third of a function's initialisation
-//! (docs/performance.md, "The SDK's partition table"). The SDK reads the table instead from
-//! the file that `SMITHY_CLIENT_SDK_CUSTOM_PARTITION` names, a setting meant for regions not
-//! yet in it. While an [`OwnPartition`] lives, that file holds the one partition of
-//! `AWS_REGION`, with the same outputs as the SDK's, so that every client resolves the
-//! endpoint it would have resolved (tests/partition.rs compares them, service by service,
-//! for a region of every partition).
+//! (docs/performance.md, "The SDK's partition table, one partition"). The SDK reads the
+//! table instead from the file that `SMITHY_CLIENT_SDK_CUSTOM_PARTITION` names, a setting
+//! meant for regions not yet in it. While an [`OwnPartition`] lives, that file holds the one
+//! partition of `AWS_REGION`, with the same outputs as the SDK's, so that every client
+//! resolves the endpoint it would have resolved (tests/partition.rs compares them, service
+//! by service, for every region the SDK names).
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use crate::config::AwsRegion;
 
@@ -139,46 +138,36 @@ pub fn document(region: &str) -> Option<String> {
 }
 
 /// While it lives, the SDK clients built read [`document`]'s table; dropped, the variable
-/// and the file are gone, and a client built later parses the SDK's own table again.
+/// is gone, and a client built later parses the SDK's own table again.
 #[must_use = "the table is in place only while the guard lives"]
-pub struct OwnPartition(Option<PathBuf>);
+pub struct OwnPartition(Option<std::fs::File>);
 
 impl OwnPartition {
-    /// Writes `region`'s table to a file of this process in the temporary directory and
-    /// points [`CUSTOM_PARTITION`] at it. Nothing changes where the variable is already set
-    /// (an operator's table), where the region has no known partition, or where the file
-    /// cannot be written whole (logged at DEBUG): the SDK's table is then parsed as before.
-    ///
-    /// # Safety
-    ///
-    /// It sets, and the guard's drop removes, a variable of the process's environment: no
-    /// other thread may exist between this call and the guard's drop (the functions call it
-    /// at the start of their cold start, on the current-thread runtime, before anything
-    /// runs on Tokio's blocking pool).
-    pub unsafe fn install(region: &AwsRegion) -> Self {
-        if std::env::var_os(CUSTOM_PARTITION).is_some() {
+    /// Points [`CUSTOM_PARTITION`] at `region`'s table, written to an anonymous file in
+    /// memory (`memfd_create`, read back through `/proc/self/fd`): no name in a shared
+    /// directory that another process could replace or remove. Nothing changes where the
+    /// variable is already set (an operator's table), where the region has no known
+    /// partition, where the process has a second thread (setting a variable while another
+    /// thread may read the environment is undefined behaviour) or on other systems than
+    /// Linux: the SDK's own table is then parsed, as before.
+    pub fn install(region: &AwsRegion) -> Self {
+        if std::env::var_os(CUSTOM_PARTITION).is_some() || !only_thread() {
             return Self(None);
         }
         let Some(document) = document(region.as_str()) else {
             return Self(None);
         };
-        let path = std::env::temp_dir().join(format!("aws-partition-{}.json", std::process::id()));
-        // A new file only, never one that someone else placed there; a partial file would
-        // make the SDK panic, so it is used only if written whole.
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .and_then(|mut file| file.write_all(document.as_bytes()));
-        match written {
-            Ok(()) => {
-                // SAFETY: the caller guarantees that no other thread exists.
-                unsafe { std::env::set_var(CUSTOM_PARTITION, &path) };
-                Self(Some(path))
+        match anonymous_file(document.as_bytes()) {
+            Ok(file) => {
+                use std::os::fd::AsRawFd;
+                let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+                // SAFETY: this is the process's only thread (checked above), so nothing
+                // reads the environment meanwhile.
+                unsafe { std::env::set_var(CUSTOM_PARTITION, path) };
+                Self(Some(file))
             }
             Err(error) => {
-                tracing::debug!(path = %path.display(), %error, "the SDK's partition table is used");
-                let _ = std::fs::remove_file(&path);
+                tracing::debug!(%error, "the SDK's own partition table is used");
                 Self(None)
             }
         }
@@ -187,12 +176,57 @@ impl OwnPartition {
 
 impl Drop for OwnPartition {
     fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            // SAFETY: as for `install`, whose caller keeps other threads away until now.
+        let Some(file) = self.0.take() else { return };
+        if only_thread() {
+            // SAFETY: the process's only thread, as in `install`.
             unsafe { std::env::remove_var(CUSTOM_PARTITION) };
-            let _ = std::fs::remove_file(path);
+        } else {
+            // A thread started since: the variable stays, and the file it names stays open
+            // for the process's life, so that a client built later still reads a table.
+            std::mem::forget(file);
         }
     }
+}
+
+/// Whether the process runs one thread (`/proc/self/task` lists one); `false` when that
+/// cannot be told.
+#[cfg(target_os = "linux")]
+fn only_thread() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn only_thread() -> bool {
+    false
+}
+
+/// A file in memory holding `bytes`, closed on exec.
+#[cfg(target_os = "linux")]
+fn anonymous_file(bytes: &[u8]) -> std::io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    // The system call rather than glibc's wrapper, which older glibc versions (those that
+    // cargo-lambda may link against) lack.
+    // SAFETY: a NUL-terminated name and valid flags; the result is checked below.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_memfd_create,
+            c"aws-partition".as_ptr(),
+            libc::MFD_CLOEXEC,
+        )
+    };
+    let fd = i32::try_from(fd).map_err(|_| std::io::Error::other("descriptor out of range"))?;
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened here and is owned by nothing else.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(bytes)?;
+    Ok(file)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn anonymous_file(_bytes: &[u8]) -> std::io::Result<std::fs::File> {
+    Err(std::io::Error::other("Linux only"))
 }
 
 #[cfg(test)]
