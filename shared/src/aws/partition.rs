@@ -188,11 +188,23 @@ impl Drop for OwnPartition {
     }
 }
 
-/// Whether the process runs one thread (`/proc/self/task` lists one); `false` when that
-/// cannot be told.
+/// Whether the process runs one thread (`/proc/self/stat`'s `num_threads`, read into a
+/// buffer on the stack); `false` when that cannot be told.
 #[cfg(target_os = "linux")]
 fn only_thread() -> bool {
-    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
+    use std::io::Read;
+    let mut stat = [0u8; 1024];
+    let Ok(read) = std::fs::File::open("/proc/self/stat").and_then(|mut f| f.read(&mut stat))
+    else {
+        return false;
+    };
+    // Fields after the command's closing parenthesis: state is the 3rd, num_threads the 20th.
+    let stat = &stat[..read];
+    stat.iter()
+        .rposition(|&b| b == b')')
+        .and_then(|end| stat.get(end + 1..))
+        .and_then(|rest| rest.split(|b| *b == b' ').filter(|f| !f.is_empty()).nth(17))
+        .is_some_and(|threads| threads == b"1")
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -264,6 +276,17 @@ mod tests {
         ] {
             assert_eq!(PARTITIONS.iter().filter(|p| p.contains(region)).count(), 1);
         }
+    }
+
+    #[test]
+    fn a_second_thread_is_seen() {
+        // The test harness runs each test on a thread of its own, beside the main thread.
+        assert!(!only_thread());
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        assert!(!only_thread());
+        drop(tx);
+        let _ = other.join();
     }
 
     #[test]
