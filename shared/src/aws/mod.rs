@@ -1,4 +1,5 @@
-//! The AWS SDK set-up of every client (DynamoDB, SES), built once per cold start.
+//! The AWS SDK set-up of every client (DynamoDB, SES, EventBridge, Cognito), built once per
+//! cold start.
 //!
 //! Not the SDK's default loader: in Lambda the region and the credentials are always in the
 //! environment, and the loader's provider chains (profile files, SSO, STS web identity, IMDS)

@@ -30,7 +30,7 @@ struct Partition {
 
 /// The SDK's partitions (aws-sdk-dynamodb 1.136, the same in every SDK crate it links), all
 /// supporting FIPS and dual stack. The regions each lists by name all match its expression,
-/// but for pseudo-regions such as `aws-global`, which are left to the SDK's own table.
+/// except pseudo-regions such as `aws-global`, which are left to the SDK's own table.
 const PARTITIONS: &[Partition] = &[
     Partition {
         id: "aws",
@@ -137,8 +137,9 @@ pub fn document(region: &str) -> Option<String> {
     Some(document.to_string())
 }
 
-/// While it lives, the SDK clients built read [`document`]'s table; dropped, the variable
-/// is gone, and a client built later parses the SDK's own table again.
+/// While it lives, the first client of each SDK crate reads [`document`]'s table, which
+/// that crate then keeps for the process's life; dropped, the variable is gone (unless a
+/// thread has started), and a crate's first client built later parses the SDK's own table.
 #[must_use = "the table is in place only while the guard lives"]
 pub struct OwnPartition(Option<std::fs::File>);
 
