@@ -17,15 +17,14 @@ use crate::config::AwsRegion;
 /// The SDK's variable naming a custom partition table.
 pub const CUSTOM_PARTITION: &str = "SMITHY_CLIENT_SDK_CUSTOM_PARTITION";
 
-/// One partition of the SDK's table: its outputs, and its regions' shape
-/// (`^(prefix)\-\w+\-\d+$`, the prefixes as in `regionRegex`).
+/// One partition of the SDK's table: its outputs, and its regions' shape: one of `prefixes`,
+/// then `-word-digits` (the SDK's `regionRegex`, which [`Partition::region_regex`] writes).
 struct Partition {
     id: &'static str,
     dns_suffix: &'static str,
     dual_stack_dns_suffix: &'static str,
     implicit_global_region: &'static str,
     prefixes: &'static [&'static str],
-    region_regex: &'static str,
 }
 
 /// The SDK's partitions (aws-sdk-dynamodb 1.136, the same in every SDK crate it links), all
@@ -38,7 +37,6 @@ const PARTITIONS: &[Partition] = &[
         dual_stack_dns_suffix: "api.aws",
         implicit_global_region: "us-east-1",
         prefixes: &["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"],
-        region_regex: r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$",
     },
     Partition {
         id: "aws-cn",
@@ -46,7 +44,6 @@ const PARTITIONS: &[Partition] = &[
         dual_stack_dns_suffix: "api.amazonwebservices.com.cn",
         implicit_global_region: "cn-northwest-1",
         prefixes: &["cn"],
-        region_regex: r"^cn\-\w+\-\d+$",
     },
     Partition {
         id: "aws-eusc",
@@ -54,7 +51,6 @@ const PARTITIONS: &[Partition] = &[
         dual_stack_dns_suffix: "api.amazonwebservices.eu",
         implicit_global_region: "eusc-de-east-1",
         prefixes: &["eusc-de"],
-        region_regex: r"^eusc\-(de)\-\w+\-\d+$",
     },
     Partition {
         id: "aws-iso",
@@ -62,7 +58,6 @@ const PARTITIONS: &[Partition] = &[
         dual_stack_dns_suffix: "api.aws.ic.gov",
         implicit_global_region: "us-iso-east-1",
         prefixes: &["us-iso"],
-        region_regex: r"^us\-iso\-\w+\-\d+$",
     },
     Partition {
         id: "aws-iso-b",
@@ -70,7 +65,6 @@ const PARTITIONS: &[Partition] = &[
         dual_stack_dns_suffix: "api.aws.scloud",
         implicit_global_region: "us-isob-east-1",
         prefixes: &["us-isob"],
-        region_regex: r"^us\-isob\-\w+\-\d+$",
     },
     Partition {
         id: "aws-iso-e",
@@ -78,7 +72,6 @@ const PARTITIONS: &[Partition] = &[
         dual_stack_dns_suffix: "api.cloud-aws.adc-e.uk",
         implicit_global_region: "eu-isoe-west-1",
         prefixes: &["eu-isoe"],
-        region_regex: r"^eu\-isoe\-\w+\-\d+$",
     },
     Partition {
         id: "aws-iso-f",
@@ -86,7 +79,6 @@ const PARTITIONS: &[Partition] = &[
         dual_stack_dns_suffix: "api.aws.hci.ic.gov",
         implicit_global_region: "us-isof-south-1",
         prefixes: &["us-isof"],
-        region_regex: r"^us\-isof\-\w+\-\d+$",
     },
     Partition {
         id: "aws-us-gov",
@@ -94,11 +86,20 @@ const PARTITIONS: &[Partition] = &[
         dual_stack_dns_suffix: "api.aws",
         implicit_global_region: "us-gov-west-1",
         prefixes: &["us-gov"],
-        region_regex: r"^us\-gov\-\w+\-\d+$",
     },
 ];
 
 impl Partition {
+    /// The regions' shape as the SDK's table writes it: `^(us|eu|…)\-\w+\-\d+$`.
+    fn region_regex(&self) -> String {
+        let prefixes: Vec<String> = self
+            .prefixes
+            .iter()
+            .map(|p| p.replace('-', r"\-"))
+            .collect();
+        format!(r"^({})\-\w+\-\d+$", prefixes.join("|"))
+    }
+
     /// Whether `region` matches [`Self::region_regex`]: a prefix, then `-word-digits`.
     fn contains(&self, region: &str) -> bool {
         let word =
@@ -129,7 +130,7 @@ pub fn document(region: &str) -> Option<String> {
                 "supportsDualStack": true,
                 "supportsFIPS": true,
             },
-            "regionRegex": partition.region_regex,
+            "regionRegex": partition.region_regex(),
             "regions": {},
         }],
         "version": "1.1",
