@@ -65,12 +65,18 @@ cargo build --release --quiet -p benchmark
 arm64=()
 if [ "${BENCH_ARM64:-1}" = 1 ]; then
     ensure_cargo_lambda
-    log "building the arm64 bootstraps (cargo lambda build --release --arm64)"
+    rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' \
+        || { log "adding the Rust target aarch64-unknown-linux-gnu"; rustup target add aarch64-unknown-linux-gnu; }
+    # As SAM builds them (aws-lambda-builders' rust-cargolambda, provided.al2023): from the
+    # workspace root, `--bin`, so with the workspace's unified features. Earlier outputs are
+    # removed first, so that a failed build leaves a missing bootstrap (a missed target),
+    # never a stale one.
+    log "building the arm64 bootstraps (cargo lambda build --release --arm64 --bin <function>)"
+    rm -rf target/lambda
     built=1
     for f in "${functions[@]}" baseline; do
-        cargo lambda build --release --arm64 --quiet -p "$f" >/dev/null 2>&1 || built=0
+        cargo lambda build --release --arm64 --quiet --bin "$f" >/dev/null 2>&1 || built=0
     done
-    # A failed build still names the directory: its missing bootstraps are missed targets.
     arm64=(target/lambda)
     if [ "$built" = 0 ]; then log "the arm64 build failed: its size targets will be missed"; fi
 fi

@@ -4,9 +4,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
-use argon2::{Algorithm, Argon2, Block, Params};
+use argon2_rust::params::{Memory, TagLen};
+use argon2_rust::{Algorithm, Argon2, Params, Version};
 
 use super::config::{MAX_ITERATIONS, MAX_PARALLELISM};
 use super::{Argon2Config, Password, PasswordHashString};
@@ -15,101 +14,80 @@ use crate::metrics::{self, ThreadCpuClock, names};
 
 /// Argon2id hashing and verification off the async runtime.
 ///
-/// The Argon2 memory (19 MiB by default) is kept between hashes. Allocating it for every
-/// hash makes the kernel fault in and zero every page of it, and each blocking-pool
-/// thread's malloc arena would keep a copy of its own, so a warm function would grow by a
-/// hash's memory per thread (the figures: docs/benchmarks.md).
+/// The `argon2-rust` crate picks its SIMD code at run time (AVX-512, AVX2, SSE2 or NEON);
+/// its output is the reference implementation's, bit for bit, and the tests check every
+/// string against RustCrypto's `argon2` both ways. The Argon2 memory (19 MiB by default) is
+/// kept between hashes, in the crate's own [`argon2_rust::Hasher`], which wipes it after
+/// each one. Allocating it for every hash makes the kernel fault in and zero every page of
+/// it (the figures: docs/benchmarks.md).
 #[derive(Clone)]
 pub struct Hasher {
-    argon2: Argon2<'static>,
+    argon2: Argon2,
     /// The most memory a stored hash may ask of a verification (see [`Argon2Config`]).
     max_memory_kib: u32,
-    /// Block buffers not in use; one per concurrent hash at most.
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Kept memory not in use; one per concurrent hash at most.
+    kept: Arc<Mutex<Vec<argon2_rust::Hasher>>>,
 }
 
 impl fmt::Debug for Hasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hasher")
-            .field("params", self.argon2.params())
+            .field("argon2", &self.argon2)
             .finish()
     }
 }
 
-/// Bytes of hash output in the PHC strings we write (the crate's default).
-const OUTPUT_LEN: usize = Params::DEFAULT_OUTPUT_LEN;
+/// Bytes of hash output in the PHC strings we write.
+const OUTPUT_LEN: u64 = 32;
 
 impl Hasher {
     pub fn new(config: Argon2Config) -> Result<Self, String> {
-        let params = Params::new(
-            config.memory_kib,
-            config.iterations,
-            config.parallelism,
-            Some(OUTPUT_LEN),
-        )
-        .map_err(|e| format!("invalid Argon2 parameters: {e}"))?;
+        let params = Params::builder()
+            .memory(Memory::kib(config.memory_kib.into()))
+            .passes(config.iterations)
+            .lanes(config.parallelism)
+            .tag_len(TagLen::bytes(OUTPUT_LEN))
+            .build()
+            .map_err(|e| format!("invalid Argon2 parameters: {e}"))?;
         Ok(Self {
-            argon2: Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, params),
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             max_memory_kib: config.max_memory_kib.max(config.memory_kib),
-            memory: Arc::default(),
+            kept: Arc::default(),
         })
     }
 
-    /// Runs `argon2` over `password` and `salt` into `output`, in kept memory.
-    fn compute(
+    /// Runs `work` with kept memory set to `argon2`'s parameters.
+    fn in_kept_memory<R>(
         &self,
-        argon2: &Argon2<'_>,
-        password: &Password,
-        salt: &[u8],
-        output: &mut [u8],
-    ) -> Result<(), argon2::Error> {
-        let mut blocks = self.kept_memory().pop().unwrap_or_default();
-        let needed = argon2.params().block_count();
-        if blocks.len() < needed {
-            // Only the first hash, or a stored hash with more memory than the current default.
-            blocks.resize(needed, Block::default());
-        }
-        let result = argon2.hash_password_into_with_memory(
-            password.expose().as_bytes(),
-            salt,
-            output,
-            &mut blocks,
-        );
-        self.kept_memory().push(blocks);
+        argon2: Argon2,
+        work: impl FnOnce(&mut argon2_rust::Hasher) -> R,
+    ) -> R {
+        let mut hasher = self.kept().pop().unwrap_or_else(|| argon2.hasher());
+        // Grows the memory only for a stored hash with more than the current default.
+        hasher.set_argon2(argon2);
+        let result = work(&mut hasher);
+        self.kept().push(hasher);
         result
     }
 
-    fn kept_memory(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
-        // A hash that panicked left no buffer half-returned: the list itself is sound.
-        self.memory.lock().unwrap_or_else(PoisonError::into_inner)
+    fn kept(&self) -> std::sync::MutexGuard<'_, Vec<argon2_rust::Hasher>> {
+        // A hash that panicked left no memory half-returned: the list itself is sound.
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hashes synchronously: for tools and the blocking pool.
+    /// Hashes synchronously, with a new random salt of 16 bytes: for tools and the blocking
+    /// pool.
     pub fn hash_blocking(&self, password: &Password) -> Result<PasswordHashString, ApiError> {
-        let failed =
-            |e: &dyn fmt::Display| ApiError::internal(format!("argon2 hashing failed: {e}"));
-        let salt = SaltString::generate(&mut OsRng);
-        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
-        let raw_salt = salt
-            .as_salt()
-            .decode_b64(&mut salt_bytes)
-            .map_err(|e| failed(&e))?;
-        let mut output = [0u8; OUTPUT_LEN];
-        self.compute(&self.argon2, password, raw_salt, &mut output)
-            .map_err(|e| failed(&e))?;
-        let hash = PasswordHash {
-            algorithm: Algorithm::Argon2id.ident(),
-            version: Some(argon2::Version::V0x13.into()),
-            params: ParamsString::try_from(self.argon2.params()).map_err(|e| failed(&e))?,
-            salt: Some(salt.as_salt()),
-            hash: Some(Output::new(&output).map_err(|e| failed(&e))?),
-        };
-        Ok(PasswordHashString(hash.to_string()))
+        self.in_kept_memory(self.argon2, |hasher| {
+            hasher.hash_password_with_random_salt(password.expose().as_bytes())
+        })
+        .map(PasswordHashString)
+        .map_err(|e| ApiError::internal(format!("argon2 hashing failed: {e}")))
     }
 
-    /// True when `password` matches `hash`, as the crate's `verify_password` decides it
-    /// (constant-time comparison of the outputs), but in kept memory. The parameters come
-    /// from the PHC string, so hashes made with older parameters still verify.
+    /// True when `password` matches `hash` (the outputs compared in constant time), in kept
+    /// memory. The parameters come from the PHC string, so hashes made with older
+    /// parameters, or by another Argon2 implementation, still verify.
     pub(crate) fn verify_blocking(
         &self,
         password: &Password,
@@ -118,36 +96,29 @@ impl Hasher {
         let malformed = |e: &dyn fmt::Display| {
             ApiError::internal(format!("stored password hash is malformed: {e}"))
         };
-        let parsed = PasswordHash::new(hash.as_str()).map_err(|e| malformed(&e))?;
-        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-            return Err(malformed(&"no salt or no hash"));
-        };
-        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| malformed(&e))?;
-        let version = parsed
-            .version
-            .map(argon2::Version::try_from)
-            .transpose()
-            .map_err(|e| malformed(&e))?
-            .unwrap_or_default();
-        let params = Params::try_from(&parsed).map_err(|e| malformed(&e))?;
-        self.within_ceiling(&params)?;
-        let argon2 = Argon2::new(algorithm, version, params);
-        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
-        let raw_salt = salt
-            .decode_b64(&mut salt_bytes)
-            .map_err(|e| malformed(&e))?;
-        let mut output = vec![0u8; expected.len()];
-        self.compute(&argon2, password, raw_salt, &mut output)
-            .map_err(|e| ApiError::internal(format!("argon2 verification failed: {e}")))?;
-        let computed = Output::new(&output).map_err(|e| malformed(&e))?;
-        // `Output`'s equality is constant-time.
-        Ok(computed == expected)
+        let stored = argon2_rust::decode_phc(hash.as_str()).map_err(|e| malformed(&e))?;
+        if !stored.ad.is_empty() {
+            // Never written by us; honouring it would verify what we cannot produce.
+            return Err(malformed(&"associated data (data=) is not supported"));
+        }
+        self.within_ceiling(&stored.params)?;
+        let argon2 = Argon2::new(stored.algorithm, stored.version, stored.params);
+        let verified = self.in_kept_memory(argon2, |hasher| {
+            hasher.verify(password.expose().as_bytes(), &stored.salt, &stored.hash)
+        });
+        match verified {
+            Ok(()) => Ok(true),
+            Err(argon2_rust::Error::VerifyMismatch) => Ok(false),
+            Err(e) => Err(ApiError::internal(format!(
+                "argon2 verification failed: {e}"
+            ))),
+        }
     }
 
     /// Refuses a stored hash whose parameters exceed the ceiling, before any memory is
     /// taken: a 500 (the stored data is wrong, not the request), logged and counted.
     fn within_ceiling(&self, params: &Params) -> Result<(), ApiError> {
-        let (m, t, p) = (params.m_cost(), params.t_cost(), params.p_cost());
+        let (m, t, p) = (params.memory_kib(), params.passes(), params.lanes());
         if m <= self.max_memory_kib && t <= MAX_ITERATIONS && p <= MAX_PARALLELISM {
             return Ok(());
         }
@@ -228,12 +199,14 @@ mod tests {
         assert!(current.verify(password, hash).await.unwrap());
     }
 
-    /// Our hashing in kept memory must agree with the crate's own `PasswordHasher` and
-    /// `PasswordVerifier`, both ways, for every variant and parameter set we may meet.
+    /// Our hashing must agree with RustCrypto's `argon2` both ways, for every variant and
+    /// parameter set we may meet: the stored hashes of earlier releases were written by it.
     #[test]
-    fn kept_memory_agrees_with_the_crates_own_hashing() {
-        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+    fn hashes_agree_with_rustcryptos_argon2_both_ways() {
+        use argon2::password_hash::rand_core::OsRng;
+        use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
         let password = Password::normalize("a passphrase for the interop check").unwrap();
+        let wrong = Password::normalize("a passphrase for the interop chec").unwrap();
         let ours = Hasher::new(Argon2Config {
             memory_kib: 8_192,
             iterations: 2,
@@ -242,20 +215,27 @@ mod tests {
         })
         .unwrap();
         let mine = ours.hash_blocking(&password).unwrap();
+        assert!(mine.as_str().starts_with("$argon2id$v=19$m=8192,t=2,p=2$"));
         let parsed = PasswordHash::new(mine.as_str()).unwrap();
+        let theirs = argon2::Argon2::default();
         assert!(
-            Argon2::default()
+            theirs
                 .verify_password(password.expose().as_bytes(), &parsed)
                 .is_ok()
         );
+        assert!(
+            theirs
+                .verify_password(wrong.expose().as_bytes(), &parsed)
+                .is_err()
+        );
         for (algorithm, m, t, p, len) in [
-            (Algorithm::Argon2id, 19_456, 2, 1, 32),
-            (Algorithm::Argon2id, 9_000, 3, 3, 16),
-            (Algorithm::Argon2i, 8_192, 1, 1, 64),
-            (Algorithm::Argon2d, 8_192, 1, 1, 32),
+            (argon2::Algorithm::Argon2id, 19_456, 2, 1, 32),
+            (argon2::Algorithm::Argon2id, 9_000, 3, 3, 16),
+            (argon2::Algorithm::Argon2i, 8_192, 1, 1, 64),
+            (argon2::Algorithm::Argon2d, 8_192, 1, 1, 32),
         ] {
-            let params = Params::new(m, t, p, Some(len)).unwrap();
-            let theirs = Argon2::new(algorithm, argon2::Version::V0x13, params)
+            let params = argon2::Params::new(m, t, p, Some(len)).unwrap();
+            let theirs = argon2::Argon2::new(algorithm, argon2::Version::V0x13, params)
                 .hash_password(
                     password.expose().as_bytes(),
                     &SaltString::generate(&mut OsRng),
@@ -267,16 +247,15 @@ mod tests {
                 ours.verify_blocking(&password, &theirs).unwrap(),
                 "{algorithm} m={m}"
             );
-            let wrong = Password::normalize("a passphrase for the interop chec").unwrap();
             assert!(
                 !ours.verify_blocking(&wrong, &theirs).unwrap(),
                 "{algorithm} m={m}"
             );
         }
-        // Sequential hashes share one buffer, grown to the largest parameters seen.
-        let kept = ours.memory.lock().unwrap();
+        // Sequential hashes share one memory, grown to the largest parameters seen.
+        let kept = ours.kept.lock().unwrap();
         assert_eq!(kept.len(), 1);
-        assert_eq!(kept[0].len(), 19_456);
+        assert_eq!(kept[0].reserved_blocks(), 19_456);
     }
 
     /// A stored hash that asks for more than the ceiling is refused before its memory is
@@ -306,7 +285,7 @@ mod tests {
             PasswordHashString(format!("$argon2id$v=19$m=65536,t=1,p=1${salt_and_hash}"));
         assert!(!hasher.verify_blocking(&password, &at_ceiling).unwrap());
         // Nothing was allocated for the refused ones beyond the ceiling.
-        assert!(hasher.memory.lock().unwrap()[0].len() <= 65_536);
+        assert!(hasher.kept.lock().unwrap()[0].reserved_blocks() <= 65_536);
     }
 
     #[test]

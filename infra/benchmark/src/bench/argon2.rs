@@ -25,9 +25,11 @@ pub struct Argon2Figures {
 }
 
 pub const SHIPPED: &str = "ours, in change-password (the shipped binary; its metric)";
-pub const OURS: &str = "ours in this process: Hasher::hash (argon2 crate, PHC string)";
-pub const RAW: &str = "argon2 crate, hash_password_into (new blocks each call)";
-pub const KEPT: &str = "argon2 crate, hash_password_into_with_memory (kept blocks)";
+pub const OURS: &str = "ours in this process: Hasher::hash (argon2-rust, PHC string)";
+pub const RAW: &str =
+    "RustCrypto argon2 0.5, used before: hash_password_into (new blocks each call)";
+pub const KEPT: &str =
+    "RustCrypto argon2 0.5, used before: hash_password_into_with_memory (kept blocks)";
 pub const NATIVE: &str = "reference C (phc-winner-argon2), built here -O3 -march=native";
 pub const NATIVE_AVX2: &str = "reference C, built here -O3 -march=native -mno-avx512f";
 pub const LIBSODIUM: &str = "libsodium (pynacl wheel)";

@@ -569,7 +569,10 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
     let _ = writeln!(
         out,
         "\n## 4. Size and memory\n\n*arm64*: the stripped `bootstrap` of `cargo lambda build \
-         --release --arm64` (what SAM deploys); *x86_64*: the release binary that was timed. \
+         --release --arm64 --bin <function>` from the workspace root, SAM's own command, so \
+         with the workspace's unified features, into a `target/lambda` removed before the \
+         build (a failed build leaves no bootstrap to measure); *x86_64*: the release binary \
+         that was timed. \
          *Peak RSS*: the largest `VmHWM` of the function's processes after their warm runs. \
          Targets: bootstrap ≤ {} (10^6 bytes); peak RSS ≤ 32 MiB, plus the Argon2 blocks \
          (19 MiB) where the function hashes.\n",
