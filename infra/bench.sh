@@ -57,26 +57,34 @@ command -v valgrind >/dev/null 2>&1 || apt_install valgrind
 functions=()
 for dir in functions/*/; do functions+=("$(basename "$dir")"); done
 
-# Each function on its own, as `sam build` builds it (with only its own features).
+# Each function as SAM builds it (aws-lambda-builders' rust-cargolambda runs `cargo lambda
+# build --release --bin <function>` from the workspace root), so with the features unified
+# over the workspace's default members; the baseline, not one of them, on its own.
+build_selector() { if [ "$1" = baseline ]; then echo "-p baseline"; else echo "--bin $1"; fi; }
 log "building the release binaries"
-for f in "${functions[@]}" baseline; do cargo build --release --quiet -p "$f"; done
+for f in "${functions[@]}" baseline; do
+    # shellcheck disable=SC2046
+    cargo build --release --quiet $(build_selector "$f")
+done
 cargo build --release --quiet -p benchmark
 
 arm64=()
 if [ "${BENCH_ARM64:-1}" = 1 ]; then
     ensure_cargo_lambda
-    rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$' \
-        || { log "adding the Rust target aarch64-unknown-linux-gnu"; rustup target add aarch64-unknown-linux-gnu; }
-    # As SAM builds them (aws-lambda-builders' rust-cargolambda, provided.al2023): from the
-    # workspace root, `--bin`, so with the workspace's unified features. Earlier outputs are
-    # removed first, so that a failed build leaves a missing bootstrap (a missed target),
-    # never a stale one.
-    log "building the arm64 bootstraps (cargo lambda build --release --arm64 --bin <function>)"
+    # Earlier outputs are removed first, so that a failed build leaves a missing bootstrap (a
+    # missed target), never a stale one.
+    log "building the arm64 bootstraps (cargo lambda build --release --arm64, as above)"
     rm -rf target/lambda
     built=1
+    build_log="$(mktemp)"
     for f in "${functions[@]}" baseline; do
-        cargo lambda build --release --arm64 --quiet --bin "$f" >/dev/null 2>&1 || built=0
+        # shellcheck disable=SC2046
+        if ! cargo lambda build --release --arm64 --quiet $(build_selector "$f") >/dev/null 2>"$build_log"; then
+            built=0
+            tail -n 20 "$build_log" >&2
+        fi
     done
+    rm -f "$build_log"
     arm64=(target/lambda)
     if [ "$built" = 0 ]; then log "the arm64 build failed: its size targets will be missed"; fi
 fi

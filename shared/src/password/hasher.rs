@@ -56,14 +56,18 @@ impl Hasher {
         })
     }
 
-    /// Runs `work` with kept memory set to `argon2`'s parameters.
+    /// Runs `work` in kept memory, with `argon2`'s parameters. A stored hash that asks for
+    /// more memory than this hasher's own parameters gets memory of its own, freed after
+    /// it, so that one such hash cannot keep up to the ceiling's memory in a warm function.
     fn in_kept_memory<R>(
         &self,
         argon2: Argon2,
         work: impl FnOnce(&mut argon2_rust::Hasher) -> R,
     ) -> R {
+        if argon2.params().memory_blocks() > self.argon2.params().memory_blocks() {
+            return work(&mut argon2.hasher());
+        }
         let mut hasher = self.kept().pop().unwrap_or_else(|| argon2.hasher());
-        // Grows the memory only for a stored hash with more than the current default.
         hasher.set_argon2(argon2);
         let result = work(&mut hasher);
         self.kept().push(hasher);
@@ -252,10 +256,47 @@ mod tests {
                 "{algorithm} m={m}"
             );
         }
-        // Sequential hashes share one memory, grown to the largest parameters seen.
+        // Sequential hashes share one memory, of this hasher's own size: the stored hashes
+        // that asked for more had memory of their own.
         let kept = ours.kept.lock().unwrap();
         assert_eq!(kept.len(), 1);
-        assert_eq!(kept[0].reserved_blocks(), 19_456);
+        assert_eq!(kept[0].reserved_blocks(), 8_192);
+    }
+
+    /// A string without `v=` is version 16, as the C reference reads it: one written with
+    /// version 16 verifies, and a version 19 one stripped of its `v=19` does not.
+    #[test]
+    fn a_hash_without_a_version_is_read_as_version_16() {
+        use argon2::password_hash::rand_core::OsRng;
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let password = Password::normalize("a passphrase for the version check").unwrap();
+        let ours = Hasher::new(Argon2Config::default()).unwrap();
+        let params = argon2::Params::new(8_192, 1, 1, Some(32)).unwrap();
+        for (version, verifies) in [
+            (argon2::Version::V0x10, true),
+            (argon2::Version::V0x13, false),
+        ] {
+            let theirs = argon2::Argon2::new(argon2::Algorithm::Argon2id, version, params.clone())
+                .hash_password(
+                    password.expose().as_bytes(),
+                    &SaltString::generate(&mut OsRng),
+                )
+                .unwrap()
+                .to_string();
+            let stripped = theirs.replace("$v=16$", "$").replace("$v=19$", "$");
+            assert!(!stripped.contains("v="), "{theirs}");
+            let stored = PasswordHashString(theirs);
+            assert!(
+                ours.verify_blocking(&password, &stored).unwrap(),
+                "{version:?}"
+            );
+            let stripped = PasswordHashString(stripped);
+            assert_eq!(
+                ours.verify_blocking(&password, &stripped).unwrap(),
+                verifies,
+                "{version:?}"
+            );
+        }
     }
 
     /// A stored hash that asks for more than the ceiling is refused before its memory is
@@ -280,12 +321,14 @@ mod tests {
                 "{params}: {error}"
             );
         }
+        // Nothing was allocated for the refused ones.
+        assert!(hasher.kept.lock().unwrap().is_empty());
         // At the ceiling it is computed (and does not match).
         let at_ceiling =
             PasswordHashString(format!("$argon2id$v=19$m=65536,t=1,p=1${salt_and_hash}"));
         assert!(!hasher.verify_blocking(&password, &at_ceiling).unwrap());
-        // Nothing was allocated for the refused ones beyond the ceiling.
-        assert!(hasher.kept.lock().unwrap()[0].reserved_blocks() <= 65_536);
+        // In memory of its own, not kept: more than the hasher's own parameters.
+        assert!(hasher.kept.lock().unwrap().is_empty());
     }
 
     #[test]
@@ -303,5 +346,12 @@ mod tests {
                 "{stored:?}"
             );
         }
+        // Associated data, which we never write, is refused as such.
+        let with_data = PasswordHashString(
+            "$argon2id$v=19$m=8192,t=1,p=1,data=YWQ$c2FsdHNhbHQ$9mD+2Ph6vbrP5LSKKC8h3nONsV4EWxOi1YBY4z2wqYE"
+                .into(),
+        );
+        let error = hasher.verify_blocking(&password, &with_data).unwrap_err();
+        assert!(error.to_string().contains("associated data"), "{error}");
     }
 }
