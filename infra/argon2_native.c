@@ -10,9 +10,9 @@
  * functions' defaults unless ARGON2_MEMORY_KIB and ARGON2_ITERATIONS say otherwise; p = 1,
  * 32-byte output, 16-byte salt.
  *
- * Like for like with ours, which hashes in blocks it keeps and does not wipe: the library's
- * allocation callbacks hand out one kept buffer (the first hash, a warm-up, allocates it),
- * and its wiping of the blocks after each hash is switched off.
+ * Like ours, it hashes in blocks it keeps: the library's allocation callbacks hand out one
+ * kept buffer (the first hash, a warm-up, allocates it). Its wiping of the blocks after
+ * each hash is switched off, while ours wipes: the difference counts against ours.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -181,8 +181,8 @@ ensure_sam() {
 }
 
 # Builds the functions as `cargo lambda watch` runs them: `cargo run --bin <function>` from
-# the workspace root, which resolves features over every workspace member (the benchmark
-# adds TLS features to crates the functions share), not over the function's package alone.
+# the workspace root, which resolves features over the workspace's default members (their
+# features on the crates the functions share), not over the function's package alone.
 # Built any other way (`-p <function>`), the first request to each function would wait for
 # a rebuild, which can outlast a client's timeout.
 build_functions_as_watch_runs_them() {
