@@ -60,11 +60,13 @@ for dir in functions/*/; do functions+=("$(basename "$dir")"); done
 # Each function as SAM builds it (aws-lambda-builders' rust-cargolambda runs `cargo lambda
 # build --release --bin <function>` from the workspace root), so with the features unified
 # over the workspace's default members; the baseline, not one of them, on its own.
-build_selector() { if [ "$1" = baseline ]; then echo "-p baseline"; else echo "--bin $1"; fi; }
+# The cargo arguments that select $1, into `args`: a function by its binary, the baseline by
+# its package.
+select_args() { if [ "$1" = baseline ]; then args=(-p baseline); else args=(--bin "$1"); fi; }
 log "building the release binaries"
 for f in "${functions[@]}" baseline; do
-    # shellcheck disable=SC2046
-    cargo build --release --quiet $(build_selector "$f")
+    select_args "$f"
+    cargo build --release --quiet "${args[@]}"
 done
 cargo build --release --quiet -p benchmark
 
@@ -78,8 +80,8 @@ if [ "${BENCH_ARM64:-1}" = 1 ]; then
     built=1
     build_log="$(mktemp)"
     for f in "${functions[@]}" baseline; do
-        # shellcheck disable=SC2046
-        if ! cargo lambda build --release --arm64 --quiet $(build_selector "$f") >/dev/null 2>"$build_log"; then
+        select_args "$f"
+        if ! cargo lambda build --release --arm64 --quiet "${args[@]}" >/dev/null 2>"$build_log"; then
             built=0
             tail -n 20 "$build_log" >&2
         fi

@@ -258,11 +258,20 @@ impl FunctionProcess {
     /// Kills the process and returns the CPU time (user + system) it used in all, as the
     /// kernel reports it for a reaped child: to the microsecond, where /proc counts 10 ms
     /// ticks. The caller reaps no other child meanwhile.
-    pub fn stop(mut self) -> Result<Duration, String> {
-        let before = reaped_children_cpu()?;
+    pub fn stop(self) -> Result<Duration, String> {
+        Ok(self.stop_counted()?.cpu)
+    }
+
+    /// As [`Self::stop`], with the page faults the kernel counted for the process too.
+    pub fn stop_counted(mut self) -> Result<ReapedUsage, String> {
+        let before = ReapedUsage::now()?;
         let _ = self.child.kill();
         self.child.wait().map_err(|e| format!("wait: {e}"))?;
-        Ok(reaped_children_cpu()?.saturating_sub(before))
+        let after = ReapedUsage::now()?;
+        Ok(ReapedUsage {
+            cpu: after.cpu.saturating_sub(before.cpu),
+            minor_faults: after.minor_faults.saturating_sub(before.minor_faults),
+        })
     }
 
     /// Peak resident set size (`VmHWM`) in KiB.
@@ -301,17 +310,33 @@ impl Drop for FunctionProcess {
     }
 }
 
-/// User + system time of every child this process has reaped (getrusage(RUSAGE_CHILDREN)).
-fn reaped_children_cpu() -> Result<Duration, String> {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes one `rusage` to the pointer, which points to one.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) } != 0 {
-        return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
+/// What the kernel has counted for every child this process has reaped
+/// (getrusage(RUSAGE_CHILDREN)): a child's own figures are the difference across its reaping,
+/// when no other child is reaped meanwhile.
+pub struct ReapedUsage {
+    /// User + system time.
+    pub cpu: Duration,
+    /// Page faults served without I/O: pages mapped, copied or zeroed for the process.
+    pub minor_faults: u64,
+}
+
+impl ReapedUsage {
+    /// The totals so far.
+    pub fn now() -> Result<Self, String> {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes one `rusage` to the pointer, which points to one.
+        if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) } != 0 {
+            return Err(format!("getrusage: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: initialised by the successful call above (and zeroed before it).
+        let usage = unsafe { usage.assume_init() };
+        let time = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        Ok(Self {
+            cpu: time(usage.ru_utime) + time(usage.ru_stime),
+            minor_faults: u64::try_from(usage.ru_minflt)
+                .map_err(|_| format!("getrusage: ru_minflt {}", usage.ru_minflt))?,
+        })
     }
-    // SAFETY: initialised by the successful call above (and zeroed before it).
-    let usage = unsafe { usage.assume_init() };
-    let time = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    Ok(time(usage.ru_utime) + time(usage.ru_stime))
 }

@@ -58,6 +58,9 @@ const FUNCTIONS: [&str; 9] = [
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// A pause before each cold start, for what ran before it to finish.
 const SETTLE: Duration = Duration::from_millis(50);
+/// Starts per binary whose page faults are counted (they vary by a few between starts; odd,
+/// so that the median is one of them).
+const FAULT_STARTS: usize = 5;
 
 /// How much to measure.
 pub struct Options {
@@ -228,10 +231,14 @@ pub async fn run(options: &Options) -> Result<(), String> {
         start.baseline_to_poll = Some(beside);
         cold_default.push(start);
     }
-    eprintln!("instructions to first poll (callgrind)");
-    let mut init_instructions = Vec::new();
+    eprintln!("instructions (callgrind) and page faults to first poll");
+    let mut init_work = Vec::new();
     for name in [BASELINE, BASELINE_DEFAULT].iter().chain(FUNCTIONS.iter()) {
-        init_instructions.push(((*name).to_owned(), bench.init_instructions(name)?));
+        init_work.push(report::InitWork {
+            name: (*name).to_owned(),
+            instructions: bench.init_instructions(name)?,
+            page_faults: bench.init_page_faults(name)?,
+        });
     }
     eprintln!(
         "warm invocations: {} rounds per operation",
@@ -255,7 +262,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         cold_default,
         cold_tls,
         cold_tls_late,
-        init_instructions,
+        init_work,
         warm,
         baseline_warm,
         stream_batch,
@@ -441,6 +448,22 @@ impl Bench<'_> {
             .find_map(|line| line.strip_prefix("summary: "))
             .and_then(|n| n.trim().parse().ok())
             .ok_or_else(|| format!("callgrind of {name}: no instruction count"))
+    }
+
+    /// Minor page faults of `name` from its start until its first poll, where it is stopped,
+    /// the median of [`FAULT_STARTS`] starts: the kernel's work for a start that callgrind
+    /// does not see, besides exec and system calls (pages of code and data mapped, those the
+    /// loader relocates copied, the heap's and the stack's zeroed).
+    fn init_page_faults(&self, name: &str) -> Result<u64, String> {
+        let mut counts = Vec::with_capacity(FAULT_STARTS);
+        for _ in 0..FAULT_STARTS {
+            let api = RuntimeApi::start()?;
+            let process = self.spawn(name, &api, Reach::Plain)?;
+            api.next_poll(TIMEOUT)?;
+            counts.push(process.stop_counted()?.minor_faults);
+        }
+        counts.sort_unstable();
+        Ok(counts[FAULT_STARTS / 2])
     }
 
     /// Rounds of one cold start of each binary, the baseline first, interleaved so that

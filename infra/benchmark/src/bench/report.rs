@@ -8,8 +8,8 @@ use shared::password::Argon2Config;
 use super::argon2::{Argon2Figures, BUILT_HERE, REFERENCES, SHIPPED};
 use super::workload::Op;
 use super::{
-    BASELINE, ColdStart, ColdStarts, Options, StreamBatch, WarmRun, file_size, median, ms,
-    percentile,
+    BASELINE, ColdStart, ColdStarts, FAULT_STARTS, Options, StreamBatch, WarmRun, file_size,
+    median, ms, percentile,
 };
 
 pub struct Figures {
@@ -21,8 +21,8 @@ pub struct Figures {
     /// init, then by the first request.
     pub cold_tls: ColdStarts,
     pub cold_tls_late: ColdStarts,
-    /// By binary, the baseline first: instructions from exec to the first poll (callgrind).
-    pub init_instructions: Vec<(String, u64)>,
+    /// By binary, the baseline first: the work from exec to the first poll.
+    pub init_work: Vec<InitWork>,
     pub warm: Vec<(Op, Vec<WarmRun>)>,
     pub baseline_warm: Vec<WarmRun>,
     pub stream_batch: StreamBatch,
@@ -30,6 +30,16 @@ pub struct Figures {
     pub sizes: Vec<Size>,
     /// `MemorySize` of each function in template.yaml.
     pub memory: Vec<(String, u32)>,
+}
+
+/// One binary's initialisation, from its start until its first poll.
+pub struct InitWork {
+    pub name: String,
+    /// Instructions (callgrind).
+    pub instructions: u64,
+    /// Minor page faults until the first poll, where the process is stopped (getrusage of
+    /// the reaped process), the median of [`FAULT_STARTS`] starts.
+    pub page_faults: u64,
 }
 
 pub struct Size {
@@ -318,22 +328,38 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
         paired_ratio(&figures.cold_default)
     );
 
-    // 1a. The same initialisation in instructions.
+    // 1a. The same initialisation in instructions and page faults.
     let _ = writeln!(
         out,
         "\nThe same initialisations counted in instructions (callgrind, one start each, until \
          the process gives up a first poll that is refused): the work of each, whatever else \
-         the machine is doing, though not its waits (page faults, the kernel's exec). Not a \
-         target; it shows what the times above are made of.\n\n\
-         | binary | instructions to first poll | × baseline |\n|---|---:|---:|"
+         the machine is doing, though not the kernel's part (exec, system calls, page \
+         faults); and in page faults (minor faults, getrusage of the process stopped at its \
+         first poll, the median of {FAULT_STARTS} starts): pages of code and data mapped, \
+         those the loader relocates copied, the heap's and the stack's zeroed, about half of \
+         the kernel's time in a start. Not targets; they show what the times above are made \
+         of (docs/performance.md, \"The cold start beyond the baseline: where the time \
+         goes\").\n\n\
+         | binary | instructions to first poll | × baseline | page faults to first poll | \
+         × baseline |\n|---|---:|---:|---:|---:|"
     );
-    let base_instructions = figures.init_instructions.first().map(|(_, n)| *n);
-    for (name, count) in &figures.init_instructions {
-        let ratio = base_instructions.filter(|base| *base > 0).map_or_else(
+    let baseline = figures.init_work.first();
+    let times = |count: u64, of: Option<u64>| {
+        of.filter(|&b| b > 0).map_or_else(
             || "—".to_owned(),
-            |base| format!("{:.2}", *count as f64 / base as f64),
+            |b| format!("{:.2}", count as f64 / b as f64),
+        )
+    };
+    for work in &figures.init_work {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            work.name,
+            work.instructions,
+            times(work.instructions, baseline.map(|b| b.instructions)),
+            work.page_faults,
+            times(work.page_faults, baseline.map(|b| b.page_faults)),
         );
-        let _ = writeln!(out, "| {name} | {count} | {ratio} |");
     }
 
     // 1b. The first request over TLS.
@@ -571,9 +597,9 @@ pub fn render(options: &Options, figures: &Figures) -> Report {
         out,
         "\n## 4. Size and memory\n\n*arm64*: the stripped `bootstrap` of `cargo lambda build \
          --release --arm64 --bin <function>` from the workspace root, SAM's own command, so \
-         with the workspace's unified features, into a `target/lambda` removed before the \
-         build (a failed build leaves no bootstrap to measure); *x86_64*: the release binary \
-         that was timed. \
+         with the features unified over the workspace's default members, into a \
+         `target/lambda` removed before the build (a failed build leaves no bootstrap to \
+         measure); *x86_64*: the release binary that was timed. \
          *Peak RSS*: the largest `VmHWM` of the function's processes after their warm runs. \
          Targets: bootstrap ≤ {} (10^6 bytes); peak RSS ≤ 32 MiB, plus the Argon2 blocks \
          (19 MiB) where the function hashes.\n",
