@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use shared::config::var;
 use testkit::local_endpoint;
 
-use crate::runtime_api::{FunctionProcess, RuntimeApi};
+use crate::runtime_api::{FunctionProcess, ReapedUsage, RuntimeApi};
 use proxy::CountingProxy;
 use tls::TlsTerminator;
 use workload::{Op, Workload};
@@ -457,13 +457,18 @@ impl Bench<'_> {
     fn init_page_faults(&self, name: &str) -> Result<u64, String> {
         let mut counts = Vec::with_capacity(FAULT_STARTS);
         for _ in 0..FAULT_STARTS {
-            let api = RuntimeApi::start()?;
-            let process = self.spawn(name, &api, Reach::Plain)?;
-            api.next_poll(TIMEOUT)?;
-            counts.push(process.stop_counted()?.minor_faults);
+            counts.push(self.start_to_poll(name, Reach::Plain)?.minor_faults);
         }
         counts.sort_unstable();
         Ok(counts[FAULT_STARTS / 2])
+    }
+
+    /// One start of `name`, stopped at its first poll: what the kernel counted for it.
+    fn start_to_poll(&self, name: &str, reach: Reach) -> Result<ReapedUsage, String> {
+        let api = RuntimeApi::start()?;
+        let process = self.spawn(name, &api, reach)?;
+        api.next_poll(TIMEOUT)?;
+        process.stop_counted()
     }
 
     /// Rounds of one cold start of each binary, the baseline first, interleaved so that
@@ -552,10 +557,7 @@ impl Bench<'_> {
         let init_cpu = if reach == Reach::Plain {
             None
         } else {
-            let api = RuntimeApi::start()?;
-            let process = self.spawn(name, &api, reach)?;
-            api.next_poll(TIMEOUT)?;
-            Some(process.stop()?)
+            Some(self.start_to_poll(name, reach)?.cpu)
         };
         Ok(ColdStart {
             to_poll,
